@@ -1,0 +1,87 @@
+/**
+ * Loads a small demo into Redis so a newcomer sees something real at once:
+ *   npm run seed -- --demo
+ * Five catalog resources, two SP boxes, a registered handset client, and two users
+ * (alice tel:+15551230001, bob tel:+15551230002) with libraries and preferences.
+ * Idempotent: running it again resets the demo data and leaves everything else alone.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config/config.js';
+import type { Identity } from '../src/domain/identity.js';
+import type { Box, LibraryEntry, Preferences, Resource } from '../src/domain/types.js';
+import { createLogger } from '../src/observability/logger.js';
+import { createServices } from '../src/wiring.js';
+
+const { values } = parseArgs({ options: { demo: { type: 'boolean', default: false } } });
+if (!values.demo) {
+  process.stderr.write('usage: npm run seed -- --demo\n');
+  process.exit(2);
+}
+
+const config = loadConfig();
+const services = await createServices(config, createLogger({ ...config.log, level: 'warn' }));
+const at = new Date();
+const iso = at.toISOString();
+const inDays = (days: number) => new Date(at.getTime() + days * 86_400_000).toISOString();
+
+const price = (subscribe: number) => ({ subscribe, renew: Math.round(subscribe * 0.8), copy: Math.round(subscribe / 2), gift: subscribe, currency: 'EUR' });
+const resources: Array<Omit<Resource, 'createdAt' | 'updatedAt'>> = [
+  { id: 'r-summer', title: 'Summer Breeze', type: 'audio', contentUri: 'https://media.example.net/tones/summer-breeze.mp3', mimeType: 'audio/mpeg', durationSec: 30, categories: ['pop'], rating: 'general', provider: 'acme-music', copyable: true, validityDays: 30, prices: price(199), status: 'available' },
+  { id: 'r-jazz', title: 'Late Night Jazz', type: 'audio', contentUri: 'https://media.example.net/tones/late-night-jazz.mp3', mimeType: 'audio/mpeg', durationSec: 28, categories: ['jazz'], rating: 'general', provider: 'acme-music', copyable: true, validityDays: 30, prices: price(149), status: 'available' },
+  { id: 'r-rock', title: 'Thunder Riff', type: 'audio', contentUri: 'https://media.example.net/tones/thunder-riff.mp3', mimeType: 'audio/mpeg', durationSec: 25, categories: ['rock'], rating: 'teen', provider: 'stone-records', copyable: false, validityDays: 60, prices: price(249), status: 'available' },
+  { id: 'r-sunset', title: 'Sunset Clip', type: 'video', contentUri: 'https://media.example.net/clips/sunset.mp4', mimeType: 'video/mp4', durationSec: 20, categories: ['nature'], rating: 'general', provider: 'vista-video', copyable: true, validityDays: 30, prices: price(299), status: 'available' },
+  { id: 'r-card', title: 'Business Card', type: 'image', contentUri: 'https://media.example.net/cards/card.png', mimeType: 'image/png', categories: ['business'], rating: 'general', provider: 'acme-media', copyable: true, validityDays: 365, prices: price(99), status: 'available' },
+];
+const catalogBoxes: Box[] = [
+  { id: 'box-chill', name: 'Chill mix', resourceIds: ['r-summer', 'r-jazz'], mode: 'random', price: 299, currency: 'EUR', validityDays: 30, createdAt: iso, updatedAt: iso },
+  { id: 'box-moods', name: 'Moods', resourceIds: ['r-jazz', 'r-sunset', 'r-card'], mode: 'sequential', price: 449, currency: 'EUR', validityDays: 30, createdAt: iso, updatedAt: iso },
+];
+
+const alice = 'tel:+15551230001' as Identity;
+const bob = 'tel:+15551230002' as Identity;
+const entry = (id: string, resourceId: string): LibraryEntry => ({
+  id, resourceId, origin: 'subscription', acquiredAt: iso, expiresAt: inDays(30), autoRenew: true, status: 'active',
+});
+const aliceLibrary = [entry('e-alice-summer', 'r-summer'), entry('e-alice-jazz', 'r-jazz'), entry('e-alice-card', 'r-card')];
+const bobLibrary = [entry('e-bob-rock', 'r-rock'), entry('e-bob-sunset', 'r-sunset')];
+const alicePreferences: Preferences = {
+  timezone: 'Europe/Paris',
+  default: { resourceId: 'r-summer' },
+  rules: [
+    { id: 'rule-bob', priority: 1, enabled: true, conditions: { callers: [bob] }, present: { resourceId: 'r-jazz' } },
+    { id: 'rule-evening', priority: 5, enabled: true, conditions: { timeOfDay: { from: '20:00', to: '07:00' } }, present: { resourceId: 'r-jazz' } },
+  ],
+  filters: [{ id: 'filter-mature', ratings: ['mature'] }],
+  privacy: { copy: 'everyone', contacts: [bob], blocked: [], gifts: 'everyone' },
+};
+const bobPreferences: Preferences = {
+  timezone: 'America/New_York',
+  default: { resourceId: 'r-sunset' },
+  rules: [],
+  filters: [],
+  privacy: { copy: 'contacts', contacts: [alice], blocked: [], gifts: 'contacts' },
+};
+
+try {
+  for (const r of resources) {
+    const existing = await services.catalog.getMany([r.id]);
+    const stored = existing.get(r.id);
+    if (stored) await services.catalog.replace(r.id, r);
+    else await services.catalog.create(r);
+  }
+  for (const box of catalogBoxes) await services.catalogBoxes.put(box);
+  const client = await services.clients.find('acme-handset');
+  const clientData = { name: 'ACME handset', enabled: true, minVersion: '2.0.0' };
+  if (client) await services.clients.replace('acme-handset', clientData);
+  else await services.clients.create({ id: 'acme-handset', ...clientData });
+  for (const e of aliceLibrary) await services.users.library(alice).put(e);
+  for (const e of bobLibrary) await services.users.library(bob).put(e);
+  await services.users.putPreferences(alice, alicePreferences);
+  await services.users.putPreferences(bob, bobPreferences);
+  process.stdout.write(
+    `demo loaded into ${config.redis.target.mode === 'single' ? config.redis.url : 'cluster'} (namespace ${config.redis.namespace}): ` +
+      `${resources.length} resources, ${catalogBoxes.length} boxes, client acme-handset, users ${alice} and ${bob}\n`,
+  );
+} finally {
+  await services.close();
+}

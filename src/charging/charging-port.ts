@@ -1,0 +1,39 @@
+/**
+ * The port to the Charging Enabler (contract §5). Two adapters implement it: `cdr` (offline:
+ * a charging data record, granted at once) and `nchf` (online immediate event charging, TS 32.291).
+ */
+import type { Identity } from '../domain/identity.js';
+import type { ActivityKind, Channel } from '../domain/types.js';
+
+export interface ChargeRequest {
+  /** Who pays. */
+  subscriber: Identity;
+  kind: ActivityKind;
+  /** Minor units; 0 for free activities (still recorded as an offline event). */
+  amount: number;
+  currency: string;
+  resourceIds: string[];
+  channel: Channel;
+  /** Calling and called party, for copies made in a call. */
+  calling?: Identity;
+  called?: Identity;
+}
+
+/** One charging invocation; a retry reuses it with `retransmission: true`. */
+export interface Invocation {
+  /** Stable id of this charge (also the charge record id). */
+  chargeId: string;
+  sequenceNumber: number;
+  timestamp: string;
+  retransmission: boolean;
+}
+
+export type ChargeOutcome =
+  | { status: 'granted'; chargeId: string; amount: number; currency: string; reference?: string }
+  | { status: 'denied'; chargeId: string; reason: string }
+  | { status: 'unavailable'; chargeId: string; reason: string; retryAfterSec: number };
+
+export interface ChargingPort {
+  readonly mode: 'cdr' | 'nchf';
+  charge(request: ChargeRequest, invocation: Invocation): Promise<ChargeOutcome>;
+}

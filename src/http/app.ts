@@ -1,0 +1,126 @@
+/**
+ * The REST app, built by one factory for the server entry, the tests and the benchmarks.
+ * External plugins first (security headers, rate limit, OpenAPI), then the app's own (problem
+ * JSON, auth), then the routes, grouped by area under `routes/`.
+ */
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import { ulid } from 'ulid';
+import type { Services } from '../wiring.js';
+import { authPlugin, type Access } from './plugins/auth.js';
+import { problemPlugin } from './plugins/problem.js';
+import { Problem } from './schemas/common.js';
+import { catalogRoutes } from './routes/catalog/resources.js';
+import { clientRoutes } from './routes/catalog/clients.js';
+import { operationsRoutes } from './routes/operations/operations.js';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface RouteInfo {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteInfo[];
+  }
+}
+
+/** Route modules added by later layers register through this list (see `buildApp`). */
+export type RouteModule = (app: App, services: Services) => Promise<void> | void;
+
+export async function buildApp(services: Services, extraRoutes: RouteModule[] = []): Promise<App> {
+  const { config, logger, metrics } = services;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.http.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.addSchema(Problem);
+  // Kept for the authorization matrix test and for /docs: every route with its declared access.
+  const routeTable: RouteInfo[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    // The documentation pages are public like /openapi.json.
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      if (method === 'HEAD') continue;
+      routeTable.push({ method, url: route.url, access: route.config?.access ?? 'sp' });
+    }
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'CMR Server API',
+        version: '1',
+        description:
+          'Management, catalog, copy, charging and activity API of the CMR Server (Customized Multimedia Ringing application server).',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
+  await app.register(problemPlugin);
+  await app.register(authPlugin, { secret: config.auth.jwtSecret });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.http.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Per token (its subject), else per address; operations endpoints are not limited.
+    keyGenerator: (request) => request.principal?.sub ?? request.ip,
+    allowList: (request) => (request.routeOptions.config.access ?? 'sp') === 'public',
+    hook: 'preHandler',
+  });
+
+  await app.register(async (scope) => operationsRoutes(scope as App, services));
+  await app.register(
+    async (v1) => {
+      await catalogRoutes(v1 as App, services);
+      await clientRoutes(v1 as App, services);
+      for (const routes of extraRoutes) await routes(v1 as App, services);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

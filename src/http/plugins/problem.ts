@@ -1,0 +1,68 @@
+/**
+ * Every error leaves as RFC 9457 problem JSON with a stable `code`. Validation errors list the
+ * offending paths; unexpected errors are logged and answered as `internal` without details.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { CmrError, statusOf, titleOf, type ErrorCode } from '../../domain/errors.js';
+
+export const PROBLEM_TYPE_BASE = 'urn:cmr:problem:';
+
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  code: ErrorCode,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply {
+  const { retryAfterSec, ...fields } = extra as { retryAfterSec?: number };
+  const status = statusOf(code);
+  if (retryAfterSec !== undefined) reply.header('retry-after', String(retryAfterSec));
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: `${PROBLEM_TYPE_BASE}${code}`, title: titleOf(code), status, detail, instance: request.url, code, ...fields });
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad-request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'bad-request',
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'unauthorized',
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'unauthorized',
+  FST_JWT_AUTHORIZATION_TOKEN_INVALID: 'unauthorized',
+  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'unauthorized',
+  FST_JWT_BAD_REQUEST: 'unauthorized',
+  FST_JWT_BAD_COOKIE_REQUEST: 'unauthorized',
+};
+
+export const problemPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof CmrError) {
+      if (error.status >= 500) request.log.warn({ err: { message: error.message, code: error.code } }, 'request failed');
+      return sendProblem(reply, request, error.code, error.detail, error.extra);
+    }
+    if (error.validation) {
+      const errors = error.validation.map((v) => ({
+        path: `${error.validationContext ?? ''}${v.instancePath || ''}`,
+        message: v.message ?? 'is invalid',
+      }));
+      return sendProblem(reply, request, 'validation-failed', errors.map((e) => `${e.path} ${e.message}`).join('; '), { errors });
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return sendProblem(reply, request, mapped, error.message);
+    if (error.statusCode === 429) return sendProblem(reply, request, 'rate-limited', error.message);
+    if (error.statusCode === 503) return sendProblem(reply, request, 'dependency-unavailable', error.message, { retryAfterSec: 5 });
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, request, 'bad-request', error.message);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendProblem(reply, request, 'internal', 'an unexpected error occurred');
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+});

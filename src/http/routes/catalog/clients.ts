@@ -1,0 +1,43 @@
+/** `/v1/clients`: the registry of CMR clients (handset and management applications), SP only. */
+import { Type } from 'typebox';
+import type { App } from '../../app.js';
+import type { Services } from '../../../wiring.js';
+import { problemResponses } from '../../schemas/common.js';
+import { Client, ClientInput, ClientReplace, IdParams } from '../../schemas/catalog.js';
+
+export async function clientRoutes(app: App, { clients }: Services): Promise<void> {
+  app.addSchema(Client);
+  const tags = ['clients'];
+  const sp = { access: 'sp' as const };
+
+  app.get('/clients', { config: sp, schema: { tags, summary: 'List registered clients', response: { 200: Type.Array(Type.Ref('Client')), ...problemResponses } } }, async () =>
+    clients.list(),
+  );
+
+  app.get(
+    '/clients/:id',
+    { config: sp, schema: { tags, summary: 'Read a client', params: IdParams, response: { 200: Type.Ref('Client'), ...problemResponses } } },
+    async (request) => clients.get(request.params.id),
+  );
+
+  app.post(
+    '/clients',
+    { config: sp, schema: { tags, summary: 'Register a client', body: ClientInput, response: { 201: Type.Ref('Client'), ...problemResponses, 409: Type.Ref('Problem') } } },
+    async (request, reply) => reply.code(201).send(await clients.create(request.body)),
+  );
+
+  app.put(
+    '/clients/:id',
+    { config: sp, schema: { tags, summary: 'Replace a client', params: IdParams, body: ClientReplace, response: { 200: Type.Ref('Client'), ...problemResponses } } },
+    async (request) => clients.replace(request.params.id, request.body),
+  );
+
+  app.delete(
+    '/clients/:id',
+    { config: sp, schema: { tags, summary: 'Remove a client', params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    async (request, reply) => {
+      await clients.remove(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+}

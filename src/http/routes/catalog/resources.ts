@@ -1,0 +1,62 @@
+/** `/v1/resources`: the SP's catalog. Users may read it; only the SP changes it. */
+import { Type } from 'typebox';
+import type { App } from '../../app.js';
+import type { Services } from '../../../wiring.js';
+import { problemResponses } from '../../schemas/common.js';
+import { IdParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
+
+export async function catalogRoutes(app: App, { catalog }: Services): Promise<void> {
+  app.addSchema(Resource);
+  const tags = ['catalog'];
+
+  app.get(
+    '/resources',
+    {
+      config: { access: 'any' },
+      schema: { tags, summary: 'List the catalog', querystring: ResourceQuery, response: { 200: Type.Array(Type.Ref('Resource')), ...problemResponses } },
+    },
+    async (request) => catalog.list(request.query),
+  );
+
+  app.get(
+    '/resources/:id',
+    { config: { access: 'any' }, schema: { tags, summary: 'Read a resource', params: IdParams, response: { 200: Type.Ref('Resource'), ...problemResponses } } },
+    async (request) => catalog.get(request.params.id),
+  );
+
+  app.post(
+    '/resources',
+    {
+      config: { access: 'sp' },
+      schema: { tags, summary: 'Add a resource to the catalog', body: ResourceInput, response: { 201: Type.Ref('Resource'), ...problemResponses, 409: Type.Ref('Problem') } },
+    },
+    async (request, reply) => reply.code(201).send(await catalog.create(request.body)),
+  );
+
+  app.put(
+    '/resources/:id',
+    {
+      config: { access: 'sp' },
+      schema: { tags, summary: 'Replace a resource', params: IdParams, body: ResourceReplace, response: { 200: Type.Ref('Resource'), ...problemResponses } },
+    },
+    async (request) => catalog.replace(request.params.id, request.body),
+  );
+
+  app.delete(
+    '/resources/:id',
+    {
+      config: { access: 'sp' },
+      schema: {
+        tags,
+        summary: 'Withdraw a resource',
+        description: 'The resource stays readable with status "withdrawn"; it is never presented, subscribed or copied again.',
+        params: IdParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await catalog.withdraw(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+}

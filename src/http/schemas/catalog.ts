@@ -1,0 +1,68 @@
+/** Catalog and client registry schemas (contract §2). */
+import { Type, type Static } from 'typebox';
+import { Currency, Id, Money } from './common.js';
+
+export const ResourceType = Type.Union(
+  [Type.Literal('audio'), Type.Literal('video'), Type.Literal('image'), Type.Literal('text'), Type.Literal('multimedia')],
+);
+export const Rating = Type.Union([Type.Literal('general'), Type.Literal('teen'), Type.Literal('mature')]);
+export const ResourceStatus = Type.Union([Type.Literal('available'), Type.Literal('withdrawn')]);
+
+export const Prices = Type.Object(
+  { subscribe: Money, renew: Money, copy: Money, gift: Money, currency: Currency },
+  { additionalProperties: false },
+);
+
+const resourceFields = {
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  type: ResourceType,
+  contentUri: Type.String({ format: 'uri', pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+  mimeType: Type.String({ pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$', maxLength: 127 }),
+  durationSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+  categories: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, uniqueItems: true }),
+  rating: Rating,
+  provider: Type.String({ minLength: 1, maxLength: 128 }),
+  copyable: Type.Boolean(),
+  validityDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  prices: Prices,
+  status: Type.Optional(ResourceStatus),
+};
+
+export const ResourceInput = Type.Object({ id: Type.Optional(Id), ...resourceFields }, { additionalProperties: false });
+export type ResourceInput = Static<typeof ResourceInput>;
+export const ResourceReplace = Type.Object(resourceFields, { additionalProperties: false });
+export type ResourceReplace = Static<typeof ResourceReplace>;
+
+export const Resource = Type.Object(
+  {
+    id: Type.String(),
+    ...resourceFields,
+    status: ResourceStatus,
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Resource' },
+);
+
+export const ResourceQuery = Type.Object({
+  type: Type.Optional(ResourceType),
+  category: Type.Optional(Type.String({ maxLength: 64 })),
+  status: Type.Optional(ResourceStatus),
+});
+
+export const IdParams = Type.Object({ id: Id });
+
+const clientFields = {
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  enabled: Type.Boolean(),
+  minVersion: Type.String({
+    pattern: '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-[0-9A-Za-z.-]+)?(?:\\+[0-9A-Za-z.-]+)?$',
+    description: 'Lowest accepted client version (semver)',
+  }),
+};
+export const ClientInput = Type.Object({ id: Id, ...clientFields }, { additionalProperties: false });
+export const ClientReplace = Type.Object(clientFields, { additionalProperties: false });
+export const Client = Type.Object(
+  { id: Type.String(), ...clientFields, createdAt: Type.String(), updatedAt: Type.String() },
+  { $id: 'Client' },
+);

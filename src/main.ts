@@ -1,0 +1,48 @@
+/**
+ * Server entry: configuration, logging, services, the REST app and the SIP front.
+ * SIGTERM/SIGINT: stop taking new work, finish what is in flight, close Redis, exit.
+ */
+import closeWithGrace from 'close-with-grace';
+import { ConfigError, describeConfig, loadConfig, type Config } from './config/config.js';
+import { buildApp } from './http/app.js';
+import { createLogger } from './observability/logger.js';
+import { startSignalling } from './signalling.js';
+import { createServices } from './wiring.js';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cmr-server: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.log);
+  if (config.auth.usingDefaultSecret) {
+    logger.warn({ event: 'config' }, 'CMR_JWT_SECRET is not set: using the development secret; set it in production');
+  }
+  logger.info({ event: 'starting', config: describeConfig(config) }, 'starting cmr-server');
+
+  const services = await createServices(config, logger, { defaultMetrics: true });
+  const app = await buildApp(services);
+  const signalling = await startSignalling(services);
+  await app.listen({ host: config.http.host, port: config.http.port });
+
+  closeWithGrace({ delay: config.shutdown.graceMs, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    logger.info({ event: 'shutdown', signal }, 'draining');
+    services.readiness.startDraining();
+    await signalling.stop();
+    await app.close();
+    await services.close();
+    logger.info({ event: 'shutdown' }, 'stopped');
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`cmr-server: failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

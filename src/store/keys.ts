@@ -1,0 +1,93 @@
+/**
+ * Every Redis key the server uses, in one place.
+ *
+ * Keys of one user carry the user's identity as a hash tag (`{tel:+1555…}`), so every
+ * multi-key write for one user lands on one Redis Cluster slot and can run in one script or
+ * MULTI. Shared data (catalog, client registry, global feeds) has its own fixed tag.
+ * `namespace` lets tests, or several deployments, share one Redis without meeting.
+ */
+import type { Identity } from '../domain/identity.js';
+
+export class Keys {
+  constructor(readonly namespace: string) {}
+
+  // ── catalog and registry (SP data, one slot) ─────────────────────────────
+  get resources(): string {
+    return `${this.namespace}:{catalog}:resources`;
+  }
+  get catalogBoxes(): string {
+    return `${this.namespace}:{catalog}:boxes`;
+  }
+  get clients(): string {
+    return `${this.namespace}:{catalog}:clients`;
+  }
+
+  // ── one user's data (hash-tagged by identity) ────────────────────────────
+  user(uid: Identity): UserKeys {
+    return new UserKeys(`${this.namespace}:{${uid}}`);
+  }
+
+  // ── calls: one presenting session per Call-ID (tagged by Call-ID) ────────
+  callSession(callId: string): string {
+    return `${this.namespace}:{call:${callId}}:session`;
+  }
+
+  // ── charging and activity feeds ──────────────────────────────────────────
+  get chargesAll(): string {
+    return `${this.namespace}:{charges}:all`;
+  }
+  get chargeSequence(): string {
+    return `${this.namespace}:{charges}:sequence`;
+  }
+  get activityStream(): string {
+    return `${this.namespace}:{activity}:stream`;
+  }
+  get pendingApplies(): string {
+    return `${this.namespace}:{pending}:applies`;
+  }
+  lock(name: string): string {
+    return `${this.namespace}:{lock}:${name}`;
+  }
+  /** Sorted set of (user, entry) due for expiry or renewal, scored by time. */
+  get expiryIndex(): string {
+    return `${this.namespace}:{expiry}:entries`;
+  }
+}
+
+export class UserKeys {
+  constructor(private readonly base: string) {}
+
+  /** JSON: preferences incl. privacy and timezone. */
+  get preferences(): string {
+    return `${this.base}:prefs`;
+  }
+  /** Hash entryId → JSON library entry. */
+  get library(): string {
+    return `${this.base}:library`;
+  }
+  /** Hash boxId → JSON personal box. */
+  get boxes(): string {
+    return `${this.base}:boxes`;
+  }
+  /** Sorted set of Call-IDs of live or grace-period calls, scored by expiry time. */
+  get calls(): string {
+    return `${this.base}:calls`;
+  }
+  /** Sorted set of charge ids by time, and a hash id → JSON record. */
+  get chargeIndex(): string {
+    return `${this.base}:charges:index`;
+  }
+  get charges(): string {
+    return `${this.base}:charges`;
+  }
+  get activities(): string {
+    return `${this.base}:activities`;
+  }
+  /** Stored answer of a request made with an idempotency key (REST) or SIP dialog+CSeq. */
+  idempotency(key: string): string {
+    return `${this.base}:idem:${key}`;
+  }
+  lock(name: string): string {
+    return `${this.base}:lock:${name}`;
+  }
+}

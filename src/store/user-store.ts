@@ -1,0 +1,35 @@
+/** One user's service data in Redis: preferences (with privacy), library entries, personal boxes. */
+import type { Identity } from '../domain/identity.js';
+import { defaultPreferences, type Box, type LibraryEntry, type Preferences } from '../domain/types.js';
+import { JsonHash } from './json-hash.js';
+import type { Keys } from './keys.js';
+import { storeCall, type RedisClient } from './redis.js';
+
+export class UserStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Keys,
+  ) {}
+
+  library(uid: Identity): JsonHash<LibraryEntry> {
+    return new JsonHash<LibraryEntry>(this.redis, this.keys.user(uid).library);
+  }
+
+  boxes(uid: Identity): JsonHash<Box> {
+    return new JsonHash<Box>(this.redis, this.keys.user(uid).boxes);
+  }
+
+  /** The user's preferences, or the defaults when none were ever stored. */
+  preferences(uid: Identity): Promise<Preferences> {
+    return storeCall(async () => {
+      const raw = await this.redis.get(this.keys.user(uid).preferences);
+      return raw === null ? defaultPreferences() : { ...defaultPreferences(), ...(JSON.parse(raw) as Partial<Preferences>) };
+    });
+  }
+
+  putPreferences(uid: Identity, preferences: Preferences): Promise<void> {
+    return storeCall(async () => {
+      await this.redis.set(this.keys.user(uid).preferences, JSON.stringify(preferences));
+    });
+  }
+}
