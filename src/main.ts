@@ -6,6 +6,8 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './observability/logger.js';
+import { unannotatedCalls } from './calls/unannotated-calls.js';
+import { passThroughCopy } from './copy/pass-through-copy.js';
 import { startSignalling } from './signalling.js';
 import { createServices } from './wiring.js';
 
@@ -28,7 +30,7 @@ async function main(): Promise<void> {
 
   const services = await createServices(config, logger, { defaultMetrics: true });
   const app = await buildApp(services);
-  const signalling = await startSignalling(services);
+  const signalling = await startSignalling(services, { calls: unannotatedCalls, copy: passThroughCopy });
   await app.listen({ host: config.http.host, port: config.http.port });
 
   closeWithGrace({ delay: config.shutdown.graceMs, logger }, async ({ signal, err }) => {

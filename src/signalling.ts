@@ -1,7 +1,9 @@
 /**
  * Chooses and starts the SIP front: drachtio when `CMR_DRACHTIO_HOST` is set, else the embedded
- * proxy. Until a front exists, readiness reports the SIP front as not started.
+ * proxy. Both get the same core ports: call events (presentation) and the copy port (INFO).
  */
+import type { CallEvents } from './calls/call-events.js';
+import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Services } from './wiring.js';
 
 export interface SignallingFront {
@@ -9,7 +11,12 @@ export interface SignallingFront {
   stop(): Promise<void>;
 }
 
-export async function startSignalling(services: Services): Promise<SignallingFront> {
+export interface CorePorts {
+  calls: CallEvents;
+  copy: SipCopyPort;
+}
+
+export async function startSignalling(services: Services, _ports: CorePorts): Promise<SignallingFront> {
   services.readiness.register('sip', () => false);
   return { name: 'none', stop: async () => {} };
 }
