@@ -1,0 +1,40 @@
+/** The server entry as an operator runs it: start-up, configuration errors, graceful shutdown. */
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { startServerProcess } from '../../support/server-process.js';
+
+describe('server process', () => {
+  it('refuses an invalid setting with one line naming it and exit code 78', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, CMR_CHARGING_MODE: 'free' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(78);
+    expect(result.stderr.trim().split('\n')).toEqual(['cmr-server: invalid configuration: CMR_CHARGING_MODE: must be cdr or nchf, got "free"']);
+  });
+
+  it('serves /healthz, and on SIGTERM finishes the request in flight, closes and exits 0', async () => {
+    const server = await startServerProcess({ CMR_REDIS_NAMESPACE: `t-${randomUUID().slice(0, 8)}`, CMR_SIP_PORT: '0' });
+    const health = await fetch(`${server.httpUrl}/healthz`);
+    expect(health.status).toBe(200);
+
+    // A request whose response has begun but is slow to finish: the metrics endpoint read over a
+    // connection we keep open; SIGTERM arrives while the response is still being read.
+    const inFlight = new Promise<number>((resolve, reject) => {
+      const req = request(`${server.httpUrl}/metrics`, (res) => {
+        server.child.kill('SIGTERM');
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(await inFlight).toBe(200);
+    expect(await server.exited).toBe(0);
+    expect(server.lines.some((l) => l['event'] === 'shutdown' && l['msg'] === 'stopped')).toBe(true);
+    await expect(fetch(`${server.httpUrl}/healthz`)).rejects.toThrow();
+  });
+});
