@@ -8,6 +8,7 @@ import {
   type PresentationRule,
   type Resource,
 } from '../../src/domain/types.js';
+import type { Services } from '../../src/wiring.js';
 
 export const ALICE = 'tel:+15551230001' as Identity;
 export const BOB = 'tel:+15551230002' as Identity;
@@ -78,4 +79,21 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Writes catalog entries through the stores, as the SP's API would. */
+export async function seedCatalog(services: Services, resources: Resource[], boxes: Box[] = []): Promise<void> {
+  for (const r of resources) await services.catalog.create(r);
+  for (const b of boxes) await services.catalogBoxes.put(b);
+}
+
+/** Writes one user's service data through the stores, as the management API would. */
+export async function seedUser(
+  services: Services,
+  uid: Identity,
+  data: { preferences?: Partial<Preferences>; library?: LibraryEntry[]; boxes?: Box[] },
+): Promise<void> {
+  if (data.preferences) await services.users.putPreferences(uid, preferences(data.preferences));
+  for (const e of data.library ?? []) await services.users.library(uid).put(e);
+  for (const b of data.boxes ?? []) await services.users.boxes(uid).put({ ...b, owner: uid });
 }
