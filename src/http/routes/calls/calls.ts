@@ -16,6 +16,21 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
   app.addSchema(PresentationPreview);
 
   app.get(
+    '/users/:uid/calls/current',
+    {
+      config: { access: 'self' },
+      schema: {
+        tags: ['calls'],
+        summary: "The user's live calls and what they present",
+        description: 'Calls being set up or answered, most recent first, with what is presented to each party.',
+        params: UidParams,
+        response: { 200: Type.Array(Type.Ref('PresentingSession')), ...problemResponses },
+      },
+    },
+    async (request) => calls.currentCalls(request.uid),
+  );
+
+  app.get(
     '/users/:uid/presentation',
     {
       config: { access: 'self' },
@@ -57,20 +72,5 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       if (!session) throw new CmrError('not-found', `no live or recent call ${request.params.callId}`);
       return session;
     },
-  );
-
-  app.get(
-    '/users/:uid/calls/current',
-    {
-      config: { access: 'self' },
-      schema: {
-        tags: ['calls'],
-        summary: "The user's live calls and what they present",
-        description: 'Calls being set up or answered, most recent first, with what is presented to each party.',
-        params: UidParams,
-        response: { 200: Type.Array(Type.Ref('PresentingSession')), ...problemResponses },
-      },
-    },
-    async (request) => calls.currentCalls(request.uid),
   );
 }
