@@ -57,7 +57,7 @@ export class CallService implements CallEvents {
     private readonly options: CallServiceOptions,
   ) {
     this.queue = new CallQueue((callId, err) =>
-      parts.logger.warn({ event: 'call-session-write', callId, err: (err as Error).message }, 'presenting session not recorded'),
+      parts.logger.warn({ event: 'call-session-write', callId, err: failureOf(err) }, 'presenting session not recorded'),
     );
   }
 
@@ -84,7 +84,7 @@ export class CallService implements CallEvents {
       toCaller: annotation.toCaller.map((r) => r.resourceId),
       toCalled: annotation.toCalled.map((r) => r.resourceId),
     };
-    if (outcome.kind === 'error') this.parts.logger.warn({ ...line, err: (outcome.error as Error).message }, 'selection failed: call proceeds unannotated');
+    if (outcome.kind === 'error') this.parts.logger.warn({ ...line, err: failureOf(outcome.error) }, 'selection failed: call proceeds unannotated');
     else if (outcome.kind === 'timeout') this.parts.logger.warn({ ...line, budgetMs: this.options.budgetMs }, 'selection over budget: call proceeds unannotated');
     else this.parts.logger.info(line, 'call started');
     return annotation;
@@ -104,7 +104,7 @@ export class CallService implements CallEvents {
     const outcome = await withinBudget(this.getCall(callId, fromTag), this.options.budgetMs);
     if (outcome.kind === 'done') return outcome.value;
     this.parts.logger.warn(
-      { event: 'call-lookup', callId, ...(outcome.kind === 'error' ? { err: (outcome.error as Error).message } : { budgetMs: this.options.budgetMs }) },
+      { event: 'call-lookup', callId, ...(outcome.kind === 'error' ? { err: failureOf(outcome.error) } : { budgetMs: this.options.budgetMs }) },
       'presenting session lookup failed',
     );
     return null;
@@ -228,6 +228,12 @@ function presentingSession(s: StoredSession, resources: ReadonlyMap<string, Reso
     ...(s.answeredAt !== undefined ? { answeredAt: iso(s.answeredAt) } : {}),
     ...(s.endedAt !== undefined ? { endedAt: iso(s.endedAt) } : {}),
   };
+}
+
+/** What went wrong, for a log line: the error's message and its cause's (a store failure says which). */
+function failureOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
 }
 
 type Outcome<T> = { kind: 'done'; value: T } | { kind: 'timeout' } | { kind: 'error'; error: unknown };

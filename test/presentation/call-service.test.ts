@@ -12,7 +12,8 @@ let ctx: TestContext;
 let clock = new Date('2024-06-03T12:00:00.000Z');
 let draw = 0;
 beforeAll(async () => {
-  ctx = await createTestContext({ services: { now: () => clock, random: () => draw } });
+  // A generous budget: these tests are about what is selected, not about failing open (fail-open.test.ts).
+  ctx = await createTestContext({ env: { CMR_SELECT_BUDGET_MS: '5000' }, services: { now: () => clock, random: () => draw } });
   await seedCatalog(
     ctx.services,
     [resource('r1'), resource('r2'), resource('r3'), resource('r4'), resource('rock', { categories: ['rock'] }), resource('gone', { status: 'withdrawn' })],

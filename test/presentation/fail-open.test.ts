@@ -72,8 +72,8 @@ describe('fail open', () => {
     try {
       await seedCatalog(services, [resource('r1')]);
       await seedUser(services, BOB, { preferences: { default: { resourceId: 'r1' } }, library: [entry('r1')] });
-      // Healthy, the same call setup is annotated.
-      expect((await services.calls.callStarted(callFrom())).toCaller.map((r) => r.resourceId)).toEqual(['r1']);
+      // Healthy, the same call would be annotated.
+      expect((await services.calls.preview(BOB, ALICE)).presented.map((r) => r.resourceId)).toEqual(['r1']);
 
       // DEBUG SLEEP blocks the server; the call's reads queue behind it on the same connection.
       const sleeping = services.redis.call('DEBUG', 'SLEEP', '1.5');
@@ -101,7 +101,7 @@ describe('fail open', () => {
     try {
       await seedCatalog(services, [resource('r1')]);
       await seedUser(services, BOB, { preferences: { default: { resourceId: 'r1' } }, library: [entry('r1')] });
-      expect((await services.calls.callStarted(callFrom())).toCaller).toHaveLength(1);
+      expect((await services.calls.preview(BOB, ALICE)).presented).toHaveLength(1);
 
       await server.kill();
       await until(() => services.redis.status !== 'ready');

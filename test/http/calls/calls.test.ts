@@ -6,7 +6,7 @@ import { ALICE, BOB, CAROL, entry, resource, rule, seedCatalog, seedUser } from 
 let ctx: TestContext;
 const NOW = new Date('2024-06-03T12:00:00.000Z'); // Monday; 14:00 in Paris
 beforeAll(async () => {
-  ctx = await createTestContext({ services: { now: () => NOW } });
+  ctx = await createTestContext({ env: { CMR_SELECT_BUDGET_MS: '5000' }, services: { now: () => NOW } });
   await seedCatalog(ctx.services, [resource('r1'), resource('r2'), resource('r3'), resource('rock', { categories: ['rock'] })]);
   // Alice, in Paris: nights (22:00–07:00) for Bob have r2, Carol always gets r3, everyone else r1.
   await seedUser(ctx.services, ALICE, {
