@@ -9,6 +9,9 @@ import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Readiness } from './observability/readiness.js';
+import { CallService } from './presentation/call-service.js';
+import { SelectionReader } from './presentation/selection-reader.js';
+import { SessionStore } from './presentation/session-store.js';
 import { JsonHash } from './store/json-hash.js';
 import { Keys } from './store/keys.js';
 import { closeRedis, connectRedis, openRedis, type RedisClient } from './store/redis.js';
@@ -25,6 +28,8 @@ export interface Services {
   catalogBoxes: JsonHash<Box>;
   clients: ClientRegistry;
   users: UserStore;
+  /** Call-time selection and presenting sessions (the SIP fronts' `CallEvents`), lookups and preview. */
+  calls: CallService;
   /** Background work (sweepers, deliveries) registers its stop function here. */
   onClose(stop: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -34,6 +39,8 @@ export interface ServiceOptions {
   /** Collect process metrics (the server does; tests building many apps do not). */
   defaultMetrics?: boolean;
   now?: () => Date;
+  /** Uniform in [0, 1): draws the item of random boxes (tests give a seeded source). */
+  random?: () => number;
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
@@ -51,6 +58,16 @@ export async function createServices(config: Config, logger: Logger, options: Se
   readiness.register('redis', async () => (await redis.ping()) === 'PONG');
 
   const stops: Array<() => Promise<void> | void> = [];
+  const calls = new CallService(
+    {
+      reader: new SelectionReader(redis, keys),
+      sessions: new SessionStore(redis, keys, config.sessions),
+      metrics,
+      logger,
+    },
+    { budgetMs: config.sip.selectBudgetMs, now, random: options.random ?? Math.random },
+  );
+  stops.push(() => calls.drain());
   const services: Services = {
     config,
     logger,
@@ -62,6 +79,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     catalogBoxes: new JsonHash<Box>(redis, keys.catalogBoxes),
     clients: new ClientRegistry(new JsonHash<CmrClient>(redis, keys.clients), now),
     users: new UserStore(redis, keys),
+    calls,
     onClose: (stop) => stops.push(stop),
     close: async () => {
       for (const stop of stops.reverse()) await stop();

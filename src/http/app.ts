@@ -20,6 +20,7 @@ import type { Services } from '../wiring.js';
 import { authPlugin, type Access } from './plugins/auth.js';
 import { problemPlugin } from './plugins/problem.js';
 import { Problem } from './schemas/common.js';
+import { callRoutes } from './routes/calls/calls.js';
 import { catalogRoutes } from './routes/catalog/resources.js';
 import { clientRoutes } from './routes/catalog/clients.js';
 import { operationsRoutes } from './routes/operations/operations.js';
@@ -118,6 +119,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     async (v1) => {
       await catalogRoutes(v1 as App, services);
       await clientRoutes(v1 as App, services);
+      await callRoutes(v1 as App, services);
       for (const routes of extraRoutes) await routes(v1 as App, services);
     },
     { prefix: '/v1' },

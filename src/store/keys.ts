@@ -73,6 +73,10 @@ export class UserKeys {
   get calls(): string {
     return `${this.base}:calls`;
   }
+  /** Counter moved on by every call of the user: the rotation position of sequential boxes. */
+  get rotation(): string {
+    return `${this.base}:rotation`;
+  }
   /** Sorted set of charge ids by time, and a hash id → JSON record. */
   get chargeIndex(): string {
     return `${this.base}:charges:index`;

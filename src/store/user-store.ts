@@ -22,8 +22,7 @@ export class UserStore {
   /** The user's preferences, or the defaults when none were ever stored. */
   preferences(uid: Identity): Promise<Preferences> {
     return storeCall(async () => {
-      const raw = await this.redis.get(this.keys.user(uid).preferences);
-      return raw === null ? defaultPreferences() : { ...defaultPreferences(), ...(JSON.parse(raw) as Partial<Preferences>) };
+      return parsePreferences(await this.redis.get(this.keys.user(uid).preferences));
     });
   }
 
@@ -32,4 +31,9 @@ export class UserStore {
       await this.redis.set(this.keys.user(uid).preferences, JSON.stringify(preferences));
     });
   }
+}
+
+/** Stored preferences (JSON) over the defaults; the defaults when none were ever stored. */
+export function parsePreferences(raw: string | null): Preferences {
+  return raw === null ? defaultPreferences() : { ...defaultPreferences(), ...(JSON.parse(raw) as Partial<Preferences>) };
 }
