@@ -8,6 +8,7 @@
  * interfaces below, and the one cast from the untyped library lives in `createSrf`.
  */
 import DrachtioSrf from 'drachtio-srf';
+import { createRequire } from 'node:module';
 
 /** Header name → value; one value per name (drachtio-srf joins repeated headers with commas). */
 export type SipHeaders = Record<string, string>;
@@ -130,7 +131,20 @@ export interface Srf {
 }
 
 export function createSrf(): Srf {
+  registerMissingStatuses();
   return new (DrachtioSrf as unknown as new () => Srf)();
+}
+
+/**
+ * Status codes drachtio-srf's status table (the `sip-status` package) lacks. `Response#send`
+ * refuses any code not in that table, so they are added to the very table drachtio-srf uses.
+ */
+const MISSING_STATUSES: Record<number, string> = { 469: 'Bad Info Package' }; // RFC 6086 §11.6
+
+function registerMissingStatuses(): void {
+  const requireBesideSrf = createRequire(createRequire(import.meta.url).resolve('drachtio-srf'));
+  const table = requireBesideSrf('sip-status') as Record<number, string>;
+  for (const [code, reason] of Object.entries(MISSING_STATUSES)) table[Number(code)] ??= reason;
 }
 
 /** The SIP status of a final non-2xx response that failed a drachtio-srf operation, else null. */

@@ -32,6 +32,8 @@ export async function startDrachtioApp<P extends CorePorts>(
     CMR_DRACHTIO_HOST: '127.0.0.1',
     CMR_DRACHTIO_PORT: String(peer.port),
     CMR_DRACHTIO_SECRET: PEER_SECRET,
+    // A test that fails mid-call should not hold its teardown for the production drain limit.
+    CMR_DRAIN_TIMEOUT_MS: '2000',
     ...env,
   });
   const services = await createServices(config, createLogger(config.log));

@@ -138,10 +138,14 @@ export class DrachtioPeer {
 
   /** A call arriving from the network: the INVITE is delivered to an app connection. */
   call(options: CallOptions): CallerLeg {
-    const connection = this.pick(options.connection);
-    const leg = new CallerLeg(this, connection, options);
+    const leg = this.ua(options);
     leg.sendInvite(options);
     return leg;
+  }
+
+  /** A network UA that has not sent an INVITE (its requests belong to no call). */
+  ua(options: CallOptions): CallerLeg {
+    return new CallerLeg(this, this.pick(options.connection), options);
   }
 
   /** The next B-leg INVITE an app sends toward the network. */
