@@ -18,6 +18,8 @@ export class B2bCall {
   private readonly dialogs: SrfDialog[] = [];
   private cancelled = false;
   private over = false;
+  /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
+  reportedToCore = false;
 
   constructor(
     /** Call-ID of the caller's leg: the presenting session's key. */

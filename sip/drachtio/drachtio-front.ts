@@ -214,7 +214,7 @@ export class DrachtioFront implements SignallingFront {
     call.adopt(legs.uas);
     if (call.isOver) return;
     log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
-    await this.ports.calls.callAnswered(callId);
+    if (call.reportedToCore) await this.ports.calls.callAnswered(callId);
   }
 
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
@@ -224,6 +224,7 @@ export class DrachtioFront implements SignallingFront {
       call.log.warn({ event: 'invite', from: req.get('From'), uri: req.uri }, 'caller or called party not identifiable: no CMR on this call');
       return NOTHING_PRESENTED;
     }
+    call.reportedToCore = true;
     return this.ports.calls.callStarted({ callId: call.callId, fromTag: call.fromTag, ...parties });
   }
 
@@ -238,6 +239,7 @@ export class DrachtioFront implements SignallingFront {
   private onCallEnded(call: B2bCall, reason: CallEndReason): void {
     this.calls.remove(call);
     call.log.info({ event: 'ended', reason }, 'call ended');
+    if (!call.reportedToCore) return;
     this.ports.calls.callEnded(call.callId, reason).catch((err: unknown) => {
       call.log.error({ event: 'ended', err }, 'call events failed');
     });

@@ -4,7 +4,8 @@
  */
 import type { Config } from '../../src/config/config.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { startSignalling, type CorePorts, type SignallingFront } from '../../src/signalling.js';
+import { DrachtioFront } from '../../sip/drachtio/drachtio-front.js';
+import { startSignalling, type CorePorts } from '../../src/signalling.js';
 import { createServices, type Services } from '../../src/wiring.js';
 import { deleteNamespace, testConfig } from './context.js';
 import type { AppConnection, DrachtioPeer } from './drachtio-peer.js';
@@ -15,7 +16,7 @@ export interface DrachtioApp<P extends CorePorts> {
   config: Config;
   services: Services;
   ports: P;
-  front: SignallingFront;
+  front: DrachtioFront;
   /** The app's connection as the peer sees it. */
   connection: AppConnection;
   /** The `sip` readiness check. */
@@ -40,14 +41,17 @@ export async function startDrachtioApp<P extends CorePorts>(
   const ports = makePorts(services);
   const connecting = peer.nextConnection();
   const front = await startSignalling(services, ports);
+  if (!(front instanceof DrachtioFront)) throw new Error(`expected the drachtio front, got ${front.name}`);
   const connection = await connecting;
+  const sipReady = async () => (await services.readiness.report()).checks['sip'] === true;
+  await until(sipReady, 'the front reports ready');
   return {
     config,
     services,
     ports,
     front,
     connection,
-    sipReady: async () => (await services.readiness.report()).checks['sip'] === true,
+    sipReady,
     close: async () => {
       await front.stop();
       if (services.redis.status === 'ready') await deleteNamespace(services.redis, config.redis.namespace);

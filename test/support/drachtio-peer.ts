@@ -86,14 +86,18 @@ export class DrachtioPeer {
   private readonly calleeLegs: CalleeLeg[] = [];
   private readonly calleeWaiters: Array<(leg: CalleeLeg) => void> = [];
   private nextConnectionId = 1;
-  private listening = false;
+  /** Authentications refused for a wrong secret. */
+  refusedAuthentications = 0;
+  /** Connections reset while refusing. */
+  resetConnections = 0;
+  private refusing = false;
   private portNumber = 0;
 
   private constructor(private readonly secret: string) {}
 
   static async start(options: { secret: string }): Promise<DrachtioPeer> {
     const peer = new DrachtioPeer(options.secret);
-    await peer.listen(0);
+    await peer.listen();
     return peer;
   }
 
@@ -112,28 +116,21 @@ export class DrachtioPeer {
   }
 
   /**
-   * Drops every app connection, as a drachtio-server restart would. With `refuse`, new
-   * connections are refused (port closed) until `acceptAgain()`.
+   * Drops every app connection, as a failing drachtio-server would. With `refuse`, new
+   * connections are reset as soon as they are made (the app sees ECONNRESET) until `acceptAgain()`.
    */
-  async dropConnections(options: { refuse: boolean }): Promise<void> {
-    if (options.refuse && this.listening) {
-      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-      this.listening = false;
-      for (const c of this.connections) c.socket.destroy();
-      await closed;
-      return;
-    }
+  dropConnections(options: { refuse: boolean }): void {
+    this.refusing = options.refuse;
     for (const c of this.connections) c.socket.destroy();
   }
 
-  async acceptAgain(): Promise<void> {
-    await this.listen(this.portNumber);
+  acceptAgain(): void {
+    this.refusing = false;
   }
 
   async close(): Promise<void> {
     for (const c of this.connections) c.socket.destroy();
-    if (this.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.listening = false;
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   /** A call arriving from the network: the INVITE is delivered to an app connection. */
@@ -199,19 +196,23 @@ export class DrachtioPeer {
 
   // ── app → server ─────────────────────────────────────────────────────────
 
-  private async listen(port: number): Promise<void> {
+  private async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(0, '127.0.0.1', () => {
         this.server.off('error', reject);
         resolve();
       });
     });
-    this.listening = true;
     this.portNumber = (this.server.address() as net.AddressInfo).port;
   }
 
   private accept(socket: net.Socket): void {
+    if (this.refusing) {
+      this.resetConnections++;
+      socket.resetAndDestroy();
+      return;
+    }
     let markClosed!: () => void;
     const connection: Connection = {
       id: this.nextConnectionId++,
@@ -251,6 +252,7 @@ export class DrachtioPeer {
     switch (type) {
       case 'authenticate':
         if (tokens[0] !== this.secret) {
+          this.refusedAuthentications++;
           this.reply(connection, id, 'NO|incorrect secret');
           connection.socket.end();
           return;

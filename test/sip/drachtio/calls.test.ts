@@ -32,7 +32,7 @@ afterAll(async () => {
   await peer.close();
 });
 afterEach(() => {
-  expect(app.front).toMatchObject({ liveCalls: 0 });
+  expect(app.front.liveCalls).toBe(0);
 });
 
 function callFromNetwork(headers: Array<[string, string]> = []): CallerLeg {
