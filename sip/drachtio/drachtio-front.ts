@@ -20,7 +20,7 @@ import { B2bCall } from './b2b-call.js';
 import { CallRegistry } from './call-registry.js';
 import { fromTagOf, toInfoMessage } from './info-message.js';
 import { nextHop, ownAddresses } from './next-hop.js';
-import { identityIn, relayedHeaders, warning, withoutTag } from './sip-headers.js';
+import { ASSERTED_IDENTITY_HEADERS, identityIn, relayedHeaders, warning, withoutTag } from './sip-headers.js';
 import {
   closeConnection,
   createSrf,
@@ -47,11 +47,9 @@ const COPY_PACKAGE = 'cmr-copy';
 const DRAIN_RETRY_AFTER_SEC = '5';
 /** Longest pause between reconnection attempts to drachtio-server. */
 const RECONNECT_MAX_DELAY_MS = 2000;
-/** Caller-side headers the B-leg INVITE keeps (From/To are copied without their tags). */
+/** Caller-side headers the B-leg INVITE keeps (From/To are copied without their tags; asserted identities only from trusted peers). */
 const PROXIED_INVITE_HEADERS = [
-  'P-Asserted-Identity',
   'P-Preferred-Identity',
-  'P-Served-User',
   'Privacy',
   'P-Charging-Vector',
   'P-Charging-Function-Addresses',
@@ -73,6 +71,7 @@ export class DrachtioFront implements SignallingFront {
   private readonly warnHost: string;
   private ownAddresses: ReadonlySet<string> = new Set();
   private connected = false;
+  private refusalLogged = false;
   private draining = false;
   private stopping: Promise<void> | null = null;
 
@@ -138,11 +137,14 @@ export class DrachtioFront implements SignallingFront {
   private onConnect(err: Error | null, hostports: string): void {
     if (err) {
       this.connected = false;
-      this.log.error({ event: 'drachtio', err: err.message }, 'drachtio-server refused the connection (check CMR_DRACHTIO_SECRET)');
+      // Logged once per outage: drachtio-srf keeps retrying every few seconds.
+      if (!this.refusalLogged) this.log.error({ event: 'drachtio', err: err.message }, 'drachtio-server refused the connection (check CMR_DRACHTIO_SECRET)');
+      this.refusalLogged = true;
       return;
     }
     this.ownAddresses = ownAddresses(hostports, this.deps.config.sip.publicHost);
     this.connected = true;
+    this.refusalLogged = false;
     this.log.info({ event: 'drachtio', hostports }, 'connected to drachtio-server');
   }
 
@@ -160,6 +162,11 @@ export class DrachtioFront implements SignallingFront {
       res.send(503, undefined, {
         headers: { 'Retry-After': DRAIN_RETRY_AFTER_SEC, Warning: warning(this.warnHost, 'server is shutting down') },
       });
+      return;
+    }
+    if (!req.isNewInvite) {
+      log.info({ event: 'invite', status: 481 }, 'INVITE for an unknown dialog');
+      res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'no such dialog') } });
       return;
     }
     this.count('invite');
@@ -193,7 +200,7 @@ export class DrachtioFront implements SignallingFront {
             ...(annotation.toCalled.length > 0 ? { 'Alert-Info': annotation.toCalled.map(alertInfoValue).join(', ') } : {}),
           },
           responseHeaders: (response) => callerResponseHeaders(annotation, response),
-          proxyRequestHeaders: PROXIED_INVITE_HEADERS,
+          proxyRequestHeaders: this.isTrusted(req) ? [...ASSERTED_IDENTITY_HEADERS, ...PROXIED_INVITE_HEADERS] : PROXIED_INVITE_HEADERS,
         },
         {
           cbRequest: (err, sent) => {
@@ -267,14 +274,21 @@ export class DrachtioFront implements SignallingFront {
     }
     let response: SrfResponse;
     try {
-      response = await other.request({ method: 'INFO', headers: relayedHeaders(req.headers), ...(req.body ? { body: req.body } : {}) });
+      response = await other.request({
+        method: 'INFO',
+        headers: relayedHeaders(req.headers, this.isTrusted(req)),
+        ...(req.body ? { body: req.body } : {}),
+      });
     } catch (err) {
       call.log.warn({ event: 'info', leg: dialog.type, err: (err as Error).message }, 'relaying INFO failed');
       res.send(isDialogGone(err) ? 481 : 500, undefined, { headers: { Warning: warning(this.warnHost, 'INFO could not be relayed') } });
       return;
     }
     call.log.info({ event: 'info', leg: dialog.type, status: response.status }, 'relayed INFO');
-    res.send(response.status, response.reason, { headers: relayedHeaders(response.headers), ...(response.body ? { body: response.body } : {}) });
+    res.send(response.status, response.reason, {
+      headers: relayedHeaders(response.headers, isTrusted(response.source_address, this.deps.config.sip.trusted)),
+      ...(response.body ? { body: response.body } : {}),
+    });
   }
 
   /**

@@ -84,9 +84,18 @@ const LEG_HEADERS = new Set([
   'proxy-authenticate',
 ]);
 
+/** Identities a peer asserts: passed on only when that peer is trusted (RFC 3325 §5). */
+export const ASSERTED_IDENTITY_HEADERS = ['P-Asserted-Identity', 'P-Served-User'];
+const ASSERTED = new Set(ASSERTED_IDENTITY_HEADERS.map((h) => h.toLowerCase()));
+
 /** The headers of a received message that travel on to the other leg. */
-export function relayedHeaders(headers: SipHeaders): SipHeaders {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !LEG_HEADERS.has(name.toLowerCase())));
+export function relayedHeaders(headers: SipHeaders, fromTrustedPeer: boolean): SipHeaders {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => {
+      const lower = name.toLowerCase();
+      return !LEG_HEADERS.has(lower) && (fromTrustedPeer || !ASSERTED.has(lower));
+    }),
+  );
 }
 
 /** `Warning: 399 <host> "<text>"` (RFC 3261 §20.43): the reason a request was refused. */

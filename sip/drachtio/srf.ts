@@ -39,6 +39,8 @@ export interface SrfRequest extends SipMessageView {
   readonly source_port: number;
   readonly protocol: string;
   readonly stackDialogId: string | undefined;
+  /** An INVITE without a To tag: a new call, not a re-INVITE. */
+  readonly isNewInvite: boolean;
   on(event: 'cancel', listener: () => void): this;
 }
 
@@ -53,6 +55,8 @@ export interface SrfSentRequest extends SipMessageView {
 export interface SrfResponse extends SipMessageView {
   readonly status: number;
   readonly reason: string;
+  /** Address of the peer that sent the response to drachtio-server. */
+  readonly source_address: string;
 }
 
 export interface SendOptions {

@@ -42,10 +42,22 @@ describe('header values', () => {
     expect(withoutTag(value)).toBe(expected);
   });
 
-  it('relays every header but those of the hop or the dialog', () => {
-    expect(
-      relayedHeaders({ via: 'v', from: 'f', to: 't', 'call-id': 'c', cseq: '1 INFO', contact: 'm', 'content-length': '3', 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1' }),
-    ).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1' });
+  it('relays every header but those of the hop or the dialog, and asserted identities only from trusted peers', () => {
+    const headers = {
+      via: 'v',
+      from: 'f',
+      to: 't',
+      'call-id': 'c',
+      cseq: '1 INFO',
+      contact: 'm',
+      'content-length': '3',
+      'content-type': 'text/plain',
+      'info-package': 'x',
+      'X-Trace': '1',
+      'p-asserted-identity': '<tel:+15551230001>',
+    };
+    expect(relayedHeaders(headers, true)).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1', 'p-asserted-identity': '<tel:+15551230001>' });
+    expect(relayedHeaders(headers, false)).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1' });
   });
 
   it('writes a Warning with the reason quoted and made safe', () => {

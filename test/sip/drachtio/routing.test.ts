@@ -57,6 +57,28 @@ describe('drachtio front: identities', () => {
     expect(started).toEqual({ callId: a.callId, fromTag: a.fromTag, caller: 'sip:Mallory@example.org', called: 'tel:+15551230002' });
   });
 
+  it('passes asserted identities on to the called party only from a trusted peer', async () => {
+    const trusted = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:+15551230002@ims.example.net;user=phone>', headers: asserted });
+    expect(trusted.b.invite.values('p-asserted-identity')).toEqual(['"Alice" <sip:+15551230001@ims.example.net;user=phone>', '<tel:+15551230001>']);
+    expect(trusted.b.invite.values('p-served-user')).toHaveLength(1);
+
+    const untrusted = await attempt({
+      from: '<sip:mallory@example.org>',
+      to: '<sip:+15551230002@ims.example.net;user=phone>',
+      headers: asserted,
+      source: { address: '192.0.2.10', port: 5060 },
+    });
+    expect(untrusted.b.invite.values('p-asserted-identity')).toEqual([]);
+    expect(untrusted.b.invite.values('p-served-user')).toEqual([]);
+  });
+
+  it('answers an INVITE inside a dialog it does not know with 481', async () => {
+    const { a } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:+15551230002@ims.example.net;user=phone>' });
+    const reinvite = a.request('INVITE', { headers: [['Content-Type', 'application/sdp']], body: a.invite.body, early: true });
+    expect(reinvite.message.tag('to')).toBeDefined();
+    expect((await reinvite.response()).status).toBe(481);
+  });
+
   it('forwards a call whose parties cannot be identified, unannotated and without telling the core', async () => {
     const { a, b, started } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:voicemail.example.net>' });
     expect(started).toBeUndefined();
