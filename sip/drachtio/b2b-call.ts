@@ -88,6 +88,14 @@ export class B2bCall {
     this.end('cancel');
   }
 
+  /**
+   * The connection to drachtio-server is gone: its dialogs stay on drachtio-server, bound to the
+   * old connection, so this instance can neither hear of nor act on this call any more.
+   */
+  connectionLost(): void {
+    this.end('failure');
+  }
+
   private legEnded(dialog: SrfDialog): void {
     for (const other of this.dialogs) if (other !== dialog && other.connected) this.bye(other);
     this.end('bye');

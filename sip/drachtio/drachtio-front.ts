@@ -149,8 +149,10 @@ export class DrachtioFront implements SignallingFront {
   }
 
   private onConnectionLost(reason: string): void {
-    if (this.connected) this.log.warn({ event: 'drachtio', reason }, 'lost the drachtio-server connection; reconnecting');
+    if (!this.connected) return;
     this.connected = false;
+    this.log.warn({ event: 'drachtio', reason, liveCalls: this.calls.size }, 'lost the drachtio-server connection; reconnecting');
+    for (const call of this.calls.all()) call.connectionLost();
   }
 
   private async onInvite(req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
@@ -176,7 +178,17 @@ export class DrachtioFront implements SignallingFront {
     });
     req.on('cancel', () => call.callerCancelled());
     this.calls.add(call);
+    try {
+      await this.connect(call, req, res);
+    } catch (err) {
+      call.hangUp(); // whatever failed, no leg stays up and the call leaves the registry
+      throw err;
+    }
+  }
 
+  /** Sets up the B leg and, once the called party answers, the caller's leg. */
+  private async connect(call: B2bCall, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    const log = call.log;
     const annotation = await this.callStarted(req, call);
     if (call.isCancelled) {
       if (!res.finalResponseSent) res.send(487, undefined, {});
@@ -221,7 +233,7 @@ export class DrachtioFront implements SignallingFront {
     call.adopt(legs.uas);
     if (call.isOver) return;
     log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
-    if (call.reportedToCore) await this.ports.calls.callAnswered(callId);
+    if (call.reportedToCore) await this.ports.calls.callAnswered(call.callId);
   }
 
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
@@ -345,7 +357,7 @@ export class DrachtioFront implements SignallingFront {
 }
 
 /** Alert-Info (what the caller is presented) and Recv-Info on 18x; Recv-Info on 2xx; nothing on failures. */
-export function callerResponseHeaders(annotation: CallAnnotation, response: SrfResponse): SipHeaders {
+function callerResponseHeaders(annotation: CallAnnotation, response: SrfResponse): SipHeaders {
   if (annotation.toCaller.length === 0 || response.status >= 300) return {};
   const recvInfo = { 'Recv-Info': COPY_PACKAGE };
   if (response.status >= 200) return recvInfo;

@@ -73,9 +73,13 @@ describe('drachtio front: connection', () => {
   it('reports ready once authenticated, not ready while drachtio-server is away, and reconnects by itself', async () => {
     const app = await start();
     expect(await app.sipReady()).toBe(true);
+    const orphan = await answeredCall(app.connection);
 
     peer.dropConnections({ refuse: true });
     await until(async () => !(await app.sipReady()), 'the front reports not ready');
+    // Its dialogs belong to the lost connection: the call is out of this instance's hands.
+    expect(app.front.liveCalls).toBe(0);
+    expect(app.ports.calls.ended).toEqual([{ callId: orphan.a.callId, reason: 'failure' }]);
     await until(() => peer.resetConnections >= 1, 'the front retries and gets a connection error');
     expect((await app.services.readiness.report()).ready).toBe(false);
 
@@ -84,8 +88,10 @@ describe('drachtio front: connection', () => {
     const connection = await reconnected;
     await until(app.sipReady, 'the front reports ready again');
 
-    await hangUp(await answeredCall(connection));
-    await until(() => app.ports.calls.ended.length === 1, 'the call ends');
+    const { a, b } = await answeredCall(connection);
+    await hangUp({ a, b });
+    await until(() => app.ports.calls.ended.length === 2, 'the call ends');
+    expect(app.ports.calls.ended[1]).toEqual({ callId: a.callId, reason: 'bye' });
   });
 
   it('stays not ready with a wrong secret, and stops cleanly while still trying', async () => {
