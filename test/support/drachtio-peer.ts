@@ -49,11 +49,9 @@ interface Connection extends AppConnection {
 interface ServerTransaction {
   leg: NetworkLeg;
   request: SipMessage;
-  connection: Connection;
 }
 
 interface ClientTransaction {
-  leg: NetworkLeg;
   request: SipMessage;
   dialogId: string;
 }
@@ -103,11 +101,6 @@ export class DrachtioPeer {
 
   get port(): number {
     return this.portNumber;
-  }
-
-  /** App connections that authenticated and are still open. */
-  get appConnections(): AppConnection[] {
-    return this.connections.filter((c) => c.authenticated && !c.socket.destroyed);
   }
 
   /** The next app connection that authenticates and routes INVITE and INFO (drachtio-srf routes right after authenticating). */
@@ -161,25 +154,22 @@ export class DrachtioPeer {
   }
 
   /** Registers a request a network UA sends to the app, awaiting the app's response. */
-  openServerTransaction(leg: NetworkLeg, connection: AppConnection, request: SipMessage): string {
+  openServerTransaction(leg: NetworkLeg, request: SipMessage): string {
     const transactionId = randomUUID();
-    this.serverTxns.set(transactionId, { leg, request, connection: this.connection(connection) });
+    this.serverTxns.set(transactionId, { leg, request });
     return transactionId;
   }
 
-  clientTransactionOf(request: SipMessage): { transactionId: string; dialogId: string } {
-    for (const [transactionId, txn] of this.clientTxns) {
-      if (txn.request === request) return { transactionId, dialogId: txn.dialogId };
+  /** The ids of the app's request a network UA is answering; a final answer closes the transaction. */
+  answerClientTransaction(request: SipMessage, final: boolean): { transactionId: string; dialogId: string } {
+    const entry = [...this.clientTxns].find(([, txn]) => txn.request === request);
+    if (!entry) throw new Error(`no open transaction for ${request.startLine}`);
+    const [transactionId, { dialogId }] = entry;
+    if (final) {
+      this.clientTxns.delete(transactionId);
+      if (request.method === 'BYE') this.dialogs.delete(dialogId);
     }
-    throw new Error(`no open transaction for ${request.startLine}`);
-  }
-
-  closeClientTransaction(request: SipMessage, final: boolean): void {
-    const { transactionId } = this.clientTransactionOf(request);
-    const txn = this.clientTxns.get(transactionId)!;
-    if (!final) return;
-    this.clientTxns.delete(transactionId);
-    if (txn.request.method === 'BYE') this.dialogs.delete(txn.dialogId);
+    return { transactionId, dialogId };
   }
 
   addDialog(dialogId: string, leg: NetworkLeg): void {
@@ -322,7 +312,7 @@ export class DrachtioPeer {
     }
     const wire = parseSip(leg.appRequest(app));
     const transactionId = randomUUID();
-    if (wire.method !== 'ACK') this.clientTxns.set(transactionId, { leg, request: wire, dialogId });
+    if (wire.method !== 'ACK') this.clientTxns.set(transactionId, { request: wire, dialogId });
     leg.receive(wire);
     this.replySent(connection, id, leg, wire, transactionId, '', false);
   }
@@ -448,7 +438,7 @@ export abstract class NetworkLeg {
     );
     const message = parseSip(raw);
     const connection = options.connection ?? this.connection;
-    const transactionId = this.peer.openServerTransaction(this, connection, message);
+    const transactionId = this.peer.openServerTransaction(this, message);
     // In the early dialog drachtio-server has no dialog for the app yet and passes the request
     // on as if it were outside any dialog: to any app routing that method.
     this.peer.deliver(connection, raw, this, { transactionId, dialogId: options.early ? '' : this.dialogId });
@@ -470,9 +460,7 @@ export abstract class NetworkLeg {
       ],
       options.body ?? '',
     );
-    const ids = this.peer.clientTransactionOf(request);
-    this.peer.closeClientTransaction(request, status >= 200);
-    this.peer.deliver(this.connection, raw, this, ids);
+    this.peer.deliver(this.connection, raw, this, this.peer.answerClientTransaction(request, status >= 200));
   }
 
   // ── used by the peer ─────────────────────────────────────────────────────
@@ -548,7 +536,7 @@ export class CallerLeg extends NetworkLeg {
       body,
     );
     this.invite = parseSip(raw);
-    this.inviteTransactionId = this.peer.openServerTransaction(this, this.connection, this.invite);
+    this.inviteTransactionId = this.peer.openServerTransaction(this, this.invite);
     this.peer.deliver(this.connection, raw, this, { transactionId: this.inviteTransactionId, dialogId: '' });
   }
 

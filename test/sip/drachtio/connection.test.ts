@@ -73,6 +73,8 @@ describe('drachtio front: connection', () => {
   it('reports ready once authenticated, not ready while drachtio-server is away, and reconnects by itself', async () => {
     const app = await start();
     expect(await app.sipReady()).toBe(true);
+    // INVITE for new calls, INFO for early dialogs (drachtio-server routes those as out-of-dialog requests).
+    expect([...app.connection.routes].sort()).toEqual(['info', 'invite']);
     const orphan = await answeredCall(app.connection);
 
     peer.dropConnections({ refuse: true });
