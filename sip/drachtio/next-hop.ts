@@ -1,6 +1,6 @@
 /**
  * Where the B-leg INVITE goes. In IMS the S-CSCF routes the call to the AS with a Route set
- * whose first entry names the AS and the rest lead back to the S-CSCF (with its `odi` state):
+ * whose first entry names the AS and the rest point back to the S-CSCF (with its `odi` state):
  * the AS sends the INVITE on along the remaining Route, Request-URI unchanged. Without a
  * remaining Route the INVITE goes to the Request-URI, through the outbound proxy if one is set.
  */
