@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const signalling = await startSignalling(services, { calls: unannotatedCalls, copy: passThroughCopy });
   await app.listen({ host: config.http.host, port: config.http.port });
 
-  closeWithGrace({ delay: config.shutdown.graceMs, logger }, async ({ signal, err }) => {
+  // The drachtio front may let live calls run for up to its drain limit before closing.
+  const shutdownDelayMs = config.shutdown.graceMs + (config.drachtio?.drainTimeoutMs ?? 0);
+  closeWithGrace({ delay: shutdownDelayMs, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     logger.info({ event: 'shutdown', signal }, 'draining');
     services.readiness.startDraining();

@@ -2,6 +2,7 @@
  * Chooses and starts the SIP front: drachtio when `CMR_DRACHTIO_HOST` is set, else the embedded
  * proxy. Both get the same core ports: call events (presentation) and the copy port (INFO).
  */
+import { startDrachtioFront } from '../sip/drachtio/drachtio-front.js';
 import type { CallEvents } from './calls/call-events.js';
 import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Services } from './wiring.js';
@@ -16,7 +17,10 @@ export interface CorePorts {
   copy: SipCopyPort;
 }
 
-export async function startSignalling(services: Services, _ports: CorePorts): Promise<SignallingFront> {
+export async function startSignalling(services: Services, ports: CorePorts): Promise<SignallingFront> {
+  if (services.config.drachtio) {
+    return startDrachtioFront(services, ports);
+  }
   services.readiness.register('sip', () => false);
   return { name: 'none', stop: async () => {} };
 }

@@ -1,0 +1,115 @@
+/**
+ * One call through the B2BUA: its two legs, how it ends, and the guarantee that when one leg
+ * goes the other is hung up too (so no leg is ever left up on drachtio-server).
+ */
+import type { CallEndReason } from '../../src/calls/call-events.js';
+import type { Logger } from '../../src/observability/logger.js';
+import type { SrfDialog, SrfOutgoingResponse, SrfRequest, SrfSentRequest } from './srf.js';
+
+export interface CallHooks {
+  /** An INFO received on one leg of an answered call. */
+  info(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): void;
+  /** The call is over; called exactly once. */
+  ended(call: B2bCall, reason: CallEndReason): void;
+}
+
+export class B2bCall {
+  private bLegRequest: SrfSentRequest | null = null;
+  private readonly dialogs: SrfDialog[] = [];
+  private cancelled = false;
+  private over = false;
+  /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
+  reportedToCore = false;
+
+  constructor(
+    /** Call-ID of the caller's leg: the presenting session's key. */
+    readonly callId: string,
+    /** From tag of the caller's INVITE. */
+    readonly fromTag: string | null,
+    readonly log: Logger,
+    private readonly hooks: CallHooks,
+  ) {}
+
+  get bLegCallId(): string | null {
+    return this.bLegRequest?.get('Call-ID') ?? null;
+  }
+
+  get isCancelled(): boolean {
+    return this.cancelled;
+  }
+
+  get isOver(): boolean {
+    return this.over;
+  }
+
+  /** The caller sent CANCEL (drachtio-srf relays it to the B leg itself). */
+  callerCancelled(): void {
+    this.cancelled = true;
+  }
+
+  /** The INVITE toward the called party is on its way. */
+  bLegSent(request: SrfSentRequest): void {
+    this.bLegRequest = request;
+  }
+
+  /**
+   * Takes charge of a leg as soon as it exists. A leg that is already gone (a BYE that arrived
+   * before this call could listen) is handled here, so its partner is never left up.
+   */
+  adopt(dialog: SrfDialog): void {
+    if (this.dialogs.includes(dialog)) return;
+    this.dialogs.push(dialog);
+    if (this.over) {
+      this.bye(dialog); // the call ended while this leg was being set up
+      return;
+    }
+    dialog.on('destroy', () => this.legEnded(dialog));
+    dialog.on('info', (req, res) => this.hooks.info(this, dialog, req, res));
+    if (!dialog.connected) this.legEnded(dialog);
+  }
+
+  /** The call did not get answered. */
+  failed(): void {
+    this.end(this.cancelled ? 'cancel' : 'failure');
+  }
+
+  /** Ends the call from this side: BYE on every leg that is up, or CANCEL toward a called party not yet answered. */
+  hangUp(): void {
+    if (this.dialogs.length > 0) {
+      for (const dialog of this.dialogs) if (dialog.connected) this.bye(dialog);
+      this.end('bye');
+      return;
+    }
+    try {
+      this.bLegRequest?.cancel(); // drachtio-srf relays the called party's 487 to the caller
+    } catch (err) {
+      this.log.warn({ event: 'call', err: (err as Error).message }, 'could not cancel the called party');
+    }
+    this.end('cancel');
+  }
+
+  /**
+   * The connection to drachtio-server is gone: its dialogs stay on drachtio-server, bound to the
+   * old connection, so this instance can neither hear of nor act on this call any more.
+   */
+  connectionLost(): void {
+    this.end('failure');
+  }
+
+  private legEnded(dialog: SrfDialog): void {
+    for (const other of this.dialogs) if (other !== dialog && other.connected) this.bye(other);
+    this.end('bye');
+  }
+
+  private bye(dialog: SrfDialog): void {
+    dialog.destroy().catch((err: unknown) => {
+      this.log.warn({ event: 'call', leg: dialog.type, err: (err as Error).message }, 'BYE failed');
+    });
+  }
+
+  private end(reason: CallEndReason): void {
+    if (this.over) return;
+    this.over = true;
+    this.hooks.ended(this, reason);
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * The production SIP front: a B2BUA on drachtio-srf controlling a drachtio-server (contract §3).
+ *
+ * Each initial INVITE becomes a `B2bCall`: the core is told the call started (and answers with
+ * what to announce, within its budget), the B-leg INVITE carries `Alert-Info` for what is
+ * presented to the called party, and every 18x/200 relayed to the caller carries what is
+ * presented to the caller. Every INFO goes to the copy port first; what is not a copy request is
+ * relayed to the other leg. A B2BUA (not a proxy) is what lets in-dialog requests reach us.
+ */
+import { alertInfoValue, type CallAnnotation, type CallEndReason } from '../../src/calls/call-events.js';
+import { isTrusted } from '../../src/config/cidr.js';
+import type { Config } from '../../src/config/config.js';
+import type { SipAnswer } from '../../src/copy/sip-copy-port.js';
+import { normaliseIdentity, type Identity } from '../../src/domain/identity.js';
+import type { Logger } from '../../src/observability/logger.js';
+import type { Metrics } from '../../src/observability/metrics.js';
+import type { Readiness } from '../../src/observability/readiness.js';
+import type { CorePorts, SignallingFront } from '../../src/signalling.js';
+import { B2bCall } from './b2b-call.js';
+import { CallRegistry } from './call-registry.js';
+import { fromTagOf, toInfoMessage } from './info-message.js';
+import { nextHop, ownAddresses } from './next-hop.js';
+import { ASSERTED_IDENTITY_HEADERS, identityIn, relayedHeaders, warning, withoutTag } from './sip-headers.js';
+import {
+  closeConnection,
+  createSrf,
+  isDialogGone,
+  sipErrorStatus,
+  type SipHeaders,
+  type Srf,
+  type SrfDialog,
+  type SrfOutgoingResponse,
+  type SrfRequest,
+  type SrfResponse,
+} from './srf.js';
+
+export interface DrachtioFrontDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+}
+
+/** The INFO package of copy requests (contract §3.2). */
+const COPY_PACKAGE = 'cmr-copy';
+/** Seconds an upstream proxy should wait before retrying an INVITE this draining instance refused. */
+const DRAIN_RETRY_AFTER_SEC = '5';
+/** Longest pause between reconnection attempts to drachtio-server. */
+const RECONNECT_MAX_DELAY_MS = 2000;
+/** Caller-side headers the B-leg INVITE keeps (From/To are copied without their tags; asserted identities only from trusted peers). */
+const PROXIED_INVITE_HEADERS = [
+  'P-Preferred-Identity',
+  'Privacy',
+  'P-Charging-Vector',
+  'P-Charging-Function-Addresses',
+  'P-Access-Network-Info',
+  'Supported',
+  'Allow',
+  'Accept',
+  'Recv-Info',
+  'Content-Type',
+  'User-Agent',
+];
+const NOTHING_PRESENTED: CallAnnotation = { toCaller: [], toCalled: [] };
+
+export class DrachtioFront implements SignallingFront {
+  readonly name = 'drachtio';
+  private readonly srf: Srf = createSrf();
+  private readonly calls = new CallRegistry();
+  private readonly log: Logger;
+  private readonly warnHost: string;
+  private ownAddresses: ReadonlySet<string> = new Set();
+  private connected = false;
+  private refusalLogged = false;
+  private draining = false;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly deps: DrachtioFrontDeps,
+    private readonly ports: CorePorts,
+  ) {
+    this.log = deps.logger.child({ front: 'drachtio' });
+    this.warnHost = deps.config.sip.publicHost;
+  }
+
+  /** Connected and authenticated to drachtio-server, and not draining. */
+  get ready(): boolean {
+    return this.connected && !this.draining;
+  }
+
+  get liveCalls(): number {
+    return this.calls.size;
+  }
+
+  /** Registers the handlers and starts the (self-reconnecting) inbound connection. */
+  start(): void {
+    const { host, port, secret } = this.connection;
+    this.srf.on('connect', (err, hostports) => this.onConnect(err, hostports));
+    // Without an 'error' listener drachtio-srf's connection errors would crash the process.
+    this.srf.on('error', (err) => this.onConnectionLost(err.message));
+    this.srf.on('close', () => this.onConnectionLost('closed'));
+    this.srf.invite((req, res) => this.guard(req, res, () => this.onInvite(req, res)));
+    // INFO outside a known dialog: an early dialog (before 200), possibly a call of another instance.
+    this.srf.use('info', (req, res) => this.guard(req, res, () => this.onEarlyInfo(req, res)));
+    this.srf.connect({ host, port, secret, enablePing: true, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS } });
+    this.log.info({ event: 'drachtio', host, port }, 'connecting to drachtio-server');
+  }
+
+  /**
+   * Drains: new INVITEs get 503 with Retry-After, live calls may end on their own until the
+   * drain limit, then the rest are hung up and the connection is closed.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.drain();
+    return this.stopping;
+  }
+
+  private get connection(): NonNullable<Config['drachtio']> {
+    const connection = this.deps.config.drachtio;
+    if (!connection) throw new Error('the drachtio front needs CMR_DRACHTIO_HOST');
+    return connection;
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    const limitMs = this.connection.drainTimeoutMs;
+    this.log.info({ event: 'drain', liveCalls: this.calls.size, limitMs }, 'draining SIP calls');
+    if (!(await this.calls.whenEmpty(limitMs))) {
+      this.log.warn({ event: 'drain', liveCalls: this.calls.size }, 'drain limit reached: hanging up the remaining calls');
+      for (const call of this.calls.all()) call.hangUp();
+    }
+    closeConnection(this.srf);
+    this.connected = false;
+    this.log.info({ event: 'drain' }, 'disconnected from drachtio-server');
+  }
+
+  private onConnect(err: Error | null, hostports: string): void {
+    if (err) {
+      this.connected = false;
+      // Logged once per outage: drachtio-srf keeps retrying every few seconds.
+      if (!this.refusalLogged) this.log.error({ event: 'drachtio', err: err.message }, 'drachtio-server refused the connection (check CMR_DRACHTIO_SECRET)');
+      this.refusalLogged = true;
+      return;
+    }
+    this.ownAddresses = ownAddresses(hostports, this.deps.config.sip.publicHost);
+    this.connected = true;
+    this.refusalLogged = false;
+    this.log.info({ event: 'drachtio', hostports }, 'connected to drachtio-server');
+  }
+
+  private onConnectionLost(reason: string): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.log.warn({ event: 'drachtio', reason, liveCalls: this.calls.size }, 'lost the drachtio-server connection; reconnecting');
+    for (const call of this.calls.all()) call.connectionLost();
+  }
+
+  private async onInvite(req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    const callId = req.get('Call-ID') ?? '';
+    const log = this.log.child({ callId });
+    if (this.draining) {
+      this.count('invite-refused');
+      log.info({ event: 'invite', status: 503 }, 'refusing a new call while draining');
+      res.send(503, undefined, {
+        headers: { 'Retry-After': DRAIN_RETRY_AFTER_SEC, Warning: warning(this.warnHost, 'server is shutting down') },
+      });
+      return;
+    }
+    if (!req.isNewInvite) {
+      log.info({ event: 'invite', status: 481 }, 'INVITE for an unknown dialog');
+      res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'no such dialog') } });
+      return;
+    }
+    this.count('invite');
+    const call = new B2bCall(callId, fromTagOf(req), log, {
+      info: (c, dialog, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, infoReq, infoRes)),
+      ended: (c, reason) => this.onCallEnded(c, reason),
+    });
+    req.on('cancel', () => call.callerCancelled());
+    this.calls.add(call);
+    try {
+      await this.connect(call, req, res);
+    } catch (err) {
+      call.hangUp(); // whatever failed, no leg stays up and the call leaves the registry
+      throw err;
+    }
+  }
+
+  /** Sets up the B leg and, once the called party answers, the caller's leg. */
+  private async connect(call: B2bCall, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    const log = call.log;
+    const annotation = await this.callStarted(req, call);
+    if (call.isCancelled) {
+      if (!res.finalResponseSent) res.send(487, undefined, {});
+      call.failed();
+      return;
+    }
+    const hop = nextHop(req.get('Route'), this.ownAddresses, this.deps.config.sip.outboundProxy);
+    log.info({ event: 'invite', caller: req.get('From'), to: req.uri, proxy: hop.proxy, toCalled: annotation.toCalled.length }, 'forwarding call');
+    let legs: { uas: SrfDialog; uac: SrfDialog };
+    try {
+      legs = await this.srf.createB2BUA(
+        req,
+        res,
+        req.uri,
+        {
+          ...(hop.proxy ? { proxy: hop.proxy } : {}),
+          headers: {
+            From: withoutTag(req.get('From') ?? ''),
+            To: withoutTag(req.get('To') ?? ''),
+            ...(hop.route ? { Route: hop.route } : {}),
+            ...(annotation.toCalled.length > 0 ? { 'Alert-Info': annotation.toCalled.map(alertInfoValue).join(', ') } : {}),
+          },
+          responseHeaders: (response) => callerResponseHeaders(annotation, response),
+          proxyRequestHeaders: this.isTrusted(req) ? [...ASSERTED_IDENTITY_HEADERS, ...PROXIED_INVITE_HEADERS] : PROXIED_INVITE_HEADERS,
+        },
+        {
+          cbRequest: (err, sent) => {
+            if (!err) call.bLegSent(sent);
+          },
+          // Adopt the called party's leg the moment it exists, so its BYE is never missed.
+          cbFinalizedUac: (uac) => call.adopt(uac),
+        },
+      );
+    } catch (err) {
+      const status = sipErrorStatus(err);
+      if (status === null) log.warn({ event: 'call', err: (err as Error).message }, 'call setup failed');
+      else log.info({ event: 'call', status, cancelled: call.isCancelled }, 'call not answered');
+      call.failed();
+      return;
+    }
+    call.adopt(legs.uac);
+    call.adopt(legs.uas);
+    if (call.isOver) return;
+    log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
+    if (call.reportedToCore) await this.ports.calls.callAnswered(call.callId);
+  }
+
+  /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
+  private async callStarted(req: SrfRequest, call: B2bCall): Promise<CallAnnotation> {
+    const parties = this.parties(req);
+    if (!parties || !call.fromTag) {
+      call.log.warn({ event: 'invite', from: req.get('From'), uri: req.uri }, 'caller or called party not identifiable: no CMR on this call');
+      return NOTHING_PRESENTED;
+    }
+    call.reportedToCore = true;
+    return this.ports.calls.callStarted({ callId: call.callId, fromTag: call.fromTag, ...parties });
+  }
+
+  /** Caller = asserted identity (trusted peers only), else From; called = P-Served-User (trusted), else Request-URI. */
+  private parties(req: SrfRequest): { caller: Identity; called: Identity } | null {
+    const trusted = this.isTrusted(req);
+    const caller = (trusted ? identityIn(req.get('P-Asserted-Identity')) : null) ?? identityIn(req.get('From'));
+    const called = (trusted ? identityIn(req.get('P-Served-User')) : null) ?? normaliseIdentity(req.uri);
+    return caller && called ? { caller, called } : null;
+  }
+
+  private onCallEnded(call: B2bCall, reason: CallEndReason): void {
+    this.calls.remove(call);
+    call.log.info({ event: 'ended', reason }, 'call ended');
+    if (!call.reportedToCore) return;
+    this.ports.calls.callEnded(call.callId, reason).catch((err: unknown) => {
+      call.log.error({ event: 'ended', err }, 'call events failed');
+    });
+  }
+
+  /** INFO on a leg of an answered call: the copy service answers copy requests, everything else goes to the other leg. */
+  private async onDialogInfo(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    const info = toInfoMessage(req, { callId: call.callId, dialogFromTag: call.fromTag, trusted: this.isTrusted(req) });
+    const answer = await this.ports.copy.handleInfo(info);
+    if (answer) {
+      this.count('info-copy');
+      call.log.info({ event: 'info', leg: dialog.type, status: answer.status, cseq: info.cseq }, 'answered a copy request');
+      sendAnswer(res, answer);
+      return;
+    }
+    this.count('info-relayed');
+    await this.relayInfo(call, dialog, req, res);
+  }
+
+  private async relayInfo(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    const other = dialog.other;
+    if (!other?.connected) {
+      res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'the other party has left the call') } });
+      return;
+    }
+    let response: SrfResponse;
+    try {
+      response = await other.request({
+        method: 'INFO',
+        headers: relayedHeaders(req.headers, this.isTrusted(req)),
+        ...(req.body ? { body: req.body } : {}),
+      });
+    } catch (err) {
+      call.log.warn({ event: 'info', leg: dialog.type, err: (err as Error).message }, 'relaying INFO failed');
+      res.send(isDialogGone(err) ? 481 : 500, undefined, { headers: { Warning: warning(this.warnHost, 'INFO could not be relayed') } });
+      return;
+    }
+    call.log.info({ event: 'info', leg: dialog.type, status: response.status }, 'relayed INFO');
+    res.send(response.status, response.reason, {
+      headers: relayedHeaders(response.headers, isTrusted(response.source_address, this.deps.config.sip.trusted)),
+      ...(response.body ? { body: response.body } : {}),
+    });
+  }
+
+  /**
+   * INFO that drachtio-server could not place in a confirmed dialog: sent in the early dialog,
+   * it is routed like an out-of-dialog request and may reach an instance that does not hold the
+   * call, which then finds the call's presenting session by Call-ID and From tag.
+   */
+  private async onEarlyInfo(req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    const callId = req.get('Call-ID') ?? '';
+    const fromTag = fromTagOf(req);
+    const local = this.calls.find(callId);
+    const session = local ? null : await this.ports.calls.findCall(callId, fromTag ?? undefined);
+    const info = toInfoMessage(req, {
+      callId: local?.callId ?? callId,
+      dialogFromTag: local?.fromTag ?? session?.fromTag ?? null,
+      trusted: this.isTrusted(req),
+    });
+    const answer = await this.ports.copy.handleInfo(info);
+    const log = this.log.child({ callId: info.callId });
+    if (answer) {
+      this.count('info-copy');
+      log.info({ event: 'info', early: true, local: Boolean(local), status: answer.status, cseq: info.cseq }, 'answered a copy request');
+      sendAnswer(res, answer);
+      return;
+    }
+    this.count('info-refused');
+    if (local || session) {
+      // drachtio-srf has no dialog object before the answer, so an early INFO cannot be relayed.
+      log.info({ event: 'info', early: true, status: 469 }, 'refused an early INFO that is not a copy request');
+      res.send(469, undefined, {
+        headers: { 'Recv-Info': COPY_PACKAGE, Warning: warning(this.warnHost, 'only cmr-copy INFO is accepted before the call is answered') },
+      });
+      return;
+    }
+    log.info({ event: 'info', early: true, status: 481 }, 'INFO for an unknown call');
+    res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'no such call') } });
+  }
+
+  private isTrusted(req: SrfRequest): boolean {
+    return isTrusted(req.source_address, this.deps.config.sip.trusted);
+  }
+
+  private count(kind: string): void {
+    this.deps.metrics.sipMessages.inc({ front: 'drachtio', direction: 'in', kind });
+  }
+
+  /** Runs a request handler; a fault still gets the request a final response, never crashes the process. */
+  private guard(req: SrfRequest, res: SrfOutgoingResponse, handle: () => Promise<void>): void {
+    handle().catch((err: unknown) => {
+      this.log.error({ event: 'sip', method: req.method, callId: req.get('Call-ID'), err }, 'request handling failed');
+      if (!res.finalResponseSent) res.send(500, undefined, { headers: { Warning: warning(this.warnHost, 'internal error') } });
+    });
+  }
+}
+
+/** Alert-Info (what the caller is presented) and Recv-Info on 18x; Recv-Info on 2xx; nothing on failures. */
+function callerResponseHeaders(annotation: CallAnnotation, response: SrfResponse): SipHeaders {
+  if (annotation.toCaller.length === 0 || response.status >= 300) return {};
+  const recvInfo = { 'Recv-Info': COPY_PACKAGE };
+  if (response.status >= 200) return recvInfo;
+  return { 'Alert-Info': annotation.toCaller.map(alertInfoValue).join(', '), ...recvInfo };
+}
+
+function sendAnswer(res: SrfOutgoingResponse, answer: SipAnswer): void {
+  const headers: SipHeaders = { ...answer.headers, ...(answer.contentType ? { 'Content-Type': answer.contentType } : {}) };
+  res.send(answer.status, answer.reason, { headers, ...(answer.body !== undefined ? { body: answer.body } : {}) });
+}
+
+/** Starts the drachtio front and registers its readiness check `sip`. */
+export function startDrachtioFront(deps: DrachtioFrontDeps, ports: CorePorts): DrachtioFront {
+  const front = new DrachtioFront(deps, ports);
+  deps.readiness.register('sip', () => front.ready);
+  front.start();
+  return front;
+}

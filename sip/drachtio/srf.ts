@@ -1,0 +1,191 @@
+/**
+ * A typed facade over the part of drachtio-srf (5.0.x) the drachtio front uses.
+ *
+ * The typings bundled with drachtio-srf describe an older API and get several things wrong
+ * (`Dialog.request` takes a request object, `responseHeaders` receives headers instead of the
+ * response, no `connected`/`id` on dialogs, no `cbFinalizedUac`, no reconnect/ping options).
+ * The front therefore never touches those typings: it sees drachtio-srf only through the
+ * interfaces below, and the one cast from the untyped library lives in `createSrf`.
+ */
+import DrachtioSrf from 'drachtio-srf';
+import { createRequire } from 'node:module';
+
+/** Header name → value; one value per name (drachtio-srf joins repeated headers with commas). */
+export type SipHeaders = Record<string, string>;
+
+/** A parsed `From`/`To` header. */
+export interface NameAddr {
+  name?: string;
+  uri: string;
+  params: Record<string, string | undefined>;
+}
+
+/** What every SIP message object of drachtio-srf offers. */
+export interface SipMessageView {
+  /** Every header, by lower-cased name (`X-`/`P-` headers keep their case), repeated ones comma-joined. */
+  readonly headers: SipHeaders;
+  readonly body: string | undefined;
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+  getParsedHeader(name: 'from' | 'to'): NameAddr;
+}
+
+/** A request received from the network through drachtio-server. */
+export interface SrfRequest extends SipMessageView {
+  readonly method: string;
+  readonly uri: string;
+  /** Address of the peer that sent the request to drachtio-server. */
+  readonly source_address: string;
+  readonly source_port: number;
+  readonly protocol: string;
+  readonly stackDialogId: string | undefined;
+  /** An INVITE without a To tag: a new call, not a re-INVITE. */
+  readonly isNewInvite: boolean;
+  on(event: 'cancel', listener: () => void): this;
+}
+
+/** A request this application sent (e.g. the B-leg INVITE), as echoed by drachtio-server. */
+export interface SrfSentRequest extends SipMessageView {
+  readonly method: string;
+  readonly uri: string;
+  cancel(): void;
+}
+
+/** A response received from the network to a request this application sent. */
+export interface SrfResponse extends SipMessageView {
+  readonly status: number;
+  readonly reason: string;
+  /** Address of the peer that sent the response to drachtio-server. */
+  readonly source_address: string;
+}
+
+export interface SendOptions {
+  headers?: SipHeaders;
+  body?: string;
+}
+
+/** The response object handed to request handlers; `send` writes the SIP response. */
+export interface SrfOutgoingResponse {
+  readonly finalResponseSent: boolean;
+  send(status: number, reason: string | undefined, options: SendOptions): void;
+}
+
+export type DialogRequestMethod = 'INFO' | 'BYE';
+
+/** One SIP dialog of a B2BUA call (`uas` faces the caller, `uac` the called party). */
+export interface SrfDialog {
+  readonly id: string;
+  readonly type: 'uas' | 'uac';
+  /** False once a BYE was sent or received. */
+  readonly connected: boolean;
+  readonly sip: { callId: string; localTag: string; remoteTag: string };
+  /** The other leg of the B2BUA, set by `createB2BUA`. */
+  readonly other: SrfDialog | undefined;
+  on(event: 'destroy', listener: () => void): this;
+  on(event: 'info', listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
+  /** A request inside the dialog; resolves with the final response. (`dialog.info()`/`bye()` are broken in 5.0.x.) */
+  request(options: { method: DialogRequestMethod; headers?: SipHeaders; body?: string }): Promise<SrfResponse>;
+  /** Sends BYE. */
+  destroy(): Promise<unknown>;
+}
+
+export interface B2BUAOptions {
+  /** Next hop the B-leg INVITE is sent through (drachtio's outbound proxy for this request). */
+  proxy?: string;
+  headers: SipHeaders;
+  /** Headers added to every response relayed to the caller, computed per B-leg response. */
+  responseHeaders: (response: SrfResponse, headers: SipHeaders) => SipHeaders;
+  proxyRequestHeaders: string[];
+}
+
+export interface B2BUAProgress {
+  cbRequest?: (err: Error | null, request: SrfSentRequest) => void;
+  /** The B-leg dialog, as soon as the called party answered (before the caller's leg exists). */
+  cbFinalizedUac?: (uac: SrfDialog) => void;
+}
+
+export interface InboundConnection {
+  host: string;
+  port: number;
+  secret: string;
+  enablePing: boolean;
+  reconnect: { retryMaxDelay: number };
+}
+
+export type InviteHandler = (req: SrfRequest, res: SrfOutgoingResponse) => void;
+export type Middleware = (req: SrfRequest, res: SrfOutgoingResponse, next: () => void) => void;
+
+export interface Srf {
+  connect(options: InboundConnection): void;
+  disconnect(): void;
+  invite(handler: InviteHandler): void;
+  use(method: 'info', handler: Middleware): void;
+  createB2BUA(
+    req: SrfRequest,
+    res: SrfOutgoingResponse,
+    uri: string,
+    options: B2BUAOptions,
+    progress: B2BUAProgress,
+  ): Promise<{ uas: SrfDialog; uac: SrfDialog }>;
+  /** `hostports`: the SIP endpoints of the drachtio-server, e.g. `udp/10.0.0.5:5060,tcp/10.0.0.5:5060`. */
+  on(event: 'connect', listener: (err: Error | null, hostports: string, serverVersion?: string) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'close' | 'reconnecting', listener: () => void): this;
+  removeAllListeners(): this;
+}
+
+export function createSrf(): Srf {
+  registerMissingStatuses();
+  return new (DrachtioSrf as unknown as new () => Srf)();
+}
+
+/**
+ * Status codes drachtio-srf's status table (the `sip-status` package) lacks. `Response#send`
+ * refuses any code not in that table, so they are added to the very table drachtio-srf uses.
+ */
+const MISSING_STATUSES: Record<number, string> = { 469: 'Bad Info Package' }; // RFC 6086 §11.6
+
+function registerMissingStatuses(): void {
+  const requireBesideSrf = createRequire(createRequire(import.meta.url).resolve('drachtio-srf'));
+  const table = requireBesideSrf('sip-status') as Record<number, string>;
+  for (const [code, reason] of Object.entries(MISSING_STATUSES)) table[Number(code)] ??= reason;
+}
+
+/** The SIP status of a final non-2xx response that failed a drachtio-srf operation, else null. */
+export function sipErrorStatus(err: unknown): number | null {
+  if (err instanceof Error && err.name === 'SipError') {
+    const status = (err as Error & { status?: unknown }).status;
+    return typeof status === 'number' ? status : null;
+  }
+  return null;
+}
+
+/** True when drachtio-server no longer knows the dialog a request was sent in. */
+export function isDialogGone(err: unknown): boolean {
+  return err instanceof Error && (err as Error & { code?: unknown }).code === 'ENODIALOG';
+}
+
+/**
+ * The bits of drachtio-srf's connection internals `closeConnection` needs: after a dropped
+ * connection the wire protocol arms a retry timer that `disconnect()` does not clear.
+ */
+interface ConnectionInternals {
+  app?: { client?: { wp?: { closing?: boolean; reconnectVars?: { retryTimer?: NodeJS.Timeout | null } } } };
+}
+
+/** Closes the connection to drachtio-server for good: no reconnection afterwards. */
+export function closeConnection(srf: Srf): void {
+  const wire = (srf as unknown as ConnectionInternals).app?.client?.wp;
+  if (wire) {
+    wire.closing = true;
+    if (wire.reconnectVars?.retryTimer) {
+      clearTimeout(wire.reconnectVars.retryTimer);
+      wire.reconnectVars.retryTimer = null;
+    }
+  }
+  try {
+    srf.disconnect();
+  } catch {
+    // Not connected right now (drachtio-srf throws when it has no socket): nothing to close.
+  }
+}

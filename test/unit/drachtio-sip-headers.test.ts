@@ -1,0 +1,93 @@
+/** The drachtio front's pure header rules, table-driven. */
+import { describe, expect, it } from 'vitest';
+import { hostPortOf, nextHop, ownAddresses } from '../../sip/drachtio/next-hop.js';
+import { bareToken, headerEntries, identityIn, relayedHeaders, warning, withoutTag } from '../../sip/drachtio/sip-headers.js';
+
+describe('identityIn', () => {
+  it.each([
+    ['"Alice" <sip:+15551230001@ims.example.net;user=phone>;tag=a1', 'tel:+15551230001'],
+    ['<tel:+1-555-123-0001>', 'tel:+15551230001'],
+    ['sip:Bob@Example.NET:5060;tag=x', 'sip:Bob@example.net'],
+    ['<sip:invalid user@x>, <tel:+15551230001>', 'tel:+15551230001'],
+    ['"Comma, Name" <sip:carol@example.net>', 'sip:carol@example.net'],
+    ['<sip:+15551230009@ims.example.net;user=phone>;sescase=term;regstate=reg', 'tel:+15551230009'],
+  ])('%s → %s', (value, identity) => {
+    expect(identityIn(value)).toBe(identity);
+  });
+
+  it.each([[undefined], [''], ['<sip:example.net>'], ['Anonymous <urn:x>']])('%s → null', (value) => {
+    expect(identityIn(value)).toBeNull();
+  });
+});
+
+describe('header values', () => {
+  it('splits list headers outside <> and quotes', () => {
+    expect(headerEntries('<http://a/1,2>;resource=r1 , "x,y" <sip:b@c>,<sip:d@e>')).toEqual(['<http://a/1,2>;resource=r1', '"x,y" <sip:b@c>', '<sip:d@e>']);
+  });
+
+  it.each([
+    ['Application/DTMF-Relay; charset=utf-8', 'application/dtmf-relay'],
+    [' cmr-copy ', 'cmr-copy'],
+    ['', null],
+    [undefined, null],
+  ])('bare token of %s is %s', (value, token) => {
+    expect(bareToken(value)).toBe(token);
+  });
+
+  it.each([
+    ['"A" <sip:a@x;user=phone>;tag=123;foo=bar', '"A" <sip:a@x;user=phone>;foo=bar'],
+    ['<sip:a@x>', '<sip:a@x>'],
+    ['sip:a@x;tag=9', 'sip:a@x'],
+  ])('%s without tag is %s', (value, expected) => {
+    expect(withoutTag(value)).toBe(expected);
+  });
+
+  it('relays every header but those of the hop or the dialog, and asserted identities only from trusted peers', () => {
+    const headers = {
+      via: 'v',
+      from: 'f',
+      to: 't',
+      'call-id': 'c',
+      cseq: '1 INFO',
+      contact: 'm',
+      'content-length': '3',
+      'content-type': 'text/plain',
+      'info-package': 'x',
+      'X-Trace': '1',
+      'p-asserted-identity': '<tel:+15551230001>',
+    };
+    expect(relayedHeaders(headers, true)).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1', 'p-asserted-identity': '<tel:+15551230001>' });
+    expect(relayedHeaders(headers, false)).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1' });
+  });
+
+  it('writes a Warning with the reason quoted and made safe', () => {
+    expect(warning('as.example.net', 'say "hi"')).toBe('399 as.example.net "say hi"');
+  });
+});
+
+describe('next hop', () => {
+  const own = ownAddresses('udp/10.0.0.5:5060,tcp/10.0.0.5:5060,tls/10.0.0.5:5061', 'as.example.net');
+
+  it('knows the drachtio-server by its endpoints and its public name', () => {
+    expect([...own].sort()).toEqual(['10.0.0.5:5060', '10.0.0.5:5061', 'as.example.net:5060', 'as.example.net:5061']);
+  });
+
+  it.each([
+    ['<sip:10.0.0.5;lr>, <sip:scscf.example.net;lr;odi=1>', null, { proxy: 'sip:scscf.example.net;lr;odi=1', route: '<sip:scscf.example.net;lr;odi=1>' }],
+    ['<sip:AS.example.net:5060;lr>,<sip:a.net;lr>,<sip:b.net;lr>', null, { proxy: 'sip:a.net;lr', route: '<sip:a.net;lr>, <sip:b.net;lr>' }],
+    ['<sip:10.0.0.5;lr>', 'sip:obp.example.net;lr', { proxy: 'sip:obp.example.net;lr' }],
+    [undefined, null, {}],
+    ['<sip:other.net;lr>', 'sip:obp.example.net;lr', { proxy: 'sip:other.net;lr', route: '<sip:other.net;lr>' }],
+  ])('Route %s, outbound proxy %s → %o', (route, outboundProxy, hop) => {
+    expect(nextHop(route, own, outboundProxy)).toEqual(hop);
+  });
+
+  it.each([
+    ['sip:user@Host.Example.NET;lr', 'host.example.net:5060'],
+    ['sips:h.net', 'h.net:5061'],
+    ['sip:[2001:db8::1]:5070;lr', '[2001:db8::1]:5070'],
+    ['tel:+15551230001', null],
+  ])('host:port of %s is %s', (uri, hostPort) => {
+    expect(hostPortOf(uri)).toBe(hostPort);
+  });
+});
