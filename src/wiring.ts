@@ -5,6 +5,7 @@
  */
 import type { Config } from './config/config.js';
 import { CatalogService, ClientRegistry } from './catalog/catalog-service.js';
+import { createChargingServices, type ChargingServiceOptions, type ChargingServices } from './charging/charging-services.js';
 import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -14,7 +15,7 @@ import { Keys } from './store/keys.js';
 import { closeRedis, connectRedis, openRedis, type RedisClient } from './store/redis.js';
 import { UserStore } from './store/user-store.js';
 
-export interface Services {
+export interface Services extends Omit<ChargingServices, 'stop'> {
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -34,6 +35,8 @@ export interface ServiceOptions {
   /** Collect process metrics (the server does; tests building many apps do not). */
   defaultMetrics?: boolean;
   now?: () => Date;
+  /** Recoverer and portal delivery settings (tests shorten their timings). */
+  charging?: ChargingServiceOptions;
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
@@ -51,7 +54,10 @@ export async function createServices(config: Config, logger: Logger, options: Se
   readiness.register('redis', async () => (await redis.ping()) === 'PONG');
 
   const stops: Array<() => Promise<void> | void> = [];
+  const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
+  stops.push(stopCharging);
   const services: Services = {
+    ...charging,
     config,
     logger,
     metrics,

@@ -23,6 +23,8 @@ import { Problem } from './schemas/common.js';
 import { catalogRoutes } from './routes/catalog/resources.js';
 import { clientRoutes } from './routes/catalog/clients.js';
 import { operationsRoutes } from './routes/operations/operations.js';
+import { chargeRoutes } from './routes/charging/charges.js';
+import { activityRoutes } from './routes/activity/activities.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -118,6 +120,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     async (v1) => {
       await catalogRoutes(v1 as App, services);
       await clientRoutes(v1 as App, services);
+      await chargeRoutes(v1 as App, services);
+      await activityRoutes(v1 as App, services);
       for (const routes of extraRoutes) await routes(v1 as App, services);
     },
     { prefix: '/v1' },
