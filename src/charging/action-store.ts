@@ -95,11 +95,16 @@ return 'ok'
 /**
  * KEYS: 1 intents, 2 outbox, 3 activity stream, 4 charge index, 5 charges, 6 idempotency record,
  * 7… keys named by the plan. ARGV: plan (JSON), per-user activity maxlen.
- * Checks first (intent still pending, every write's expected version), then writes everything.
+ * Checks first (intent still pending, key types, every write's expected version), then writes
+ * everything: Redis does not roll a script back, so nothing may fail once writing has begun.
  */
 const SETTLE = new LuaScript(`
 local plan = cjson.decode(ARGV[1])
 if plan.intent and redis.call('HEXISTS', KEYS[1], plan.intent) == 0 then return {'gone'} end
+for _, w in ipairs(plan.writes) do
+  local t = redis.call('TYPE', KEYS[w.k]).ok
+  if t ~= 'none' and t ~= (w.field and 'hash' or 'string') then return {'corrupt', KEYS[w.k]} end
+end
 for i, w in ipairs(plan.writes) do
   local current
   if w.field then current = redis.call('HGET', KEYS[w.k], w.field) else current = redis.call('GET', KEYS[w.k]) end
@@ -245,6 +250,7 @@ export class ActionStore {
     if (settlement.idempotency) plan['idem'] = [settlement.idempotency.record, settlement.idempotency.ttlSec];
     const reply = (await storeCall(() => SETTLE.run(this.redis, keys, [JSON.stringify(plan), USER_ACTIVITY_MAXLEN]))) as [string, string?];
     if (reply[0] === 'ok') return { status: 'ok', streamId: reply[1]! };
+    if (reply[0] === 'corrupt') throw new Error(`key ${reply[1]} holds another type of data`);
     return { status: reply[0] === 'gone' ? 'gone' : 'stale' };
   }
 
