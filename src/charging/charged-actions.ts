@@ -97,6 +97,8 @@ export interface ChargedActionsOptions {
   /** Port for zero-priced events: offline records. */
   offline: ChargingPort;
   chfTimeoutMs: number;
+  /** How long an intent is left to its request before the recoverer may take it (default from the CHF timeout). */
+  leaseMs?: number;
   now?: () => Date;
 }
 
@@ -125,7 +127,7 @@ export class ChargedActions {
     private readonly options: ChargedActionsOptions,
   ) {
     this.now = options.now ?? (() => new Date());
-    this.leaseMs = Math.max(30_000, 3 * options.chfTimeoutMs + 5_000);
+    this.leaseMs = options.leaseMs ?? Math.max(30_000, 3 * options.chfTimeoutMs + 5_000);
     this.waitMs = 2 * options.chfTimeoutMs + 3_000;
     for (const [type, applier] of Object.entries(builtInAppliers)) this.registerApplier(type, applier as Applier<unknown>);
   }

@@ -39,6 +39,8 @@ export interface ChargingServices {
 
 export interface ChargingServiceOptions {
   recoverer?: RecovererOptions;
+  /** Lease of an intent to its request (default: 30 s or more with a slow CHF). */
+  intentLeaseMs?: number;
   portalWebhook?: Omit<PortalWebhookOptions, 'url'>;
   /** Start the recoverer and the portal delivery (default true). */
   background?: boolean;
@@ -63,6 +65,7 @@ export async function createChargingServices(
     online: charging,
     offline,
     chfTimeoutMs: config.charging.chfTimeoutMs,
+    ...(options.intentLeaseMs ? { leaseMs: options.intentLeaseMs } : {}),
     now,
   });
   const activities = new ActivityRecorder(store, pending, relay, logger, chargedActions.leaseMs, now);

@@ -40,6 +40,8 @@ export class TestChf {
   private readonly openSessions = new Set<http2.Http2Session>();
   private readonly switches: { [K in keyof Switches]: Switch<Switches[K]> | null } = { deny: null, slow: null, failure: null, drop: null };
   private refCounter = 0;
+  /** Called after an event is charged and before it is answered (e.g. to break the store then). */
+  onCharged: ((request: ChargingDataRequest) => Promise<void> | void) | null = null;
 
   private constructor(
     private readonly server: Http2Server,
@@ -127,6 +129,7 @@ export class TestChf {
     if (failure !== undefined) return this.reply(stream, problem(failure, 'SYSTEM_FAILURE'));
 
     const answer = this.answer(request);
+    if (answer.status === 201) await this.onCharged?.(request);
     if (drop === 'after') return void stream.session?.destroy();
     const slow = this.take('slow');
     if (slow !== undefined) await new Promise((resolve) => setTimeout(resolve, slow));
