@@ -3,11 +3,11 @@
  * first after a cursor) and a live tail of the feed for Server-Sent Events. Cursors are Redis
  * Stream ids, so a client resumes exactly where it stopped (`after`, `Last-Event-ID`).
  */
-import { Cluster } from 'ioredis';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { ActivityRecord } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
+import { openBlockingConnection } from '../store/blocking-connection.js';
 import type { Keys } from '../store/keys.js';
 import { storeCall, type RedisClient } from '../store/redis.js';
 
@@ -99,9 +99,12 @@ class FeedTail {
 
   async subscribe(listener: (items: FeedItem[]) => void): Promise<() => void> {
     if (this.closed) throw new CmrError('dependency-unavailable', 'the server is shutting down', { retryAfterSec: 1 });
-    this.listeners.add(listener);
-    this.position ??= this.start();
+    this.position ??= this.start().catch((err: unknown) => {
+      this.position = null;
+      throw err;
+    });
     await this.position;
+    this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
     };
@@ -115,11 +118,9 @@ class FeedTail {
   }
 
   private async start(): Promise<void> {
-    const reader: RedisClient = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate();
-    reader.on('error', () => undefined);
-    if (reader.status === 'wait') await reader.connect();
-    this.reader = reader;
     const last = (await storeCall(() => this.redis.xrevrange(this.stream, '+', '-', 'COUNT', 1))) as StreamEntry[];
+    const reader = await openBlockingConnection(this.redis);
+    this.reader = reader;
     let lastId = last[0]?.[0] ?? '0-0';
     this.loop = (async () => {
       while (!this.closed) {

@@ -9,10 +9,10 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { Cluster } from 'ioredis';
 import { request } from 'undici';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { openBlockingConnection } from '../store/blocking-connection.js';
 import type { RedisClient } from '../store/redis.js';
 
 export interface PortalWebhookOptions {
@@ -36,6 +36,9 @@ export class PortalWebhook {
   private stopped = false;
   private wake: (() => void) | null = null;
   private failures = 0;
+  private markReady: () => void = () => undefined;
+  /** Settles once the consumer group is joined (or the first attempt failed), so start-up does not wait on a dead store. */
+  private readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   constructor(
     private readonly redis: RedisClient,
@@ -47,20 +50,13 @@ export class PortalWebhook {
 
   /** Joins the consumer group (created at the stream's end the first time) and starts delivering. */
   async start(): Promise<void> {
-    const reader: RedisClient = this.redis instanceof Cluster ? this.redis.duplicate() : this.redis.duplicate();
-    reader.on('error', () => undefined);
-    this.reader = reader;
-    try {
-      if (reader.status === 'wait') await reader.connect();
-      await this.ensureGroup(reader);
-    } catch (err) {
-      this.logger.warn({ event: 'portal-webhook', err: (err as Error).message }, 'portal delivery starts when the store is back');
-    }
-    this.loop = this.run(reader);
+    this.loop = this.run();
+    await this.ready;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.markReady();
     this.wake?.();
     this.reader?.disconnect();
     await this.loop;
@@ -74,13 +70,24 @@ export class PortalWebhook {
     }
   }
 
-  private async run(reader: RedisClient): Promise<void> {
+  private async run(): Promise<void> {
+    try {
+      await this.deliverUntilStopped();
+    } finally {
+      this.reader?.disconnect();
+    }
+  }
+
+  private async deliverUntilStopped(): Promise<void> {
+    let reader: RedisClient | null = null;
     let groupReady = false;
     while (!this.stopped) {
       try {
+        reader ??= this.reader = await openBlockingConnection(this.redis);
         if (!groupReady) {
           await this.ensureGroup(reader);
           groupReady = true;
+          this.markReady();
         }
         const entries = await this.nextBatch(reader);
         for (const [id, fields] of entries) {
@@ -103,7 +110,8 @@ export class PortalWebhook {
         }
       } catch (err) {
         if (this.stopped) return;
-        this.logger.warn({ event: 'portal-webhook', err: (err as Error).message }, 'portal delivery paused');
+        this.logger.warn({ event: 'portal-webhook', err: (err as Error).message }, 'portal delivery paused until the store answers');
+        this.markReady();
         await this.sleep(1000);
       }
     }

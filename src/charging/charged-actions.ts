@@ -151,12 +151,21 @@ export class ChargedActions {
     let intent: Intent;
     try {
       await this.acquireLocks(request.user, lockKeys, chargeId);
+    } catch (err) {
+      // Busy items are a passing state, not the key's answer: the key is freed for a retry.
+      if (ref) await this.idempotency.release(ref, chargeId).catch(() => undefined);
+      throw err;
+    }
+    try {
       const now = this.now();
       plan = await request.prepare({ chargeId, now });
       if (!plan.charge) return { answer: await this.settleUncharged(request, plan, chargeId, now, lockKeys, ref), replayed: false };
       intent = await this.begin(request, plan, plan.charge, chargeId, now, lockKeys, ref);
     } catch (err) {
-      await this.store.release(lockKeys, chargeId).catch(() => undefined);
+      if (lockKeys.length > 0) {
+        await this.store.release(lockKeys, chargeId).catch(() => undefined);
+        await this.notifications.publish(this.keys.settledChannel(request.user));
+      }
       if (ref) await this.abandonClaim(ref, chargeId, err);
       throw err;
     }
@@ -283,7 +292,17 @@ export class ChargedActions {
     const outcome = await port.charge(intent.request, { chargeId: intent.chargeId, ...intent.invocation, retransmission });
     this.metrics.charges.inc({ mode: port.mode, outcome: outcome.status });
     this.logger.info(
-      { event: 'charge', chargeId: intent.chargeId, user: intent.user, kind: intent.kind, amount: intent.request.amount, mode: port.mode, outcome: outcome.status, retransmission },
+      {
+        event: 'charge',
+        chargeId: intent.chargeId,
+        user: intent.user,
+        kind: intent.kind,
+        amount: intent.request.amount,
+        mode: port.mode,
+        outcome: outcome.status,
+        retransmission,
+        ...(intent.request.callId ? { callId: intent.request.callId } : {}),
+      },
       'charging outcome',
     );
     return outcome;

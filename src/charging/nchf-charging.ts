@@ -44,7 +44,7 @@ export class NchfCharging implements ChargingPort {
       try {
         const answer = await this.client.post(`${this.basePath}${CHARGING_DATA_PATH}`, body, Math.max(1, deadline - Date.now()));
         const outcome = interpretAnswer(answer.status, answer.body, request, invocation, answer.headers['location']);
-        this.logger.info(
+        this.logger.debug(
           { event: 'chf-answer', chargeId: invocation.chargeId, seq: invocation.sequenceNumber, status: answer.status, outcome: outcome.status, retransmission: attempt.retransmission },
           'charging answer',
         );
