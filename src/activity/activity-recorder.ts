@@ -35,6 +35,18 @@ export class ActivityRecorder {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /**
+   * Records an activity whose change is already done (an SP catalog edit): a failure to record is
+   * logged, not thrown, so the caller's answer still tells what happened.
+   */
+  async note(input: ActivityInput): Promise<void> {
+    try {
+      await this.record(input);
+    } catch (err) {
+      this.logger.warn({ event: 'activity-not-recorded', kind: input.kind, detail: input.detail, err: (err as Error).message }, 'activity not recorded');
+    }
+  }
+
   async record(input: ActivityInput): Promise<ActivityRecord> {
     const activity: ActivityRecord = {
       id: `ev-${newId()}`,

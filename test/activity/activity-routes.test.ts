@@ -5,6 +5,7 @@ import type { ActionRequest } from '../../src/charging/charged-actions.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { LibraryEntry } from '../../src/domain/types.js';
 import { createTestContext, type TestContext } from '../support/context.js';
+import { resourceBody } from '../support/fixtures.js';
 
 const alice = 'tel:+15551233001' as Identity;
 const bob = 'tel:+15551233002' as Identity;
@@ -95,6 +96,13 @@ describe('activities', () => {
     } finally {
       abort.abort();
     }
+  });
+
+  it("records the SP's catalog changes in the feed", async () => {
+    const created = await ctx.app.inject({ method: 'POST', url: '/v1/resources', headers: ctx.sp, payload: resourceBody({ id: 'r-feed' }) });
+    expect(created.statusCode).toBe(201);
+    const feed = (await get('/v1/activities?limit=500')).json().items.map((i: { record: unknown }) => i.record);
+    expect(feed).toContainEqual(expect.objectContaining({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest', detail: { action: 'create', resourceId: 'r-feed' } }));
   });
 
   it('refuses the stream to a client that does not accept text/event-stream (406)', async () => {
