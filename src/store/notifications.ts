@@ -14,6 +14,7 @@ export class Notifications {
   private subscriber: RedisClient | null = null;
   private subscribing: Promise<RedisClient | null> | null = null;
   private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly subscriptions = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -65,20 +66,25 @@ export class Notifications {
     if (subscriber) subscriber.disconnect();
   }
 
-  private async listen(channel: string, listener: () => void): Promise<void> {
+  /** Adds the listener; resolves once the channel's subscription is active (or has failed). */
+  private listen(channel: string, listener: () => void): Promise<void> {
     const set = this.listeners.get(channel);
     if (set) {
       set.add(listener);
-      return;
+      return this.subscriptions.get(channel) ?? Promise.resolve();
     }
     this.listeners.set(channel, new Set([listener]));
-    const subscriber = await this.connectSubscriber();
-    try {
-      await subscriber?.subscribe(channel);
-    } catch (err) {
-      // The safety tick still re-checks; only the prompt wake-up is lost.
-      this.logger.debug({ event: 'subscribe-failed', channel, err: (err as Error).message }, 'subscribe failed');
-    }
+    const subscription = (async () => {
+      const subscriber = await this.connectSubscriber();
+      try {
+        await subscriber?.subscribe(channel);
+      } catch (err) {
+        // The safety tick still re-checks; only the prompt wake-up is lost.
+        this.logger.debug({ event: 'subscribe-failed', channel, err: (err as Error).message }, 'subscribe failed');
+      }
+    })();
+    this.subscriptions.set(channel, subscription);
+    return subscription;
   }
 
   private unlisten(channel: string, listener: () => void): void {
@@ -87,6 +93,7 @@ export class Notifications {
     set.delete(listener);
     if (set.size > 0) return;
     this.listeners.delete(channel);
+    this.subscriptions.delete(channel);
     this.subscriber?.unsubscribe(channel).catch(() => undefined);
   }
 
