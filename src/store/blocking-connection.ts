@@ -5,6 +5,7 @@
  * time plus a grace period.
  */
 import { Cluster } from 'ioredis';
+import { whenReady } from './ready.js';
 import { storeCall, type RedisClient } from './redis.js';
 
 export async function openBlockingConnection(redis: RedisClient): Promise<RedisClient> {
@@ -15,7 +16,7 @@ export async function openBlockingConnection(redis: RedisClient): Promise<RedisC
       : redis.duplicate(blocking);
   connection.on('error', () => undefined);
   try {
-    if (connection.status === 'wait') await storeCall(() => connection.connect());
+    await storeCall(() => whenReady(connection));
   } catch (err) {
     connection.disconnect();
     throw err;

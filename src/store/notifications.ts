@@ -6,6 +6,7 @@
  */
 import { Cluster } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { whenReady } from './ready.js';
 import type { RedisClient } from './redis.js';
 
 const SAFETY_TICK_MS = 500;
@@ -106,7 +107,7 @@ export class Notifications {
         for (const listener of this.listeners.get(channel) ?? []) listener();
       });
       try {
-        if (subscriber.status === 'wait') await subscriber.connect();
+        await whenReady(subscriber);
         if (this.closed) {
           subscriber.disconnect();
           return null;
