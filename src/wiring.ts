@@ -5,6 +5,7 @@
  */
 import type { Config } from './config/config.js';
 import { CatalogService, ClientRegistry } from './catalog/catalog-service.js';
+import { createChargingServices, type ChargingServiceOptions, type ChargingServices } from './charging/charging-services.js';
 import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -17,7 +18,7 @@ import { Keys } from './store/keys.js';
 import { closeRedis, connectRedis, openRedis, type RedisClient } from './store/redis.js';
 import { UserStore } from './store/user-store.js';
 
-export interface Services {
+export interface Services extends Omit<ChargingServices, 'stop'> {
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -41,6 +42,8 @@ export interface ServiceOptions {
   now?: () => Date;
   /** Uniform in [0, 1): draws the item of random boxes (tests give a seeded source). */
   random?: () => number;
+  /** Recoverer and portal delivery settings (tests shorten their timings). */
+  charging?: ChargingServiceOptions;
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
@@ -68,7 +71,10 @@ export async function createServices(config: Config, logger: Logger, options: Se
     { budgetMs: config.sip.selectBudgetMs, now, random: options.random ?? Math.random },
   );
   stops.push(() => calls.drain());
+  const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
+  stops.push(stopCharging);
   const services: Services = {
+    ...charging,
     config,
     logger,
     metrics,

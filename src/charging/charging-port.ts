@@ -1,6 +1,8 @@
 /**
  * The port to the Charging Enabler (contract §5). Two adapters implement it: `cdr` (offline:
  * a charging data record, granted at once) and `nchf` (online immediate event charging, TS 32.291).
+ * The port only decides; the charge record is written by `ChargedActions` together with the
+ * effect it paid for, so a record exists exactly when the action was applied (or refused).
  */
 import type { Identity } from '../domain/identity.js';
 import type { ActivityKind, Channel } from '../domain/types.js';
@@ -17,6 +19,8 @@ export interface ChargeRequest {
   /** Calling and called party, for copies made in a call. */
   calling?: Identity;
   called?: Identity;
+  /** SIP Call-ID of that call, when there is one. */
+  callId?: string;
 }
 
 /** One charging invocation; a retry reuses it with `retransmission: true`. */
@@ -36,4 +40,6 @@ export type ChargeOutcome =
 export interface ChargingPort {
   readonly mode: 'cdr' | 'nchf';
   charge(request: ChargeRequest, invocation: Invocation): Promise<ChargeOutcome>;
+  /** Releases connections; the port is not used afterwards. */
+  close?(): Promise<void>;
 }

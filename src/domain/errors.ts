@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'privacy-forbids'
   | 'not-found'
+  | 'not-acceptable'
   | 'conflict'
   | 'idempotency-key-reused'
   | 'payload-too-large'
@@ -28,6 +29,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   'privacy-forbids': 403,
   'not-found': 404,
+  'not-acceptable': 406,
   conflict: 409,
   'idempotency-key-reused': 409,
   'payload-too-large': 413,
@@ -46,6 +48,7 @@ const TITLE: Record<ErrorCode, string> = {
   forbidden: 'Forbidden',
   'privacy-forbids': 'Forbidden by privacy settings',
   'not-found': 'Not found',
+  'not-acceptable': 'Not acceptable',
   conflict: 'Conflict',
   'idempotency-key-reused': 'Idempotency key reused with another request',
   'payload-too-large': 'Payload too large',

@@ -205,4 +205,8 @@ export interface ChargeRecord {
   calling?: Identity;
   called?: Identity;
   reference?: string;
+  /** Why the Charging Enabler refused (result code), for denied charges. */
+  reason?: string;
+  /** The activity this charge paid for. */
+  activityId?: string;
 }

@@ -24,6 +24,8 @@ import { callRoutes } from './routes/calls/calls.js';
 import { catalogRoutes } from './routes/catalog/resources.js';
 import { clientRoutes } from './routes/catalog/clients.js';
 import { operationsRoutes } from './routes/operations/operations.js';
+import { chargeRoutes } from './routes/charging/charges.js';
+import { activityRoutes } from './routes/activity/activities.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -120,6 +122,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       await catalogRoutes(v1 as App, services);
       await clientRoutes(v1 as App, services);
       await callRoutes(v1 as App, services);
+      await chargeRoutes(v1 as App, services);
+      await activityRoutes(v1 as App, services);
       for (const routes of extraRoutes) await routes(v1 as App, services);
     },
     { prefix: '/v1' },

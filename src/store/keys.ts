@@ -39,11 +39,27 @@ export class Keys {
   get chargeSequence(): string {
     return `${this.namespace}:{charges}:sequence`;
   }
+  /** Hash chargeId → JSON charge record, beside the `chargesAll` index. */
+  get chargeRecords(): string {
+    return `${this.namespace}:{charges}:records`;
+  }
   get activityStream(): string {
     return `${this.namespace}:{activity}:stream`;
   }
+  /**
+   * Sorted set of `[uid, id]` (JSON) naming a user's pending charged action or undelivered outbox
+   * entry, scored by the time the recoverer should look at it.
+   */
   get pendingApplies(): string {
     return `${this.namespace}:{pending}:applies`;
+  }
+  /** Marker that an outbox entry already reached the global activity stream (deduplication). */
+  activitySeen(eventId: string): string {
+    return `${this.namespace}:{activity}:seen:${eventId}`;
+  }
+  /** Pub/sub channel announcing that an action of `uid` was settled (answers stored, locks freed). */
+  settledChannel(uid: Identity): string {
+    return `${this.namespace}:settled:${uid}`;
   }
   lock(name: string): string {
     return `${this.namespace}:{lock}:${name}`;
@@ -86,6 +102,18 @@ export class UserKeys {
   }
   get activities(): string {
     return `${this.base}:activities`;
+  }
+  /** Hash chargeId → JSON intent of a charged action not yet settled. */
+  get intents(): string {
+    return `${this.base}:intents`;
+  }
+  /** Hash id → JSON entry waiting to be relayed to the global feeds (transactional outbox). */
+  get outbox(): string {
+    return `${this.base}:outbox`;
+  }
+  /** Marker that a relayed write from another user's action was applied here (deduplication). */
+  relayed(id: string): string {
+    return `${this.base}:relayed:${id}`;
   }
   /** Stored answer of a request made with an idempotency key (REST) or SIP dialog+CSeq. */
   idempotency(key: string): string {

@@ -24,6 +24,7 @@ export function connectRedis(config: Config['redis'], logger: Logger): RedisClie
       ? new Redis(config.target.url, common)
       : new Cluster(config.target.nodes, {
           enableOfflineQueue: false,
+          lazyConnect: true,
           redisOptions: { ...common, ...(config.target.password ? { password: config.target.password } : {}) },
           clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
           slotsRefreshTimeout: 2000,

@@ -1,52 +1,91 @@
 /**
- * A throw-away redis-server for tests that need to stop, slow or lose their store: started on a
- * free port, no persistence, DEBUG allowed from loopback. `stop()` ends it (a no-op once ended).
+ * A private redis-server for tests that stop, slow, kill or restart the store: on a free
+ * ephemeral port with its own directory (append-only file, so a relaunched server keeps its
+ * data), DEBUG allowed from loopback (for `DEBUG SLEEP`). Never the shared one.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
 
-export interface RedisServer {
-  port: number;
-  url: string;
-  /** Kills the server at once, as a crash would. */
-  kill(): Promise<void>;
-  stop(): Promise<void>;
+export class PrivateRedis {
+  private process: ChildProcess | null = null;
+
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<PrivateRedis> {
+    const server = new PrivateRedis(await freePort(), await mkdtemp(join(tmpdir(), 'cmr-redis-')));
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Kills the server at once (no save, no goodbye), like a crash or a lost node. */
+  async kill(): Promise<void> {
+    const child = this.process;
+    this.process = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Starts it (again) on the same port with the data it had written. */
+  launch(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      [
+        '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
+        '--appendonly', 'yes', '--appendfsync', 'always', '--enable-debug-command', 'local', '--logfile', '',
+      ],
+      { stdio: 'ignore' },
+    );
+    this.process = child;
+    return waitForPing(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.kill();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a private redis-server (see `PrivateRedis`). */
+export function startRedisServer(): Promise<PrivateRedis> {
+  return PrivateRedis.start();
 }
 
 /** A loopback TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'local', '--dir', tmpdir()],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = once(child, 'exit');
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    void exited.then(() => reject(new Error(`redis-server on port ${port} exited: ${output.slice(-500)}`)));
-  });
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
-    await exited;
-  };
-  return { port, url: `redis://127.0.0.1:${port}`, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+async function waitForPing(port: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      if ((await client.ping()) === 'PONG') return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    } finally {
+      client.disconnect();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

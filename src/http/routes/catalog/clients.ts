@@ -5,7 +5,9 @@ import type { Services } from '../../../wiring.js';
 import { problemResponses } from '../../schemas/common.js';
 import { Client, ClientInput, ClientReplace, IdParams } from '../../schemas/catalog.js';
 
-export async function clientRoutes(app: App, { clients }: Services): Promise<void> {
+export async function clientRoutes(app: App, { clients, activities }: Services): Promise<void> {
+  const noted = (action: string, clientId: string) =>
+    activities.note({ actor: 'sp', subject: null, kind: 'client', channel: 'rest', detail: { action, clientId } });
   app.addSchema(Client);
   const tags = ['clients'];
   const sp = { access: 'sp' as const };
@@ -23,13 +25,21 @@ export async function clientRoutes(app: App, { clients }: Services): Promise<voi
   app.post(
     '/clients',
     { config: sp, schema: { tags, summary: 'Register a client', body: ClientInput, response: { 201: Type.Ref('Client'), ...problemResponses, 409: Type.Ref('Problem') } } },
-    async (request, reply) => reply.code(201).send(await clients.create(request.body)),
+    async (request, reply) => {
+      const client = await clients.create(request.body);
+      await noted('create', client.id);
+      return reply.code(201).send(client);
+    },
   );
 
   app.put(
     '/clients/:id',
     { config: sp, schema: { tags, summary: 'Replace a client', params: IdParams, body: ClientReplace, response: { 200: Type.Ref('Client'), ...problemResponses } } },
-    async (request) => clients.replace(request.params.id, request.body),
+    async (request) => {
+      const client = await clients.replace(request.params.id, request.body);
+      await noted('replace', client.id);
+      return client;
+    },
   );
 
   app.delete(
@@ -37,6 +47,7 @@ export async function clientRoutes(app: App, { clients }: Services): Promise<voi
     { config: sp, schema: { tags, summary: 'Remove a client', params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
     async (request, reply) => {
       await clients.remove(request.params.id);
+      await noted('remove', request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -5,7 +5,9 @@ import type { Services } from '../../../wiring.js';
 import { problemResponses } from '../../schemas/common.js';
 import { IdParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
 
-export async function catalogRoutes(app: App, { catalog }: Services): Promise<void> {
+export async function catalogRoutes(app: App, { catalog, activities }: Services): Promise<void> {
+  const noted = (action: string, resourceId: string) =>
+    activities.note({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest', detail: { action, resourceId } });
   app.addSchema(Resource);
   const tags = ['catalog'];
 
@@ -30,7 +32,11 @@ export async function catalogRoutes(app: App, { catalog }: Services): Promise<vo
       config: { access: 'sp' },
       schema: { tags, summary: 'Add a resource to the catalog', body: ResourceInput, response: { 201: Type.Ref('Resource'), ...problemResponses, 409: Type.Ref('Problem') } },
     },
-    async (request, reply) => reply.code(201).send(await catalog.create(request.body)),
+    async (request, reply) => {
+      const resource = await catalog.create(request.body);
+      await noted('create', resource.id);
+      return reply.code(201).send(resource);
+    },
   );
 
   app.put(
@@ -39,7 +45,11 @@ export async function catalogRoutes(app: App, { catalog }: Services): Promise<vo
       config: { access: 'sp' },
       schema: { tags, summary: 'Replace a resource', params: IdParams, body: ResourceReplace, response: { 200: Type.Ref('Resource'), ...problemResponses } },
     },
-    async (request) => catalog.replace(request.params.id, request.body),
+    async (request) => {
+      const resource = await catalog.replace(request.params.id, request.body);
+      await noted('replace', resource.id);
+      return resource;
+    },
   );
 
   app.delete(
@@ -56,6 +66,7 @@ export async function catalogRoutes(app: App, { catalog }: Services): Promise<vo
     },
     async (request, reply) => {
       await catalog.withdraw(request.params.id);
+      await noted('withdraw', request.params.id);
       return reply.code(204).send(null);
     },
   );

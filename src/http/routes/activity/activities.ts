@@ -1,0 +1,115 @@
+/**
+ * Activity records: a user's history, the SP's feed (`after` a cursor) and the same feed live as
+ * Server-Sent Events, resumable with `Last-Event-ID` (each event's id is its cursor).
+ */
+import type { ServerResponse } from 'node:http';
+import { Type } from 'typebox';
+import { CmrError } from '../../../domain/errors.js';
+import { checkCursor, compareCursors, type FeedItem } from '../../../activity/activity-feed.js';
+import type { App } from '../../app.js';
+import type { Services } from '../../../wiring.js';
+import { ActivityPage, ActivityRecord, FeedQuery, StreamQuery } from '../../schemas/charging.js';
+import { PageQuery, problemResponses, UidParams } from '../../schemas/common.js';
+
+const HEARTBEAT_MS = 15_000;
+const REPLAY_PAGE = 500;
+
+export async function activityRoutes(app: App, { activityFeed }: Services): Promise<void> {
+  app.addSchema(ActivityRecord);
+  const tags = ['activity'];
+  const openStreams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const stream of openStreams) stream.end();
+  });
+
+  app.get(
+    '/users/:uid/activities',
+    {
+      config: { access: 'self' },
+      schema: { tags, summary: "A user's activities, newest first", params: UidParams, querystring: PageQuery, response: { 200: ActivityPage, ...problemResponses } },
+    },
+    async (request) => activityFeed.forUser(request.uid, request.query.limit ?? 50, request.query.cursor),
+  );
+
+  app.get(
+    '/activities',
+    {
+      config: { access: 'sp' },
+      schema: {
+        tags,
+        summary: 'The activity feed, oldest first after a cursor',
+        description: 'Poll with `after` set to the `next` of the previous answer to read every record once, in order.',
+        querystring: FeedQuery,
+        response: { 200: ActivityPage, ...problemResponses },
+      },
+    },
+    async (request) => activityFeed.after(request.query.after, request.query.limit ?? 100),
+  );
+
+  app.get(
+    '/activities/stream',
+    {
+      config: { access: 'sp' },
+      schema: {
+        tags,
+        summary: 'The activity feed as Server-Sent Events',
+        description:
+          'Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (406 otherwise).',
+        querystring: StreamQuery,
+        produces: ['text/event-stream'],
+        response: { ...problemResponses, 406: Type.Ref('Problem') },
+      },
+    },
+    async (request, reply) => {
+      if (!/\btext\/event-stream\b/i.test(request.headers.accept ?? '')) {
+        throw new CmrError('not-acceptable', 'this endpoint sends Server-Sent Events: send Accept: text/event-stream');
+      }
+      const header = request.headers['last-event-id'];
+      const from = (typeof header === 'string' && header.trim()) || request.query.after;
+      if (from) checkCursor(from);
+      let lastSent: string | null = from ?? null;
+      let live = false;
+      const buffered: FeedItem[] = [];
+      const raw = reply.raw;
+      const send = (item: FeedItem) => {
+        if (lastSent !== null && compareCursors(item.cursor, lastSent) <= 0) return;
+        raw.write(`id: ${item.cursor}\nevent: activity\ndata: ${JSON.stringify(item.record)}\n\n`);
+        lastSent = item.cursor;
+      };
+      const unfollow = await activityFeed.follow((items) => {
+        if (live) items.forEach(send);
+        else buffered.push(...items);
+      });
+
+      reply.hijack();
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': request.id,
+      });
+      raw.write('retry: 2000\n\n');
+      openStreams.add(raw);
+      const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      raw.on('close', () => {
+        clearInterval(heartbeat);
+        unfollow();
+        openStreams.delete(raw);
+      });
+
+      try {
+        for (let cursor = from; cursor; ) {
+          const page = await activityFeed.after(cursor, REPLAY_PAGE);
+          page.items.forEach(send);
+          cursor = page.items.length === REPLAY_PAGE ? (page.next ?? undefined) : undefined;
+        }
+        buffered.splice(0).forEach(send);
+        live = true;
+      } catch (err) {
+        request.log.warn({ err: (err as Error).message }, 'activity stream replay failed');
+        raw.end();
+      }
+    },
+  );
+}
