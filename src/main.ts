@@ -6,8 +6,6 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, describeConfig, loadConfig, type Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './observability/logger.js';
-import { unannotatedCalls } from './calls/unannotated-calls.js';
-import { passThroughCopy } from './copy/pass-through-copy.js';
 import { startSignalling } from './signalling.js';
 import { createServices } from './wiring.js';
 
@@ -30,7 +28,7 @@ async function main(): Promise<void> {
 
   const services = await createServices(config, logger, { defaultMetrics: true });
   const app = await buildApp(services);
-  const signalling = await startSignalling(services, { calls: unannotatedCalls, copy: passThroughCopy });
+  const signalling = await startSignalling(services, { calls: services.calls, copy: services.sipCopy });
   await app.listen({ host: config.http.host, port: config.http.port });
 
   // The drachtio front may let live calls run for up to its drain limit before closing.

@@ -6,6 +6,9 @@
 import type { Config } from './config/config.js';
 import { CatalogService, ClientRegistry } from './catalog/catalog-service.js';
 import { createChargingServices, type ChargingServiceOptions, type ChargingServices } from './charging/charging-services.js';
+import { CopyService } from './copy/copy-service.js';
+import { SipCopy } from './copy/sip-copy.js';
+import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -31,6 +34,10 @@ export interface Services extends Omit<ChargingServices, 'stop'> {
   users: UserStore;
   /** Call-time selection and presenting sessions (the SIP fronts' `CallEvents`), lookups and preview. */
   calls: CallService;
+  /** Online (SIP and REST) and offline copies. */
+  copy: CopyService;
+  /** The SIP fronts' copy port: copy requests in INFO, answered through the copy service. */
+  sipCopy: SipCopyPort;
   /** Background work (sweepers, deliveries) registers its stop function here. */
   onClose(stop: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -73,6 +80,10 @@ export async function createServices(config: Config, logger: Logger, options: Se
   stops.push(() => calls.drain());
   const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
   stops.push(stopCharging);
+  const catalog = new CatalogService(new JsonHash<Resource>(redis, keys.resources), now);
+  const clients = new ClientRegistry(new JsonHash<CmrClient>(redis, keys.clients), now);
+  const users = new UserStore(redis, keys);
+  const copy = new CopyService({ calls, catalog, clients, users, chargedActions: charging.chargedActions, metrics, logger: logger.child({ module: 'copy' }) });
   const services: Services = {
     ...charging,
     config,
@@ -81,11 +92,13 @@ export async function createServices(config: Config, logger: Logger, options: Se
     readiness,
     redis,
     keys,
-    catalog: new CatalogService(new JsonHash<Resource>(redis, keys.resources), now),
+    catalog,
     catalogBoxes: new JsonHash<Box>(redis, keys.catalogBoxes),
-    clients: new ClientRegistry(new JsonHash<CmrClient>(redis, keys.clients), now),
-    users: new UserStore(redis, keys),
+    clients,
+    users,
     calls,
+    copy,
+    sipCopy: new SipCopy(copy, { copyKey: config.sip.copyKey, warningHost: config.sip.publicHost }, logger.child({ module: 'sip-copy' })),
     onClose: (stop) => stops.push(stop),
     close: async () => {
       for (const stop of stops.reverse()) await stop();
