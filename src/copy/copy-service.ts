@@ -182,7 +182,7 @@ export class CopyService {
 
   // ── offline ──────────────────────────────────────────────────────────────
 
-  private offline(request: OfflineCopy): Promise<ActionOutcome<CopyResult>> {
+  private async offline(request: OfflineCopy): Promise<ActionOutcome<CopyResult>> {
     if (request.from === request.requestor) throw new CmrError('bad-request', 'from must be another user');
     const resourceIds = [...new Set(request.resourceIds)];
     return this.parts.chargedActions.run<CopyResult>({
