@@ -22,7 +22,7 @@ let ctx: TestContext;
 beforeAll(async () => {
   chf = await TestChf.start();
   ctx = await createTestContext({
-    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '300' },
+    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000' },
     services: { charging: { background: false } },
   });
 });

@@ -23,7 +23,7 @@ let services: Services;
 beforeAll(async () => {
   chf = await TestChf.start();
   store = await PrivateRedis.start();
-  const config = testConfig({ CMR_REDIS_URL: store.url, CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '300', CMR_REDIS_COMMAND_TIMEOUT_MS: '300' });
+  const config = testConfig({ CMR_REDIS_URL: store.url, CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000', CMR_REDIS_COMMAND_TIMEOUT_MS: '300' });
   services = await createServices(config, createLogger(config.log), { charging: { background: false, intentLeaseMs: 1000 } });
 });
 afterAll(async () => {

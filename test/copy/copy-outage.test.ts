@@ -26,7 +26,7 @@ beforeAll(async () => {
     CMR_REDIS_URL: store.url,
     CMR_CHARGING_MODE: 'nchf',
     CMR_CHF_URL: chf.url,
-    CMR_CHF_TIMEOUT_MS: '300',
+    CMR_CHF_TIMEOUT_MS: '2000',
     CMR_REDIS_COMMAND_TIMEOUT_MS: '300',
     CMR_SELECT_BUDGET_MS: '5000',
   });

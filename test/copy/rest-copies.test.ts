@@ -17,7 +17,7 @@ let ctx: TestContext;
 beforeAll(async () => {
   chf = await TestChf.start();
   ctx = await createTestContext({
-    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '500', CMR_SELECT_BUDGET_MS: '5000' },
+    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000', CMR_SELECT_BUDGET_MS: '5000' },
     services: { charging: { background: false } },
   });
   await seedCopyCatalog(ctx.services);

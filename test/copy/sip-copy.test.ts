@@ -26,7 +26,7 @@ beforeAll(async () => {
     env: {
       CMR_CHARGING_MODE: 'nchf',
       CMR_CHF_URL: chf.url,
-      CMR_CHF_TIMEOUT_MS: '500',
+      CMR_CHF_TIMEOUT_MS: '2000',
       CMR_SESSION_GRACE_SEC: String(GRACE_SEC),
       CMR_SIP_PUBLIC_HOST: 'cmr.example.net',
       // These tests are about copying, not about failing open at call setup.
