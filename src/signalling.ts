@@ -2,6 +2,7 @@
  * Chooses and starts the SIP front: drachtio when `CMR_DRACHTIO_HOST` is set, else the embedded
  * proxy. Both get the same core ports: call events (presentation) and the copy port (INFO).
  */
+import { startEmbeddedFront } from '../sip/embedded/embedded-front.js';
 import type { CallEvents } from './calls/call-events.js';
 import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Services } from './wiring.js';
@@ -16,7 +17,26 @@ export interface CorePorts {
   copy: SipCopyPort;
 }
 
-export async function startSignalling(services: Services, _ports: CorePorts): Promise<SignallingFront> {
-  services.readiness.register('sip', () => false);
-  return { name: 'none', stop: async () => {} };
+export async function startSignalling(services: Services, ports: CorePorts): Promise<SignallingFront> {
+  if (services.config.drachtio) {
+    services.logger.warn({ event: 'sip-front' }, 'the drachtio front is not part of this build; starting the embedded front');
+    return startEmbedded(services, ports);
+  } else {
+    return startEmbedded(services, ports);
+  }
+}
+
+/** The embedded proxy on `CMR_SIP_HOST:CMR_SIP_PORT`; ready once it listens. */
+async function startEmbedded(services: Services, ports: CorePorts): Promise<SignallingFront> {
+  const { config } = services;
+  const front = await startEmbeddedFront({
+    sip: config.sip,
+    maxCallSec: config.sessions.maxCallSec,
+    logger: services.logger,
+    metrics: services.metrics,
+    calls: ports.calls,
+    copy: ports.copy,
+  });
+  services.readiness.register('sip', () => front.listening);
+  return front;
 }
