@@ -62,10 +62,6 @@ export class CallProxy implements StackHandler {
     });
   }
 
-  get openCalls(): number {
-    return this.table.size;
-  }
-
   async onRequest(request: SipRequest, source: Peer): Promise<void> {
     if (request.method === 'CANCEL') return this.onCancel(request);
     const checked = this.check(request);
@@ -123,25 +119,34 @@ export class CallProxy implements StackHandler {
     // The same Call-ID again is a spiral through this server: proxied, presented only once.
     const spiral = this.table.get(callId) !== undefined;
     const log = this.options.logger.child({ callId });
-    const annotation = spiral ? NOTHING : await this.annotate(request, source, log);
-    const call = spiral ? null : this.table.open(callId, tagOf(request.headers.from)!, annotation.toCaller, log);
-    if (spiral) log.info({ event: 'invite-spiral' }, 'INVITE spiralled back; proxied without presentation');
-
+    let call: CallRecord | null = null;
     const finish = (status: number, reason: string) => {
       this.pending.delete(key);
       if (call) this.endCall(callId, status === 487 ? 'cancel' : 'failure');
       this.stack.reply(request, status, reason);
     };
-    if (pending.cancelled) return finish(487, 'Request Terminated');
-    const to = await this.resolve(checked.routing.hop);
-    if (!('protocol' in to)) return finish(to.status, to.reason);
-    if (pending.cancelled) return finish(487, 'Request Terminated');
+    try {
+      const annotation = spiral ? NOTHING : await this.annotate(request, source, log);
+      if (spiral) log.info({ event: 'invite-spiral' }, 'INVITE spiralled back; proxied without presentation');
+      else call = this.table.open(callId, tagOf(request.headers.from)!, annotation.toCaller, log);
 
-    const forwarded = this.forward(request, checked, to, (response) => this.onInviteResponse(request, response, key, pending, call), (outgoing) => {
-      outgoing.headers['record-route'] = [...recordRoutes(this.stack, source, to.protocol), ...(request.headers['record-route'] ?? [])];
-      appendHeader(outgoing, 'alert-info', annotation.toCalled.map(alertInfoValue));
-    });
-    pending.forwarded = { request: forwarded, to };
+      if (pending.cancelled) return finish(487, 'Request Terminated');
+      const to = await this.resolve(checked.routing.hop);
+      if (!('protocol' in to)) return finish(to.status, to.reason);
+      if (pending.cancelled) return finish(487, 'Request Terminated');
+
+      const answeredCall = call;
+      const forwarded = this.forward(request, checked, to, (response) => this.onInviteResponse(request, response, key, pending, answeredCall), (outgoing) => {
+        outgoing.headers['record-route'] = [...recordRoutes(this.stack, source, to.protocol), ...(request.headers['record-route'] ?? [])];
+        appendHeader(outgoing, 'alert-info', annotation.toCalled.map(alertInfoValue));
+      });
+      pending.forwarded = { request: forwarded, to };
+    } catch (err) {
+      // The stack answers 500; the call must not stay behind.
+      this.pending.delete(key);
+      if (call) this.endCall(callId, 'failure');
+      throw err;
+    }
   }
 
   private onInviteResponse(request: SipRequest, response: SipResponse, key: string, pending: PendingInvite, call: CallRecord | null): void {

@@ -11,7 +11,7 @@
  * are absorbed by its server transaction), an ACK to a 2xx reaches `onAck`, a malformed message
  * is answered 400 when it can be answered and dropped otherwise, and no handler error escapes.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { headerValue, serialize } from './message.js';
@@ -59,6 +59,8 @@ const IDLE_CONNECTION_MS = 5 * 60_000;
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
 /** The RFC 3261 magic cookie every branch this stack writes starts with. */
 const BRANCH_COOKIE = 'z9hG4bK';
+/** Separates the package's branch from the random tail this stack adds. */
+const BRANCH_TAIL = '.';
 
 export class SipStack {
   private running = true;
@@ -185,6 +187,7 @@ export class SipStack {
 
   /** Sends a request without a transaction (the ACK of a 2xx), with a Via whose branch is stable across retransmissions. */
   sendStateless(request: SipRequest, to: Peer): void {
+    if (!this.running) return;
     const seed = request.headers.via[0]?.params['branch'] ?? `${request.headers['call-id']}/${request.headers.cseq.seq}`;
     const branch = `${BRANCH_COOKIE}${createHash('sha1').update(`${seed}`).digest('hex').slice(0, 16)}`;
     const outgoing: SipRequest = { ...request, headers: { ...request.headers, via: [this.via(to.protocol, { branch }), ...request.headers.via] } };
@@ -210,6 +213,7 @@ export class SipStack {
   }
 
   private startClientTransaction(request: SipRequest, to: Peer, onResponse: (response: SipResponse) => void): void {
+    if (!this.running) return;
     let failed: (() => void) | undefined;
     const connection = this.connectionTo(to, () => failed?.());
     const transaction = this.transactions.createClientTransaction(connection, request, (response) => {
@@ -220,6 +224,11 @@ export class SipStack {
       }
     });
     failed = () => transaction.message(sipPackage.makeResponse(request, 503, 'Service Unavailable'));
+    // The package's branches are six random digits: two calls in flight at once share one often
+    // enough to confuse the next hop. A random tail makes the branch on the wire unique; the
+    // transaction stays filed under the package's part (see receiveResponse). The request is
+    // first sent on the next tick, so it leaves with the full branch.
+    if (request.method !== 'CANCEL') request.headers.via[0]!.params['branch'] += `${BRANCH_TAIL}${randomBytes(6).toString('hex')}`;
   }
 
   private connectionTo(peer: Peer, onError: () => void): TransactionConnection {
@@ -287,7 +296,7 @@ export class SipStack {
   }
 
   private receiveResponse(response: SipResponse): void {
-    const transaction = this.transactions.getClient(response);
+    const transaction = this.transactions.getClient(response) ?? this.transactions.getClient(withoutBranchTail(response));
     if (transaction) transaction.message(response);
     else this.options.logger.debug({ event: 'sip-stray-response', callId: response.headers['call-id'], status: response.status }, 'dropped response without transaction');
   }
@@ -317,6 +326,16 @@ export class SipStack {
     });
     this.write(response, from, () => {});
   }
+}
+
+/** The response as filed by the transaction layer: the top Via branch without this stack's tail. */
+function withoutBranchTail(response: SipResponse): SipResponse {
+  const top = response.headers.via[0]!;
+  const branch = top.params['branch'] ?? '';
+  const tail = branch.lastIndexOf(BRANCH_TAIL);
+  if (tail < 0) return response;
+  const via = [{ ...top, params: { ...top.params, branch: branch.slice(0, tail) } }, ...response.headers.via.slice(1)];
+  return { ...response, headers: { ...response.headers, via } };
 }
 
 /** Parses and checks the headers every message needs (Via, Call-ID, From, To, CSeq). */

@@ -53,7 +53,7 @@ describe('embedded front under hostile input', () => {
     const valid = (method: string, i: number) =>
       request(method, sinkUri, { ip: CALLER_IP, port: 5, transport: 'udp' } as RawPeer, { callId: `garbage-${i}`, body: 'v=0\r\n' });
     const mutations: Array<(i: number) => Buffer> = [
-      (i) => bytes(Math.floor(rand() * 1500)),
+      () => bytes(Math.floor(rand() * 1500)),
       (i) => Buffer.from(valid('INVITE', i).slice(0, Math.floor(rand() * 400))),
       (i) => Buffer.from(valid('INVITE', i).replace(/\r\n[^\r]*/, '')),
       (i) => Buffer.from(valid('INVITE', i).replace(/Content-Length: \d+/, pick(['Content-Length: -4', 'Content-Length: x', 'Content-Length: 99999']))),
