@@ -54,7 +54,10 @@ export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise
       return proxy;
     },
   );
-  logger.info({ event: 'sip-listening', host: options.sip.host, ports: stack.ports, publicHost: options.sip.publicHost }, 'embedded SIP front listening');
+  logger.info(
+    { event: 'sip-listening', host: options.sip.host, ports: stack.ports, publicHost: options.sip.publicHost, udpReceiveBufferBytes: stack.udpReceiveBufferBytes },
+    'embedded SIP front listening',
+  );
   return {
     name: 'embedded',
     ports: stack.ports,

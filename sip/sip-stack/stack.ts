@@ -99,6 +99,11 @@ export class SipStack {
     return this.transports.ports;
   }
 
+  /** What the kernel granted for the UDP receive buffer (it may cap the 4 MiB asked for). */
+  get udpReceiveBufferBytes(): number {
+    return this.transports.udpReceiveBufferBytes;
+  }
+
   get listening(): boolean {
     return this.running;
   }
@@ -149,9 +154,18 @@ export class SipStack {
     this.transactions.getServer(request)?.send(response);
   }
 
-  /** Builds and sends a response to `request`; `headers` keys are header names in any case. */
+  /**
+   * Builds and sends a response to `request`; `headers` keys are header names in any case. A
+   * final answer to a request outside a dialog gets a To tag of this server (RFC 3261 §8.2.6.2).
+   */
   reply(request: SipRequest, status: number, reason: string, extra: { headers?: Record<string, string | string[]>; content?: string } = {}): void {
-    this.respond(request, sipPackage.makeResponse(request, status, reason, { headers: lowerCaseKeys(extra.headers), content: extra.content ?? '' }));
+    const response = sipPackage.makeResponse(request, status, reason, { headers: lowerCaseKeys(extra.headers), content: extra.content ?? '' });
+    const to = request.headers.to;
+    if (status > 100 && !to.params['tag']) {
+      const tag = createHash('sha1').update(`${request.headers['call-id']}/${request.headers.via[0]!.params['branch']}`).digest('hex').slice(0, 10);
+      response.headers.to = { ...to, params: { ...to.params, tag } };
+    }
+    this.respond(request, response);
   }
 
   /**

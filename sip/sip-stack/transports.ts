@@ -44,6 +44,7 @@ export interface TransportOptions {
 
 export interface Transports {
   readonly ports: { sip: number; ws: number | null };
+  readonly udpReceiveBufferBytes: number;
   /** Sends to a peer: on its flow when it has one, else over UDP or a (new or reused) TCP connection. */
   send(to: Peer, bytes: Buffer, onError?: (err: Error) => void): void;
   flow(flowId: string): Peer | undefined;
@@ -115,12 +116,17 @@ export async function openTransports(options: TransportOptions, events: Transpor
 
   const { udp, port: bound } = await bindUdpAndTcp(createUdp, tcpServer, options);
   let ws: WebSocketServer | null = null;
-  if (options.wsPort !== null) ws = await listenWebSocket(options, adoptWebSocket);
+  try {
+    if (options.wsPort !== null) ws = await listenWebSocket(options, adoptWebSocket);
+  } catch (err) {
+    await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcpServer.close(() => resolve()))]);
+    throw err;
+  }
 
   function adoptWebSocket(socket: WebSocket, address: string, port: number): void {
     const flowId = newFlowId();
     const peer: Peer = { protocol: 'WS', address, port, flowId };
-    // Text frames carry UTF-8 (RFC 7118); the bytes are sent as they are.
+    // Messages go out as text frames (RFC 7118), as browsers and SIP.js expect.
     flows.set(flowId, { peer, write: (bytes) => socket.send(bytes.toString('utf8')), close: () => socket.terminate() });
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => deliver(toBuffer(data), peer));
     socket.on('error', (err) => log.debug({ event: 'sip-transport', transport: 'ws', err: err.message }, 'websocket error'));
@@ -129,6 +135,7 @@ export async function openTransports(options: TransportOptions, events: Transpor
 
   return {
     ports: { sip: bound, ws: ws ? (ws.address() as net.AddressInfo).port : null },
+    udpReceiveBufferBytes: udp.getRecvBufferSize(),
     flow: (flowId) => flows.get(flowId)?.peer,
     send(to, bytes, onError) {
       try {

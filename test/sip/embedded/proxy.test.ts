@@ -98,7 +98,8 @@ describe('embedded proxy', () => {
     const caller = await open('udp', 'caller');
     const called = await open('udp', 'called');
     caller.send(request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId: newCallId(), maxForwards: 0 }));
-    await caller.receive(isStatus(483));
+    const answer = await caller.receive(isStatus(483));
+    expect(answer.header('to')[0]).toMatch(/;tag=\w+/);
     expect(called.hasReceived(isRequest('INVITE'))).toBe(false);
   });
 
