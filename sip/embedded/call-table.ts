@@ -30,10 +30,6 @@ export class CallTable {
     private readonly onExpired: (call: CallRecord) => void,
   ) {}
 
-  get size(): number {
-    return this.calls.size;
-  }
-
   open(callId: string, fromTag: string, toCaller: readonly PresentedResource[], log: Logger): CallRecord {
     const record: CallRecord = { callId, fromTag, toCaller, answered: false, log };
     const expiry = setTimeout(() => {

@@ -53,7 +53,7 @@ export interface StackHandler {
  * 64 KiB: the most a UDP datagram carries. Larger TCP or WebSocket messages are answered 413
  * by the stack; smaller ones reach the core, which applies its own (lower) body limits.
  */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
+const MAX_MESSAGE_BYTES = 64 * 1024;
 const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const IDLE_CONNECTION_MS = 5 * 60_000;
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
@@ -397,7 +397,7 @@ function invalidRequestReason(request: SipRequest): string | null {
   return null;
 }
 
-export function warning(host: string, reason: string): string {
+function warning(host: string, reason: string): string {
   return `399 ${host} "${reason.replace(/["\\\r\n]/g, ' ')}"`;
 }
 
