@@ -22,6 +22,7 @@ const newCallId = () => `proxy-${process.pid}-${++sequence}@test`;
 describe('embedded proxy', () => {
   let harness: SipHarness;
   let calls: RecordingCallEvents;
+  let copy: CopyRulesDouble;
   const peers: RawPeer[] = [];
   const open = async (transport: 'udp' | 'tcp', role: 'caller' | 'called') => {
     const peer = await RawPeer.open(transport, role === 'caller' ? CALLER_IP : CALLED_IP, harness.server, role);
@@ -31,7 +32,8 @@ describe('embedded proxy', () => {
 
   beforeAll(async () => {
     calls = new RecordingCallEvents(ANNOTATION);
-    harness = await startSipHarness(() => ({ calls, copy: new CopyRulesDouble(calls, { copyKey: '*', host: '127.0.0.1' }) }));
+    copy = new CopyRulesDouble(calls, { copyKey: '*', host: '127.0.0.1' });
+    harness = await startSipHarness(() => ({ calls, copy }));
   });
   afterEach(async () => {
     await Promise.all(peers.splice(0).map((p) => p.close()));
@@ -75,18 +77,24 @@ describe('embedded proxy', () => {
       caller.send(request('ACK', `sip:peer@${called.uriHostPort}`, caller, { ...dialog, routes: [...recordRouteSet(ok)].reverse() }));
       await called.receive(isRequest('ACK'));
 
-      // The called party hangs up: its BYE follows the route set back to the caller.
-      called.send(
-        request('BYE', `sip:peer@${caller.uriHostPort}`, called, {
-          callId,
-          fromTag: 'called-tag',
-          toTag: 'caller-tag',
-          from: '<sip:+15551230002@example.net;user=phone>',
-          to: '<sip:+15551230001@example.net;user=phone>',
-          cseq: 1,
-          routes: recordRouteSet(invite),
-        }),
-      );
+      // The called party copies what it is presented, then hangs up: both requests follow the
+      // route set back toward the caller; the copy is answered by the server.
+      const fromCalled = {
+        callId,
+        fromTag: 'called-tag',
+        toTag: 'caller-tag',
+        from: '<sip:+15551230002@example.net;user=phone>',
+        to: '<sip:+15551230001@example.net;user=phone>',
+        routes: recordRouteSet(invite),
+      };
+      const copyBody = JSON.stringify({ caller: 'tel:+15551230001', called: 'tel:+15551230002', client: { id: 'acme-handset', version: '2.1.0' } });
+      called.send(request('INFO', `sip:peer@${caller.uriHostPort}`, called, { ...fromCalled, cseq: 1, headers: ['Info-Package: cmr-copy', 'Content-Type: application/vnd.cmr.copy+json'], body: copyBody }));
+      const copied = await called.receive(isStatus(200, 'INFO'));
+      expect(JSON.parse(copied.body)).toMatchObject({ result: 'copied', entries: [{ resourceId: 'r-winter' }] });
+      expect(copy.infos.at(-1)).toMatchObject({ callId, dialogFromTag: 'caller-tag', fromTag: 'called-tag', requestor: 'tel:+15551230002' });
+      expect(caller.hasReceived(isRequest('INFO'))).toBe(false);
+
+      called.send(request('BYE', `sip:peer@${caller.uriHostPort}`, called, { ...fromCalled, cseq: 2 }));
       const bye = await caller.receive(isRequest('BYE'));
       caller.send(responseTo(bye, 200, 'OK'));
       await called.receive(isStatus(200, 'BYE'));
