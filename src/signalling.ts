@@ -3,6 +3,7 @@
  * proxy. Both get the same core ports: call events (presentation) and the copy port (INFO).
  */
 import { startDrachtioFront } from '../sip/drachtio/drachtio-front.js';
+import { startEmbeddedFront } from '../sip/embedded/embedded-front.js';
 import type { CallEvents } from './calls/call-events.js';
 import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Services } from './wiring.js';
@@ -18,9 +19,21 @@ export interface CorePorts {
 }
 
 export async function startSignalling(services: Services, ports: CorePorts): Promise<SignallingFront> {
-  if (services.config.drachtio) {
-    return startDrachtioFront(services, ports);
-  }
-  services.readiness.register('sip', () => false);
-  return { name: 'none', stop: async () => {} };
+  if (services.config.drachtio) return startDrachtioFront(services, ports);
+  return startEmbedded(services, ports);
+}
+
+/** The embedded proxy on `CMR_SIP_HOST:CMR_SIP_PORT`; ready once it listens. */
+async function startEmbedded(services: Services, ports: CorePorts): Promise<SignallingFront> {
+  const { config } = services;
+  const front = await startEmbeddedFront({
+    sip: config.sip,
+    maxCallSec: config.sessions.maxCallSec,
+    logger: services.logger,
+    metrics: services.metrics,
+    calls: ports.calls,
+    copy: ports.copy,
+  });
+  services.readiness.register('sip', () => front.listening);
+  return front;
 }

@@ -1,0 +1,73 @@
+/**
+ * The embedded signalling front: a record-routing proxy on this project's SIP stack, listening
+ * on UDP and TCP (and WebSocket when a port is given) on the configured host. It reaches the
+ * core only through the two ports it is given.
+ */
+import type { CallEvents } from '../../src/calls/call-events.js';
+import type { Config } from '../../src/config/config.js';
+import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
+import type { Logger } from '../../src/observability/logger.js';
+import type { Metrics } from '../../src/observability/metrics.js';
+import { SipStack } from '../sip-stack/stack.js';
+import { CallProxy } from './call-proxy.js';
+
+export interface EmbeddedFrontOptions {
+  sip: Config['sip'];
+  /** A call nobody ends is forgotten after this long (`CMR_MAX_CALL_SEC`). */
+  maxCallSec: number;
+  logger: Logger;
+  metrics: Metrics;
+  calls: CallEvents;
+  copy: SipCopyPort;
+}
+
+export interface EmbeddedFront {
+  readonly name: 'embedded';
+  /** Bound ports (useful when the configuration asked for port 0). */
+  readonly ports: { sip: number; ws: number | null };
+  readonly listening: boolean;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise<EmbeddedFront> {
+  const logger = options.logger.child({ front: 'embedded' });
+  let proxy: CallProxy | undefined;
+  const stack = await SipStack.start(
+    {
+      host: options.sip.host,
+      port: options.sip.port,
+      wsPort: options.sip.wsPort,
+      publicHost: options.sip.publicHost,
+      logger,
+      traffic: (direction, kind) => options.metrics.sipMessages.inc({ front: 'embedded', direction, kind }),
+    },
+    (created) => {
+      proxy = new CallProxy(created, {
+        calls: options.calls,
+        copy: options.copy,
+        trusted: options.sip.trusted,
+        outboundProxy: options.sip.outboundProxy,
+        selectBudgetMs: options.sip.selectBudgetMs,
+        maxCallSec: options.maxCallSec,
+        logger,
+      });
+      return proxy;
+    },
+  );
+  logger.info(
+    { event: 'sip-listening', host: options.sip.host, ports: stack.ports, publicHost: options.sip.publicHost, udpReceiveBufferBytes: stack.udpReceiveBufferBytes },
+    'embedded SIP front listening',
+  );
+  return {
+    name: 'embedded',
+    ports: stack.ports,
+    get listening() {
+      return stack.listening;
+    },
+    async stop() {
+      proxy?.stop();
+      await stack.stop();
+      logger.info({ event: 'sip-stopped' }, 'embedded SIP front stopped');
+    },
+  };
+}

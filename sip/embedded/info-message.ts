@@ -1,0 +1,28 @@
+/** In-dialog INFO to and from the copy port: the `InfoMessage` it reads, the SIP answer it gives. */
+import type { InfoMessage, SipAnswer } from '../../src/copy/sip-copy-port.js';
+import { bodyBytes, bodyText, headerValue, tagOf, tokenOf } from '../sip-stack/message.js';
+import type { SipRequest } from '../sip-stack/sip-package.js';
+import type { Peer } from '../sip-stack/stack.js';
+import { senderIdentity } from './identities.js';
+
+export function infoMessageOf(request: SipRequest, source: Peer, trusted: boolean, dialogFromTag: string | null): InfoMessage {
+  return {
+    callId: request.headers['call-id'],
+    dialogFromTag,
+    fromTag: tagOf(request.headers.from),
+    cseq: request.headers.cseq.seq,
+    requestor: senderIdentity(request, trusted),
+    infoPackage: tokenOf(headerValue(request, 'info-package')),
+    contentType: tokenOf(headerValue(request, 'content-type')),
+    body: bodyText(request.content),
+    source: `${source.protocol} ${source.address}:${source.port}`,
+  };
+}
+
+/** The answer's headers (names lower-cased, Content-Type included) and body, ready for the stack. */
+export function answerParts(answer: SipAnswer): { headers: Record<string, string>; content: string } {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(answer.headers)) headers[name.toLowerCase()] = value;
+  if (answer.contentType !== undefined) headers['content-type'] = answer.contentType;
+  return { headers, content: bodyBytes(answer.body ?? '') };
+}

@@ -1,0 +1,220 @@
+/**
+ * Proxy behaviour of the embedded front that only raw SIP shows: Record-Route and Via, Max-Forwards,
+ * loops, Route handling, the outbound proxy, whose identity counts, and answers to bad requests.
+ * Real sockets: a bare caller on 127.0.0.1 and a bare called peer on 127.0.0.2.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CallAnnotation, CallEvents } from '../../../src/calls/call-events.js';
+import { passThroughCopy } from '../../../src/copy/pass-through-copy.js';
+import { RecordingCallEvents } from '../../support/sip/call-events-double.js';
+import { CopyRulesDouble } from '../../support/sip/copy-double.js';
+import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
+import { recordRouteSet, request, responseTo } from '../../support/sip/raw-messages.js';
+import { isRequest, isStatus, RawPeer } from '../../support/sip/raw-peer.js';
+
+const ANNOTATION: CallAnnotation = {
+  toCaller: [{ resourceId: 'r-summer', contentUri: 'https://media.example.net/tones/summer.mp3' }],
+  toCalled: [{ resourceId: 'r-winter', contentUri: 'https://media.example.net/tones/winter.mp3' }],
+};
+let sequence = 0;
+const newCallId = () => `proxy-${process.pid}-${++sequence}@test`;
+
+describe('embedded proxy', () => {
+  let harness: SipHarness;
+  let calls: RecordingCallEvents;
+  let copy: CopyRulesDouble;
+  const peers: RawPeer[] = [];
+  const open = async (transport: 'udp' | 'tcp', role: 'caller' | 'called') => {
+    const peer = await RawPeer.open(transport, role === 'caller' ? CALLER_IP : CALLED_IP, harness.server, role);
+    peers.push(peer);
+    return peer;
+  };
+
+  beforeAll(async () => {
+    calls = new RecordingCallEvents(ANNOTATION);
+    copy = new CopyRulesDouble(calls, { copyKey: '*', host: '127.0.0.1' });
+    harness = await startSipHarness(() => ({ calls, copy }));
+  });
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map((p) => p.close()));
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+
+  describe.each(['udp', 'tcp'] as const)('a dialog over %s', (transport) => {
+    it('is record-routed so each side reaches the other, and announced on INVITE, 18x and 200', async () => {
+      const caller = await open(transport, 'caller');
+      const called = await open(transport, 'called');
+      const callId = newCallId();
+      const T = transport.toUpperCase();
+      const own = `127.0.0.1:${harness.server.port}`;
+
+      caller.send(request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId, maxForwards: 10, headers: ['P-Asserted-Identity: <tel:+15551230001>'] }));
+      await caller.receive(isStatus(100));
+      const invite = await called.receive(isRequest('INVITE'));
+      expect(invite.header('max-forwards')).toEqual(['9']);
+      expect(invite.header('via')[0]).toMatch(new RegExp(`^SIP/2.0/${T} ${own.replace(/\./g, '\\.')};branch=z9hG4bK`));
+      expect(invite.header('via')[1]).toContain(`received=${CALLER_IP}`);
+      expect(invite.header('alert-info')).toEqual(['<https://media.example.net/tones/winter.mp3>;resource=r-winter']);
+      const routes = recordRouteSet(invite);
+      // UDP: one entry; TCP: a second one naming the caller's connection (double Record-Route).
+      expect(routes[0]).toBe(`<sip:${own};transport=${transport};lr>`);
+      expect(routes.slice(1)).toEqual(transport === 'udp' ? [] : [expect.stringMatching(new RegExp(`^<sip:flow-[\\w-]{12}@${own.replace(/\./g, '\\.')};transport=tcp;lr>$`))]);
+
+      called.send(responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: called }));
+      const ringing = await caller.receive(isStatus(180));
+      expect(ringing.header('alert-info')).toEqual(['<https://media.example.net/tones/summer.mp3>;resource=r-summer']);
+      expect(ringing.header('recv-info')).toEqual(['cmr-copy']);
+      expect(ringing.header('via')).toHaveLength(1);
+
+      called.send(responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: called }));
+      const ok = await caller.receive(isStatus(200, 'INVITE'));
+      expect(ok.header('recv-info')).toEqual(['cmr-copy']);
+      expect(calls.story(callId)).toEqual({ answered: true, ended: [] });
+
+      const dialog = { callId, toTag: 'called-tag' };
+      caller.send(request('ACK', `sip:peer@${called.uriHostPort}`, caller, { ...dialog, routes: [...recordRouteSet(ok)].reverse() }));
+      await called.receive(isRequest('ACK'));
+
+      // The called party copies what it is presented, then hangs up: both requests follow the
+      // route set back toward the caller; the copy is answered by the server.
+      const fromCalled = {
+        callId,
+        fromTag: 'called-tag',
+        toTag: 'caller-tag',
+        from: '<sip:+15551230002@example.net;user=phone>',
+        to: '<sip:+15551230001@example.net;user=phone>',
+        routes: recordRouteSet(invite),
+      };
+      const copyBody = JSON.stringify({ caller: 'tel:+15551230001', called: 'tel:+15551230002', client: { id: 'acme-handset', version: '2.1.0' } });
+      called.send(request('INFO', `sip:peer@${caller.uriHostPort}`, called, { ...fromCalled, cseq: 1, headers: ['Info-Package: cmr-copy', 'Content-Type: application/vnd.cmr.copy+json'], body: copyBody }));
+      const copied = await called.receive(isStatus(200, 'INFO'));
+      expect(JSON.parse(copied.body)).toMatchObject({ result: 'copied', entries: [{ resourceId: 'r-winter' }] });
+      expect(copy.infos.at(-1)).toMatchObject({ callId, dialogFromTag: 'caller-tag', fromTag: 'called-tag', requestor: 'tel:+15551230002' });
+      expect(caller.hasReceived(isRequest('INFO'))).toBe(false);
+
+      called.send(request('BYE', `sip:peer@${caller.uriHostPort}`, called, { ...fromCalled, cseq: 2 }));
+      const bye = await caller.receive(isRequest('BYE'));
+      caller.send(responseTo(bye, 200, 'OK'));
+      await called.receive(isStatus(200, 'BYE'));
+      expect(calls.story(callId)).toEqual({ answered: true, ended: ['bye'] });
+    });
+  });
+
+  it('refuses a request that has run out of hops (483) without forwarding it', async () => {
+    const caller = await open('udp', 'caller');
+    const called = await open('udp', 'called');
+    caller.send(request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId: newCallId(), maxForwards: 0 }));
+    const answer = await caller.receive(isStatus(483));
+    expect(answer.header('to')[0]).toMatch(/;tag=\w+/);
+    expect(called.hasReceived(isRequest('INVITE'))).toBe(false);
+  });
+
+  it('detects a request that loops back to it (482)', async () => {
+    const caller = await open('udp', 'caller');
+    caller.send(request('OPTIONS', `sip:somebody@127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
+    await caller.receive(isStatus(482));
+  });
+
+  it('sends to the Route entry after its own, keeping the Request-URI', async () => {
+    const caller = await open('udp', 'caller');
+    const called = await open('udp', 'called');
+    const callId = newCallId();
+    const next = `<sip:${called.ip}:${called.port};lr>`;
+    caller.send(request('INVITE', 'tel:+15551230002', caller, { callId, routes: [`<sip:127.0.0.1:${harness.server.port};lr>`, next] }));
+    const invite = await called.receive(isRequest('INVITE'));
+    expect(invite.firstLine).toBe('INVITE tel:+15551230002 SIP/2.0');
+    expect(invite.header('route')).toEqual([next]);
+    expect(calls.started.find((s) => s.callId === callId)?.called).toBe('tel:+15551230002');
+    called.send(responseTo(invite, 486, 'Busy Here', { toTag: 'busy' }));
+    await caller.receive(isStatus(486));
+    await called.receive(isRequest('ACK'));
+  });
+
+  it('takes the called party from P-Served-User of a trusted peer', async () => {
+    const caller = await open('udp', 'caller');
+    const called = await open('udp', 'called');
+    const callId = newCallId();
+    caller.send(
+      request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, {
+        callId,
+        headers: ['P-Asserted-Identity: <tel:+15551230001>', 'P-Served-User: <sip:+15551239999@ims.example.net;user=phone>;sescase=term;regstate=reg'],
+      }),
+    );
+    const invite = await called.receive(isRequest('INVITE'));
+    expect(calls.started.find((s) => s.callId === callId)).toMatchObject({ caller: 'tel:+15551230001', called: 'tel:+15551239999' });
+    called.send(responseTo(invite, 603, 'Decline', { toTag: 'no' }));
+    await caller.receive(isStatus(603));
+  });
+
+  it('answers a malformed request it can answer with 400 and a Warning', async () => {
+    const caller = await open('udp', 'caller');
+    const text = request('INVITE', 'sip:+15551230002@127.0.0.2:9;user=phone', caller, { callId: newCallId() }).replace('CSeq: 1 INVITE', 'CSeq: 1 BYE');
+    caller.send(text);
+    const answer = await caller.receive(isStatus(400));
+    expect(answer.header('warning')[0]).toMatch(/^399 127\.0\.0\.1 "CSeq method does not match the request"$/);
+  });
+
+  it('answers a CANCEL for no pending INVITE with 481', async () => {
+    const caller = await open('udp', 'caller');
+    caller.send(request('CANCEL', 'sip:+15551230002@127.0.0.2:9;user=phone', caller, { callId: newCallId() }));
+    await caller.receive(isStatus(481));
+  });
+});
+
+describe('embedded proxy with an outbound proxy and no trusted peers', () => {
+  it('sends initial requests through the outbound proxy and ignores asserted identities', async () => {
+    const calls = new RecordingCallEvents(ANNOTATION);
+    const proxy = await RawPeer.open('udp', CALLED_IP, { ip: '127.0.0.1', port: 0 }, 'called');
+    const harness = await startSipHarness(() => ({ calls, copy: passThroughCopy }), {
+      CMR_SIP_TRUSTED: '127.0.0.9/32',
+      CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}`,
+    });
+    try {
+      const caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
+      const callId = newCallId();
+      caller.send(
+        request('INVITE', 'sip:+15551230002@nowhere.invalid;user=phone', caller, {
+          callId,
+          from: '<sip:alice@example.net>',
+          headers: ['P-Asserted-Identity: <tel:+15557770000>', 'P-Served-User: <tel:+15558880000>'],
+        }),
+      );
+      const invite = await proxy.receive(isRequest('INVITE'));
+      expect(invite.header('route')).toEqual([`<sip:${proxy.ip}:${proxy.port};lr>`]);
+      expect(calls.started.find((s) => s.callId === callId)).toMatchObject({ caller: 'sip:alice@example.net', called: 'tel:+15551230002' });
+      await caller.close();
+    } finally {
+      await proxy.close();
+      await harness.close();
+    }
+  });
+});
+
+describe('embedded proxy when the core fails', () => {
+  it('forwards the call unannotated when the presentation service fails or hangs', async () => {
+    const failing: CallEvents = {
+      callStarted: (start) => (start.callId.endsWith('hang@test') ? new Promise(() => {}) : Promise.reject(new Error('store down'))),
+      callAnswered: () => Promise.reject(new Error('store down')),
+      callEnded: () => Promise.reject(new Error('store down')),
+      findCall: async () => null,
+    };
+    const harness = await startSipHarness(() => ({ calls: failing, copy: passThroughCopy }), { CMR_SELECT_BUDGET_MS: '20' });
+    const caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
+    const called = await RawPeer.open('udp', CALLED_IP, harness.server, 'called');
+    try {
+      for (const callId of [`fail-${process.pid}@test`, `hang-${process.pid}-hang@test`]) {
+        caller.send(request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId }));
+        const invite = await called.receive((m) => isRequest('INVITE')(m) && m.header('call-id')[0] === callId);
+        expect(invite.header('alert-info')).toEqual([]);
+        called.send(responseTo(invite, 200, 'OK', { toTag: 'up', contact: called }));
+        const ok = await caller.receive((m) => isStatus(200, 'INVITE')(m) && m.header('call-id')[0] === callId);
+        expect(ok.header('alert-info')).toEqual([]);
+      }
+    } finally {
+      await Promise.all([caller.close(), called.close()]);
+      await harness.close();
+    }
+  });
+});
