@@ -8,6 +8,7 @@
  * destination can be mistaken for the server itself), callers on 127.0.0.1 (a trusted peer).
  */
 import { startSignalling, type CorePorts, type SignallingFront } from '../../../src/signalling.js';
+import type { ServiceOptions } from '../../../src/wiring.js';
 import { createTestContext, type TestContext } from '../context.js';
 import { runCall, type SipTransport } from './sipp.js';
 import { freePort } from './sockets.js';
@@ -35,11 +36,12 @@ export interface CallOptions {
   expect?: { toCaller?: string; toCalled?: string };
 }
 
-export async function startSipHarness(corePorts: (ctx: TestContext) => CorePorts, env: Record<string, string> = {}): Promise<SipHarness> {
+export async function startSipHarness(corePorts: (ctx: TestContext) => CorePorts, env: Record<string, string> = {}, services?: ServiceOptions): Promise<SipHarness> {
   const port = await freePort(SERVER_IP);
   const wsPort = await freePort(SERVER_IP);
   const ctx = await createTestContext({
     env: { CMR_SIP_HOST: SERVER_IP, CMR_SIP_PORT: String(port), CMR_SIP_WS_PORT: String(wsPort), ...env },
+    ...(services ? { services } : {}),
   });
   const front = await startSignalling(ctx.services, corePorts(ctx));
   return {
