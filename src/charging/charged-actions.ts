@@ -14,7 +14,9 @@
  *    nothing charged.
  * 3. Charge through the port (zero-priced events as offline records). Denied → 402, unavailable →
  *    503 with Retry-After; either way nothing is applied, the intent is removed and the attempt is
- *    recorded as an activity.
+ *    recorded as an activity. When no answer came at all (timeout, connection lost) the CHF may have
+ *    charged: the caller gets 503, and the intent stays for the recoverer, which asks again as a
+ *    retransmission and applies the grant or records the refusal.
  * 4. Apply. The applier turns the command into writes; one script checks the intent is still
  *    pending and writes the effect, the charge record, the activity record, the outbox entry and
  *    the idempotency answer, removes the intent and frees the locks — exactly once per charge id.
@@ -104,6 +106,8 @@ export interface ChargedActionsOptions {
 
 const MAX_APPLY_ATTEMPTS = 5;
 const GRANTED_RETRY_AFTER_SEC = 2;
+/** How soon the recoverer takes over an intent its request could not settle. */
+const HAND_OVER_DELAY_MS = 1000;
 const newId = monotonicFactory();
 
 export class ChargedActions {
@@ -319,14 +323,25 @@ export class ChargedActions {
         this.logger.error({ event: 'apply-failed', chargeId: intent.chargeId, user: intent.user, err: (err as Error).message }, 'granted charge not applied yet');
         if (!live) throw err;
         await this.store.updateIntent(intent).catch(() => undefined);
-        await this.pending.reschedule({ user: intent.user, id: intent.chargeId }, Date.now() + 1000).catch(() => undefined);
-        await this.store.release([this.store.workLockKey(intent.user, intent.chargeId)], workToken).catch(() => undefined);
+        await this.handOverToRecoverer(intent, workToken);
         throw new CmrError('dependency-unavailable', `charge ${intent.chargeId} is granted and will be applied shortly`, {
           retryAfterSec: GRANTED_RETRY_AFTER_SEC,
           chargeId: intent.chargeId,
         });
       }
       return;
+    }
+    if (outcome.status === 'unavailable' && outcome.unanswered) {
+      // The CHF may have charged without its answer reaching us: dropping the intent would leave
+      // that charge unapplied, and a retry would charge again. The intent stays; the recoverer asks
+      // again as a retransmission of the same invocation until the CHF answers, then applies the
+      // grant or records the refusal. Until then the locks and the idempotency key stay with it.
+      this.logger.warn({ event: 'charge-unanswered', chargeId: intent.chargeId, user: intent.user, reason: outcome.reason }, 'no charging answer; left to the recoverer');
+      await this.handOverToRecoverer(intent, workToken);
+      throw new CmrError('dependency-unavailable', `the Charging Enabler did not answer; charge ${intent.chargeId} is applied shortly only if it was made`, {
+        retryAfterSec: outcome.retryAfterSec,
+        chargeId: intent.chargeId,
+      });
     }
     if (outcome.status === 'denied') {
       const error = new CmrError('charging-denied', `the Charging Enabler refused the charge (${outcome.reason})`, { chargeId: intent.chargeId, reason: outcome.reason });
@@ -340,6 +355,12 @@ export class ChargedActions {
     });
     await this.settleRefused(intent, workToken, 'failed', error, outcome.reason);
     throw error;
+  }
+
+  /** Leaves a live request's intent to the recoverer: due again shortly, its work lock freed. */
+  private async handOverToRecoverer(intent: Intent, workToken: string): Promise<void> {
+    await this.pending.reschedule({ user: intent.user, id: intent.chargeId }, Date.now() + HAND_OVER_DELAY_MS).catch(() => undefined);
+    await this.store.release([this.store.workLockKey(intent.user, intent.chargeId)], workToken).catch(() => undefined);
   }
 
   // ── 4. apply ─────────────────────────────────────────────────────────────
