@@ -9,7 +9,7 @@ import { isRequest, isStatus, type RawPeer, type SipText } from './raw-peer.js';
 
 export interface RawDialog {
   callId: string;
-  /** Alert-Info values of the 200 the caller got, and of the INVITE the called party got. */
+  /** Alert-Info values of the 180 the caller got, and of the INVITE the called party got. */
   announced: { toCaller: string[]; toCalled: string[] };
   /** A request text from the caller in this dialog (routed by the route set). */
   fromCaller(method: string, options: { cseq: number; headers?: string[]; body?: string }): string;
@@ -45,6 +45,7 @@ export async function openRawDialog(callerPeer: RawPeer, calledPeer: RawPeer, pa
   const invite = await calledPeer.receive((m) => isRequest('INVITE')(m) && sameCall(m));
   calledPeer.send(responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: calledPeer }));
   calledPeer.send(responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: calledPeer }));
+  const ringing = await callerPeer.receive((m) => isStatus(180, 'INVITE')(m) && sameCall(m));
   const ok = await callerPeer.receive((m) => isStatus(200, 'INVITE')(m) && sameCall(m));
   const toCaller = [...recordRouteSet(ok)].reverse();
   const toCalled = recordRouteSet(invite);
@@ -65,7 +66,7 @@ export async function openRawDialog(callerPeer: RawPeer, calledPeer: RawPeer, pa
     });
   return {
     callId,
-    announced: { toCaller: ok.header('alert-info'), toCalled: invite.header('alert-info') },
+    announced: { toCaller: ringing.header('alert-info'), toCalled: invite.header('alert-info') },
     fromCaller,
     fromCalled,
     async hangUp(cseq = 99) {
