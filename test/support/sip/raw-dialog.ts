@@ -9,6 +9,8 @@ import { isRequest, isStatus, type RawPeer, type SipText } from './raw-peer.js';
 
 export interface RawDialog {
   callId: string;
+  /** The set-up as it went over the wire: every message sent and received, in order. */
+  messages: string[];
   /** Alert-Info values of the 180 the caller got, and of the INVITE the called party got. */
   announced: { toCaller: string[]; toCalled: string[] };
   /** A request text from the caller in this dialog (routed by the route set). */
@@ -36,21 +38,32 @@ export async function openRawDialog(callerPeer: RawPeer, calledPeer: RawPeer, pa
   const [caller, called] = [parties.caller.replace(/^tel:/, ''), parties.called.replace(/^tel:/, '')];
   const sameCall = (m: SipText) => m.header('call-id')[0] === callId;
   const base = { callId, from: uriOf(caller), to: uriOf(called), fromTag: 'caller-tag' };
-  callerPeer.send(
+  const messages: string[] = [];
+  const send = (peer: RawPeer, text: string) => {
+    messages.push(text);
+    peer.send(text);
+  };
+  const receive = async (peer: RawPeer, matches: (m: SipText) => boolean) => {
+    const message = await peer.receive((m) => matches(m) && sameCall(m));
+    messages.push(message.text);
+    return message;
+  };
+  send(
+    callerPeer,
     request('INVITE', `sip:${called}@${calledPeer.uriHostPort};user=phone`, callerPeer, {
       ...base,
       headers: parties.inviteHeaders ?? [`P-Asserted-Identity: <tel:${caller}>`],
     }),
   );
-  const invite = await calledPeer.receive((m) => isRequest('INVITE')(m) && sameCall(m));
-  calledPeer.send(responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: calledPeer }));
-  calledPeer.send(responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: calledPeer }));
-  const ringing = await callerPeer.receive((m) => isStatus(180, 'INVITE')(m) && sameCall(m));
-  const ok = await callerPeer.receive((m) => isStatus(200, 'INVITE')(m) && sameCall(m));
+  const invite = await receive(calledPeer, isRequest('INVITE'));
+  send(calledPeer, responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: calledPeer }));
+  send(calledPeer, responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: calledPeer }));
+  const ringing = await receive(callerPeer, isStatus(180, 'INVITE'));
+  const ok = await receive(callerPeer, isStatus(200, 'INVITE'));
   const toCaller = [...recordRouteSet(ok)].reverse();
   const toCalled = recordRouteSet(invite);
-  callerPeer.send(request('ACK', `sip:peer@${calledPeer.uriHostPort}`, callerPeer, { ...base, toTag: 'called-tag', routes: toCaller }));
-  await calledPeer.receive((m) => isRequest('ACK')(m) && sameCall(m));
+  send(callerPeer, request('ACK', `sip:peer@${calledPeer.uriHostPort}`, callerPeer, { ...base, toTag: 'called-tag', routes: toCaller }));
+  await receive(calledPeer, isRequest('ACK'));
 
   const fromCaller: RawDialog['fromCaller'] = (method, o) =>
     request(method, `sip:peer@${calledPeer.uriHostPort}`, callerPeer, { ...base, toTag: 'called-tag', routes: toCaller, ...o });
@@ -66,6 +79,7 @@ export async function openRawDialog(callerPeer: RawPeer, calledPeer: RawPeer, pa
     });
   return {
     callId,
+    messages,
     announced: { toCaller: ringing.header('alert-info'), toCalled: invite.header('alert-info') },
     fromCaller,
     fromCalled,
