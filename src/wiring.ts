@@ -10,6 +10,7 @@ import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Readiness } from './observability/readiness.js';
+import { createManagement, type ManagementOptions, type ManagementServices } from './management/management.js';
 import { CallService } from './presentation/call-service.js';
 import { SelectionReader } from './presentation/selection-reader.js';
 import { SessionStore } from './presentation/session-store.js';
@@ -31,6 +32,8 @@ export interface Services extends Omit<ChargingServices, 'stop'> {
   users: UserStore;
   /** Call-time selection and presenting sessions (the SIP fronts' `CallEvents`), lookups and preview. */
   calls: CallService;
+  /** Library, boxes, gifts, preferences and service information; the library sweeper. */
+  management: Omit<ManagementServices, 'stop'>;
   /** Background work (sweepers, deliveries) registers its stop function here. */
   onClose(stop: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -44,6 +47,8 @@ export interface ServiceOptions {
   random?: () => number;
   /** Recoverer and portal delivery settings (tests shorten their timings). */
   charging?: ChargingServiceOptions;
+  /** Library sweeper settings (tests drive it themselves). */
+  management?: ManagementOptions;
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
@@ -73,6 +78,14 @@ export async function createServices(config: Config, logger: Logger, options: Se
   stops.push(() => calls.drain());
   const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
   stops.push(stopCharging);
+  const catalog = new CatalogService(new JsonHash<Resource>(redis, keys.resources), now);
+  const catalogBoxes = new JsonHash<Box>(redis, keys.catalogBoxes);
+  const users = new UserStore(redis, keys);
+  const { stop: stopManagement, ...management } = createManagement(
+    { config, logger, metrics, redis, keys, now, catalog, catalogBoxes, users, chargedActions: charging.chargedActions, activities: charging.activities },
+    options.management,
+  );
+  stops.push(stopManagement);
   const services: Services = {
     ...charging,
     config,
@@ -81,11 +94,12 @@ export async function createServices(config: Config, logger: Logger, options: Se
     readiness,
     redis,
     keys,
-    catalog: new CatalogService(new JsonHash<Resource>(redis, keys.resources), now),
-    catalogBoxes: new JsonHash<Box>(redis, keys.catalogBoxes),
+    catalog,
+    catalogBoxes,
     clients: new ClientRegistry(new JsonHash<CmrClient>(redis, keys.clients), now),
-    users: new UserStore(redis, keys),
+    users,
     calls,
+    management,
     onClose: (stop) => stops.push(stop),
     close: async () => {
       for (const stop of stops.reverse()) await stop();

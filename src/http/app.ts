@@ -26,6 +26,7 @@ import { clientRoutes } from './routes/catalog/clients.js';
 import { operationsRoutes } from './routes/operations/operations.js';
 import { chargeRoutes } from './routes/charging/charges.js';
 import { activityRoutes } from './routes/activity/activities.js';
+import { managementRoutes } from './routes/management/index.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -124,6 +125,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       await callRoutes(v1 as App, services);
       await chargeRoutes(v1 as App, services);
       await activityRoutes(v1 as App, services);
+      await managementRoutes(v1 as App, services);
       for (const routes of extraRoutes) await routes(v1 as App, services);
     },
     { prefix: '/v1' },
