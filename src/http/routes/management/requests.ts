@@ -9,9 +9,16 @@ import type { Requester } from '../../../management/management-action.js';
 import { fingerprintOf } from '../../../store/idempotency-store.js';
 import { principalOf } from '../../plugins/auth.js';
 
+/** A refused or unanswered charge names its charge id, and a refusal the Charging Enabler's result code. */
+const ChargeProblem = Type.Intersect([
+  Type.Ref('Problem'),
+  Type.Object({ chargeId: Type.Optional(Type.String()), reason: Type.Optional(Type.String({ description: 'Result code of the refusal' })) }),
+]);
+
 /** Answers a charging route may give besides the common ones. */
 export const actionResponses = {
-  402: Type.Ref('Problem'),
+  402: ChargeProblem,
+  503: ChargeProblem,
   409: Type.Ref('Problem'),
   413: Type.Ref('Problem'),
 } as const;
