@@ -25,6 +25,10 @@ import { systemRequester } from './management-action.js';
 
 export type SweepOutcome = 'renewed' | 'refused' | 'expired' | 'deferred' | 'rescheduled' | 'dropped' | 'busy';
 
+export interface SweepResult extends TrackedEntry {
+  outcome: SweepOutcome;
+}
+
 export interface SweeperOptions {
   intervalMs: number;
   /** Entries handled per pass at most. */
@@ -50,7 +54,7 @@ export class RenewalSweeper {
   private readonly instance = randomUUID();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
-  private stopped = true;
+  private stopped = false;
 
   constructor(
     private readonly deps: SweeperDeps,
@@ -78,15 +82,16 @@ export class RenewalSweeper {
   }
 
   /** One pass over the entries due now; returns what became of each. */
-  async runOnce(): Promise<SweepOutcome[]> {
+  async runOnce(): Promise<SweepResult[]> {
     const due = await this.deps.index.due(this.deps.now().getTime(), this.options.batch ?? 100);
-    const outcomes: SweepOutcome[] = [];
+    const results: SweepResult[] = [];
     for (const item of due) {
+      if (this.stopped) break;
       const outcome = await this.handle(item);
       this.deps.metrics.librarySweeps.inc({ outcome });
-      outcomes.push(outcome);
+      results.push({ ...item, outcome });
     }
-    return outcomes;
+    return results;
   }
 
   private async handle(item: TrackedEntry): Promise<SweepOutcome> {
@@ -102,8 +107,11 @@ export class RenewalSweeper {
     try {
       return await this.visit(item);
     } catch (err) {
-      logger.warn({ event: 'sweep', user: item.user, entryId: item.entryId, err: (err as Error).message }, 'entry swept again later');
-      await this.deps.index.reschedule(item, this.deps.now().getTime() + (this.options.retryMs ?? this.options.intervalMs)).catch(() => undefined);
+      // The Charging Enabler or the store is unavailable: look again after its Retry-After at the earliest.
+      const retryAfterMs = err instanceof CmrError ? (err.extra.retryAfterSec ?? 0) * 1000 : 0;
+      const delayMs = Math.max(this.options.retryMs ?? this.options.intervalMs, retryAfterMs);
+      logger.warn({ event: 'sweep', user: item.user, entryId: item.entryId, delayMs, err: (err as Error).message }, 'entry swept again later');
+      await this.deps.index.reschedule(item, this.deps.now().getTime() + delayMs).catch(() => undefined);
       return 'deferred';
     } finally {
       await locks.release([lock], token).catch(() => undefined);
