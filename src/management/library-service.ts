@@ -4,13 +4,12 @@
  * item its check depends on (the resource for a subscription, the entry otherwise), so parallel
  * requests of one user are checked one after the other against fresh data.
  */
-import type { ChargedActions, ChargeSpec } from '../charging/charged-actions.js';
+import type { ActionOutcome, ChargedActions, ChargeSpec } from '../charging/charged-actions.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { EntryStatus, LibraryEntry, Resource } from '../domain/types.js';
 import type { UserStore } from '../store/user-store.js';
-import type { ActionOutcome } from '../charging/charged-actions.js';
 import type { ExpiryIndex } from './expiry-index.js';
 import { daysAfter, effectiveStatus, holdsActively, libraryView, newEntry } from './library-entries.js';
 import { chargeView, freeEvent, idSuffix, locks, runAction, type ChargeView, type Requester } from './management-action.js';
