@@ -30,12 +30,12 @@ export interface SweepResult extends TrackedEntry {
 }
 
 export interface SweeperOptions {
+  /** Pause between passes; also the least delay before an entry that could not be handled is tried again. */
   intervalMs: number;
-  /** Entries handled per pass at most. */
-  batch?: number;
-  /** How long to wait before trying again a renewal or expiry that could not be done. */
-  retryMs?: number;
 }
+
+/** Entries handled per pass; a full pass that got somewhere is followed at once by the next. */
+const BATCH = 100;
 
 export interface SweeperDeps {
   index: ExpiryIndex;
@@ -66,10 +66,14 @@ export class RenewalSweeper {
     const tick = () => {
       if (this.stopped) return;
       this.running = this.runOnce()
-        .catch((err: unknown) => this.deps.logger.warn({ event: 'sweep', err: (err as Error).message }, 'library sweep failed'))
-        .finally(() => {
+        .then((results) => results.length === BATCH && results.some((r) => r.outcome !== 'busy'))
+        .catch((err: unknown) => {
+          this.deps.logger.warn({ event: 'sweep', err: (err as Error).message }, 'library sweep failed');
+          return false;
+        })
+        .then((more) => {
           this.running = null;
-          if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs);
+          if (!this.stopped) this.timer = setTimeout(tick, more ? 0 : this.options.intervalMs);
         });
     };
     this.timer = setTimeout(tick, 0);
@@ -83,7 +87,7 @@ export class RenewalSweeper {
 
   /** One pass over the entries due now; returns what became of each. */
   async runOnce(): Promise<SweepResult[]> {
-    const due = await this.deps.index.due(this.deps.now().getTime(), this.options.batch ?? 100);
+    const due = await this.deps.index.due(this.deps.now().getTime(), BATCH);
     const results: SweepResult[] = [];
     for (const item of due) {
       if (this.stopped) break;
@@ -109,7 +113,7 @@ export class RenewalSweeper {
     } catch (err) {
       // The Charging Enabler or the store is unavailable: look again after its Retry-After at the earliest.
       const retryAfterMs = err instanceof CmrError ? (err.extra.retryAfterSec ?? 0) * 1000 : 0;
-      const delayMs = Math.max(this.options.retryMs ?? this.options.intervalMs, retryAfterMs);
+      const delayMs = Math.max(this.options.intervalMs, retryAfterMs);
       logger.warn({ event: 'sweep', user: item.user, entryId: item.entryId, delayMs, err: (err as Error).message }, 'entry swept again later');
       await this.deps.index.reschedule(item, this.deps.now().getTime() + delayMs).catch(() => undefined);
       return 'deferred';
