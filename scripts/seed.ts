@@ -75,10 +75,8 @@ try {
   if (client) await services.clients.replace('acme-handset', clientData);
   else await services.clients.create({ id: 'acme-handset', ...clientData });
   for (const [user, library] of [[alice, aliceLibrary], [bob, bobLibrary]] as const) {
-    for (const e of library) {
-      await services.management.expiryIndex.track(user, e);
-      await services.users.library(user).put(e);
-    }
+    await services.management.expiryIndex.track(user, ...library);
+    for (const e of library) await services.users.library(user).put(e);
   }
   await services.users.putPreferences(alice, alicePreferences);
   await services.users.putPreferences(bob, bobPreferences);

@@ -7,7 +7,7 @@ import { writes } from '../charging/writes.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
-import type { Box, LibraryEntry, PlayMode } from '../domain/types.js';
+import type { Box, LibraryEntry, PlayMode, Resource } from '../domain/types.js';
 import { isActiveEntry } from '../presentation/select.js';
 import type { UserStore } from '../store/user-store.js';
 import type { CatalogBoxService } from './catalog-boxes.js';
@@ -114,12 +114,12 @@ export class BoxService {
         throw new CmrError('conflict', `box ${boxId} is subscribed already`);
       }
       const resources = await catalog.getMany(box.resourceIds);
-      const available = [...new Set(box.resourceIds)].map((id) => resources.get(id)).filter((r) => r?.status === 'available');
+      const available = [...new Set(box.resourceIds)].map((id) => resources.get(id)).filter((r): r is Resource => r?.status === 'available');
       if (available.length === 0) throw new CmrError('conflict', `box ${boxId} has no available resource`);
       const entries = available.map((resource, i) =>
-        newEntry({ id: `le-${idSuffix(chargeId)}-${i}`, resource: resource!, origin: 'box', boxId, now, chargeId, validityDays: box.validityDays }),
+        newEntry({ id: `le-${idSuffix(chargeId)}-${i}`, resource, origin: 'box', boxId, now, chargeId, validityDays: box.validityDays }),
       );
-      for (const entry of entries) await index.track(uid, entry);
+      await index.track(uid, ...entries);
       const charge: ChargeSpec = { amount: box.price ?? 0, currency: box.currency ?? NO_CURRENCY, resourceIds: entries.map((e) => e.resourceId) };
       return {
         kind: 'box-subscribe',

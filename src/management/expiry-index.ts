@@ -31,9 +31,10 @@ export class ExpiryIndex {
     return Date.parse(entry.expiresAt) - (entry.autoRenew ? this.renewAheadMs : 0);
   }
 
-  /** Tracks an entry about to be written (created, renewed, set to renew): adds it, or moves it earlier. */
-  async track(user: Identity, entry: LibraryEntry): Promise<void> {
-    await storeCall(() => this.redis.zadd(this.keys.expiryIndex, 'LT', this.dueAt(entry), member({ user, entryId: entry.id })));
+  /** Tracks entries about to be written (created, renewed, set to renew): adds each, or moves it earlier. */
+  async track(user: Identity, ...entries: LibraryEntry[]): Promise<void> {
+    const scored = entries.flatMap((entry) => [this.dueAt(entry), member({ user, entryId: entry.id })]);
+    await storeCall(() => this.redis.zadd(this.keys.expiryIndex, 'LT', ...scored));
   }
 
   /** Sets the exact due time of a tracked entry, read just now (no-op if it was dropped meanwhile). */
