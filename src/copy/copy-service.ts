@@ -22,7 +22,7 @@
  * Idempotency: a request with a key (SIP dialog+CSeq, REST `Idempotency-Key`) gets the first
  * answer on every repeat, also while the first is in flight. Two different requests for the same
  * resource of one requestor are serialised by a per-requestor lock on each resource (see
- * `resourceLock`), and the second then finds the resource held: never two entries or two charges.
+ * `locks.resource`, shared with subscriptions), and the second then finds the resource held: never two entries or two charges.
  */
 import type { ActionOutcome, ActionPlan, Actor, ChargedActions, ChargeSpec } from '../charging/charged-actions.js';
 import { CmrError } from '../domain/errors.js';
@@ -36,6 +36,8 @@ import type { UserStore } from '../store/user-store.js';
 import type { CopyResult } from './copy-outcomes.js';
 import { activeHoldings, checkClient, checkCopyable, checkPrivacy, copiedEntries, copyPrice, entryView } from './copy-policy.js';
 import type { ClientInfo } from './copy-request.js';
+import type { ExpiryIndex } from '../management/expiry-index.js';
+import { locks } from '../management/management-action.js';
 
 /** Where an online copy's call is found. */
 export type CallRef =
@@ -79,17 +81,10 @@ export interface CopyServiceParts {
   clients: ClientRegistry;
   users: UserStore;
   chargedActions: ChargedActions;
+  /** The sweeper's index: new entries are tracked before they are written, so they expire on time. */
+  expiryIndex: Pick<ExpiryIndex, 'track'>;
   metrics: Metrics;
   logger: Logger;
-}
-
-/**
- * Name of the per-user lock held while an action decides about and applies `resourceId` to the
- * user's library. Every action that adds a resource to a library (copy, subscribe, gift) should
- * take it, so two of them never add the same resource twice.
- */
-export function resourceLock(resourceId: string): string {
-  return `resource:${resourceId}`;
 }
 
 /** What one side of a call copies: the other party's resources presented to it. */
@@ -145,7 +140,7 @@ export class CopyService {
       actor: request.actor,
       channel: request.channel,
       ...(request.idempotency ? { idempotency: request.idempotency } : {}),
-      exclusive: lockIds.map(resourceLock),
+      exclusive: lockIds.map(locks.resource),
       prepare: async ({ chargeId, now }) => this.plan(await this.checkOnline(request, session), chargeId, now),
     });
   }
@@ -190,7 +185,7 @@ export class CopyService {
       actor: request.actor,
       channel: request.channel,
       ...(request.idempotency ? { idempotency: request.idempotency } : {}),
-      exclusive: resourceIds.map(resourceLock),
+      exclusive: resourceIds.map(locks.resource),
       prepare: ({ chargeId, now }) =>
         this.plan({ kind: 'copy-offline', requestor: request.requestor, owner: request.from, resourceIds, call: null, detail: {} }, chargeId, now),
     });
@@ -227,6 +222,7 @@ export class CopyService {
     }
     const price = copyPrice(toCopy);
     const entries = copiedEntries(toCopy, { origin: spec.kind, from: spec.owner, chargeId, now });
+    await this.parts.expiryIndex.track(spec.requestor, ...entries);
     const charge: ChargeSpec = { ...price, resourceIds: toCopy.map((r) => r.id), ...(spec.call ?? {}) };
     return {
       kind: spec.kind,
