@@ -11,7 +11,7 @@
  *    command to apply (a named applier with JSON arguments, never a closure) and the answer.
  * 2. Intent. Before the Charging Enabler is asked, the intent (charge request, invocation, command,
  *    answer, locks) is written and announced in the global pending index. Redis down here → 503,
- *    nothing charged.
+ *    nothing charged; an intent written although its write was reported failed is taken back.
  * 3. Charge through the port (zero-priced events as offline records). Denied → 402, unavailable →
  *    503 with Retry-After; either way nothing is applied, the intent is removed and the attempt is
  *    recorded as an activity. When no answer came at all (timeout, connection lost) the CHF may have
@@ -108,10 +108,14 @@ const MAX_APPLY_ATTEMPTS = 5;
 const GRANTED_RETRY_AFTER_SEC = 2;
 /** How soon the recoverer takes over an intent its request could not settle. */
 const HAND_OVER_DELAY_MS = 1000;
+const TAKE_BACK_MAX_DELAY_MS = 5000;
 const newId = monotonicFactory();
 
 export class ChargedActions {
   private readonly appliers = new Map<string, Applier<unknown>>();
+  /** Intents whose start the store may have carried out although it reported a failure (see `takeBack`). */
+  private readonly abandoned = new Map<string, Intent>();
+  private stopped = false;
   private readonly now: () => Date;
   /** How long an intent is left to its live request before the recoverer may take it. */
   readonly leaseMs: number;
@@ -183,6 +187,11 @@ export class ChargedActions {
    * answer is unknown, then applies it (or records the refusal). Throws while it cannot be settled.
    */
   async resume(intent: Intent, workToken: string): Promise<void> {
+    if (this.abandoned.has(intent.chargeId)) {
+      await this.store.discard(intent);
+      this.abandoned.delete(intent.chargeId);
+      return;
+    }
     if (intent.state === 'granted') {
       await this.apply(intent, workToken);
       return;
@@ -276,11 +285,34 @@ export class ChargedActions {
     try {
       await this.store.begin(intent, this.leaseMs, ref ? { key: this.idempotency.recordKey(ref), record: this.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
     } catch (err) {
-      // A timed-out write may still have landed: take the intent back so it is never charged later.
-      await this.store.discard(intent).catch(() => undefined);
+      // The write may have landed although it failed here (a timeout, or the connection lost before
+      // the reply). The caller is told nothing was done, so the intent must never be charged.
+      this.takeBack(intent);
       throw isRedisFailure(err) || err instanceof CmrError ? err : new CmrError('dependency-unavailable', 'the action could not be started', { retryAfterSec: 1 });
     }
     return intent;
+  }
+
+  /**
+   * Removes an intent whose start failed here, now or as soon as the store answers again. Until
+   * then the work lock it was written with keeps the recoverer off for its lease, and this
+   * instance's recoverer discards it rather than charging it.
+   */
+  private takeBack(intent: Intent, delayMs = 0): void {
+    this.abandoned.set(intent.chargeId, intent);
+    setTimeout(() => {
+      this.store.discard(intent).then(
+        () => this.abandoned.delete(intent.chargeId),
+        () => {
+          if (!this.stopped) this.takeBack(intent, Math.min(Math.max(2 * delayMs, 100), TAKE_BACK_MAX_DELAY_MS));
+        },
+      );
+    }, delayMs).unref();
+  }
+
+  /** Stops taking back abandoned intents (the store is being closed). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Invocation sequence numbers are unique per consumer (Uint32), so the CHF can recognise retransmissions. */

@@ -88,6 +88,7 @@ export async function createChargingServices(
     recoverer,
     portalWebhook,
     stop: async () => {
+      chargedActions.stop();
       await recoverer.stop();
       await portalWebhook?.stop();
       await activityFeed.close();
