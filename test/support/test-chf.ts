@@ -145,13 +145,13 @@ export class TestChf {
     const fault = <K extends keyof Switches>(name: K, value: (f: ChfFault) => Switches[K] | undefined): Switches[K] | undefined =>
       this.faultFor ? (picked ? value(picked) : undefined) : this.take(name);
     const drop = fault('drop', (f) => (f.kind === 'drop' ? f.when : undefined));
-    if (drop === 'before') return void stream.session?.destroy();
+    if (drop === 'before') return dropConnection(stream);
     const failure = fault('failure', (f) => (f.kind === 'failure' ? f.status : undefined));
     if (failure !== undefined) return this.reply(stream, problem(failure, 'SYSTEM_FAILURE'));
 
     const answer = this.answer(request, () => fault('deny', (f) => (f.kind === 'deny' ? { resultCode: f.resultCode, status: f.status } : undefined)));
     if (answer.status === 201) await this.onCharged?.(request);
-    if (drop === 'after') return void stream.session?.destroy();
+    if (drop === 'after') return dropConnection(stream);
     const slow = fault('slow', (f) => (f.kind === 'slow' ? f.ms : undefined));
     if (slow !== undefined) await new Promise((resolve) => setTimeout(resolve, slow));
     this.reply(stream, answer);
@@ -214,6 +214,16 @@ export class TestChf {
     });
     stream.end(body);
   }
+}
+
+/**
+ * Drops the connection a request came on, with every request on it. On the next turn of the
+ * event loop: Node 20's HTTP/2 server corrupts its heap when a session is destroyed from a
+ * stream's own event handler while other streams of that session are still open.
+ */
+function dropConnection(stream: ServerHttp2Stream): void {
+  const session = stream.session;
+  setImmediate(() => session?.destroy());
 }
 
 function problem(status: number, cause: string): StoredAnswer {
