@@ -102,6 +102,11 @@ export class TestChf {
     });
   }
 
+  /** Closes every client connection the way a CHF going down for maintenance does (GOAWAY): requests in flight are still answered. */
+  closeConnectionsGracefully(): void {
+    for (const session of this.openSessions) session.close();
+  }
+
   /** How many times a subscriber was charged. */
   chargesOf(subscriber: string): number {
     return [...this.charged.keys()].filter((key) => key.startsWith(`${subscriber}|`)).length;
