@@ -155,7 +155,7 @@ describe('drachtio front: Redis down', () => {
     b.respond(180);
     const ringing = await a.response(180);
     expect(ringing.values('alert-info')).toEqual([]);
-    expect(ringing.values('recv-info')).toEqual([]);
+    expect(ringing.values('recv-info')).toEqual(['cmr-copy']);
     b.respond(200);
     await b.nextRequest('ACK');
     expect((await a.response(200)).status).toBe(200);
