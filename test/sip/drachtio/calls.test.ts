@@ -16,7 +16,7 @@ import {
   TONES,
   type Parties,
 } from '../../support/call-outcomes.js';
-import { newUser, seedCopyCatalog } from '../../support/copy-fixtures.js';
+import { HANDSET, newUser, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
 import { DrachtioPeer, type CallerLeg, type CalleeLeg } from '../../support/drachtio-peer.js';
 import { sdp } from '../../support/raw-sip.js';
@@ -114,9 +114,10 @@ describe('drachtio front: call setup and release', () => {
     await expectEndedAfterAnswer(app.ctx, a.callId);
   });
 
-  it('advertises copying on 18x and 200 even when nothing is presented to the caller', async () => {
-    // A called party with no tone: nothing to announce, yet a copy request is the copy service's to refuse.
-    const a = callFromNetwork({ caller: newUser(), called: newUser() });
+  it('advertises copying on 18x and 200 even when nothing is presented to the caller, and answers the copy 404', async () => {
+    // Two subscribers with no tones: nothing to announce, yet a copy request is the copy service's to refuse.
+    const parties = { caller: newUser(), called: newUser() };
+    const a = callFromNetwork(parties);
     const b = await peer.nextCallee();
     expect(b.invite.values('alert-info')).toEqual([]);
     b.respond(180);
@@ -128,6 +129,15 @@ describe('drachtio front: call setup and release', () => {
     expect((await a.response(200)).values('recv-info')).toEqual(['cmr-copy']);
     a.ack();
     await sessionWhen(app.ctx, a.callId, 'confirmed');
+    const copyBody = JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
+    const copy = a.request('INFO', {
+      headers: [['Info-Package', 'cmr-copy'], ['Content-Type', 'application/vnd.cmr.copy+json'], ['P-Asserted-Identity', `<${parties.caller}>`]],
+      body: copyBody,
+    });
+    const refused = await copy.response();
+    expect(refused.status).toBe(404);
+    expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
+    expect(b.pending).toEqual([]);
     const bye = a.request('BYE');
     b.reply(await b.nextRequest('BYE'), 200);
     await bye.response();

@@ -16,7 +16,7 @@ import {
   sessionWhen,
   TONES,
 } from '../../support/call-outcomes.js';
-import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
+import { HANDSET, newUser, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
 import { recordRouteSet, request, responseTo } from '../../support/sip/raw-messages.js';
 import { isRequest, isStatus, RawPeer } from '../../support/sip/raw-peer.js';
@@ -111,6 +111,39 @@ describe('embedded proxy', () => {
       await called.receive(isStatus(200, 'BYE'));
       await expectEndedAfterAnswer(harness.ctx, callId);
     });
+  });
+
+  it('advertises copying on 18x and 200 even when nothing is presented to the caller, and answers the copy 404', async () => {
+    // Two subscribers with no tones: nothing to announce, yet a copy request is the copy service's to refuse.
+    const parties = { caller: newUser(), called: newUser() };
+    const caller = await open('udp', 'caller');
+    const called = await open('udp', 'called');
+    const callId = newCallId();
+    caller.send(request('INVITE', `sip:${numberOf(parties.called)}@${called.uriHostPort};user=phone`, caller, { callId, headers: [`P-Asserted-Identity: <${parties.caller}>`] }));
+    const invite = await called.receive(isRequest('INVITE'));
+    expect(invite.header('alert-info')).toEqual([]);
+    called.send(responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: called }));
+    const ringing = await caller.receive(isStatus(180));
+    expect(ringing.header('alert-info')).toEqual([]);
+    expect(ringing.header('recv-info')).toEqual(['cmr-copy']);
+    called.send(responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: called }));
+    const ok = await caller.receive(isStatus(200, 'INVITE'));
+    expect(ok.header('recv-info')).toEqual(['cmr-copy']);
+
+    const copyBody = JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
+    caller.send(
+      request('INFO', `sip:peer@${called.uriHostPort}`, caller, {
+        callId,
+        toTag: 'called-tag',
+        cseq: 2,
+        routes: [...recordRouteSet(ok)].reverse(),
+        headers: [`P-Asserted-Identity: <${parties.caller}>`, 'Info-Package: cmr-copy', 'Content-Type: application/vnd.cmr.copy+json'],
+        body: copyBody,
+      }),
+    );
+    const refused = await caller.receive(isStatus(404, 'INFO'));
+    expect(refused.header('warning')[0]).toMatch(/^399 \S+ ".+"$/);
+    expect(called.hasReceived(isRequest('INFO'))).toBe(false);
   });
 
   it('refuses a request that has run out of hops (483) without forwarding it', async () => {
