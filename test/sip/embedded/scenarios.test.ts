@@ -11,7 +11,6 @@ import {
   expectEndedAfterAnswer,
   expectEndedUnanswered,
   expectNothingCopied,
-  expectOneCopy,
   newParties,
   TONES,
   type Parties,
