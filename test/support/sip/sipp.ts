@@ -21,6 +21,8 @@ export interface SippRun {
   remote?: { ip: string; port: number };
   keys?: Record<string, string>;
   vars?: Record<string, string>;
+  /** Call-ID of a caller's call (sipp's `-cid_str`), so the test can look the call up afterwards. */
+  callId?: string;
   timeoutSec?: number;
 }
 
@@ -46,6 +48,7 @@ export async function runSipp(run: SippRun): Promise<SippResult> {
     '-timeout', `${timeoutSec}s`,
     '-timeout_error',
     '-nostdin',
+    ...(run.callId ? ['-cid_str', run.callId.replace(/%/g, '%%')] : []),
     '-trace_err', '-error_file', file('errors.log'),
     '-trace_logs', '-log_file', file('actions.log'),
     '-trace_msg', '-message_file', file('messages.log'),
