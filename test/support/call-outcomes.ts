@@ -86,7 +86,9 @@ export async function activitiesOf(ctx: TestContext, uid: Identity): Promise<Act
 
 /** Library entries the user got by copying. */
 export async function copiesOf(ctx: TestContext, uid: Identity): Promise<LibraryEntry[]> {
-  return (await ctx.services.users.library(uid).all()).filter((e) => e.origin === 'copy-online' || e.origin === 'copy-offline');
+  const response = await ctx.app.inject({ method: 'GET', url: `/v1/users/${encodeURIComponent(uid)}/library`, headers: ctx.as(uid) });
+  expect(response.statusCode, response.body).toBe(200);
+  return response.json<LibraryEntry[]>().filter((e) => e.origin === 'copy-online' || e.origin === 'copy-offline');
 }
 
 /**
