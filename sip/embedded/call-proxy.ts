@@ -9,12 +9,12 @@
 import type { Logger } from 'pino';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
 import { isTrusted, type Cidr } from '../../src/config/cidr.js';
-import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
+import { COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { appendHeader, headerValue, setHeader, tagOf } from '../sip-stack/message.js';
-import type { SipRequest, SipResponse } from '../sip-stack/sip-package.js';
+import { sipPackage, type SipRequest, type SipResponse } from '../sip-stack/sip-package.js';
 import type { Peer, SipStack, StackHandler } from '../sip-stack/stack.js';
 import { CallTable, type CallRecord } from './call-table.js';
 import { answerParts, infoMessageOf, requestorOf } from './info-message.js';
@@ -67,6 +67,7 @@ export class CallProxy implements StackHandler {
 
   async onRequest(request: SipRequest, source: Peer): Promise<void> {
     if (request.method === 'CANCEL') return this.onCancel(request);
+    if (this.isKeepAliveForUs(request)) return this.answerOptions(request);
     const checked = this.check(request, source);
     if (!checked) return;
     const inDialog = tagOf(request.headers.to) !== null;
@@ -93,6 +94,27 @@ export class CallProxy implements StackHandler {
   stop(): void {
     this.table.clear();
     this.pending.clear();
+  }
+
+  /**
+   * An OPTIONS outside a dialog whose Request-URI and remaining Route name this server: the
+   * S-CSCF's or an SBC's keep-alive of the AS, answered here rather than proxied to ourselves.
+   */
+  private isKeepAliveForUs(request: SipRequest): boolean {
+    if (request.method !== 'OPTIONS' || tagOf(request.headers.to) !== null) return false;
+    const target = sipPackage.parseUri(request.uri);
+    if (!target || !this.stack.isOwnUri(target)) return false;
+    return (request.headers.route ?? []).every((route) => typeof route.uri === 'object' && route.uri !== null && this.stack.isOwnUri(route.uri));
+  }
+
+  private answerOptions(request: SipRequest): void {
+    this.stack.reply(request, 200, 'OK', {
+      headers: {
+        Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE, PRACK',
+        Accept: `application/sdp, ${COPY_CONTENT_TYPE}, application/dtmf-relay, application/dtmf`,
+        'Recv-Info': COPY_PACKAGE,
+      },
+    });
   }
 
   /** Max-Forwards (483) and loop detection (482); null when the request was answered. */

@@ -157,8 +157,17 @@ describe('embedded proxy', () => {
 
   it('detects a request that loops back to it (482)', async () => {
     const caller = await open('udp', 'caller');
-    caller.send(request('OPTIONS', `sip:somebody@127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
+    caller.send(request('MESSAGE', `sip:somebody@127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
     await caller.receive(isStatus(482));
+  });
+
+  it("answers an OPTIONS keep-alive addressed to it with 200, its methods and the copy package", async () => {
+    const caller = await open('udp', 'caller');
+    caller.send(request('OPTIONS', `sip:127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
+    const answer = await caller.receive(isStatus(200, 'OPTIONS'));
+    expect(answer.header('allow')[0]).toMatch(/INVITE.*INFO.*OPTIONS/);
+    expect(answer.header('recv-info')).toEqual(['cmr-copy']);
+    expect(answer.header('to')[0]).toMatch(/;tag=\w+/);
   });
 
   it('sends to the Route entry after its own, keeping the Request-URI', async () => {
