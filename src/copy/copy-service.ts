@@ -106,15 +106,20 @@ interface CopySpec {
 export class CopyService {
   constructor(private readonly parts: CopyServiceParts) {}
 
-  /** Runs one copy; throws `CmrError` (see `copy-outcomes.ts` for what each channel answers). */
-  async copy(request: CopyRequest): Promise<CopyResult> {
+  /**
+   * Runs one copy; throws `CmrError` (see `copy-outcomes.ts` for what each channel answers).
+   * `replayed` says the answer is the stored one of an earlier request with the same key.
+   */
+  async copy(request: CopyRequest): Promise<ActionOutcome<CopyResult>> {
     const line: Record<string, unknown> = { event: 'copy', mode: request.mode, channel: request.channel, requestor: request.requestor };
     if (request.mode === 'online' && 'callId' in request.call) line['callId'] = request.call.callId;
     try {
-      const { answer, replayed } = request.mode === 'online' ? await this.online(request, line) : await this.offline(request);
-      this.parts.metrics.copies.inc({ channel: request.channel, result: answer.result });
+      const outcome = request.mode === 'online' ? await this.online(request, line) : await this.offline(request);
+      const { answer, replayed } = outcome;
+      // A replay did nothing new: counted apart, so copies are counted once.
+      this.parts.metrics.copies.inc({ channel: request.channel, result: replayed ? 'replayed' : answer.result });
       this.parts.logger.info({ ...line, result: answer.result, replayed, chargeId: answer.charge?.id ?? null, resourceIds: answer.entries.map((e) => e.resourceId) }, 'copy answered');
-      return answer;
+      return outcome;
     } catch (err) {
       const code = err instanceof CmrError ? err.code : 'internal';
       this.parts.metrics.copies.inc({ channel: request.channel, result: code });

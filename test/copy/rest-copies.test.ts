@@ -173,7 +173,10 @@ describe('Idempotency-Key', () => {
     expect(first.statusCode).toBe(201);
     expect(again.statusCode).toBe(201);
     expect(again.json()).toEqual(first.json());
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.headers['idempotent-replayed']).toBe('true');
     expect(chf.chargesOf(user)).toBe(1);
+    expect(await ctx.services.metrics.registry.getSingleMetricAsString('cmr_copies_total')).toMatch(/channel="rest",result="replayed"} [1-9]/);
     const reused = await postCopy(user, { mode: 'offline', from: owner, resourceIds: ['r-tune'] }, key);
     expect(reused.statusCode).toBe(409);
     expect(reused.json()).toMatchObject({ code: 'idempotency-key-reused' });
