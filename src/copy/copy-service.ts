@@ -38,6 +38,7 @@ import { activeHoldings, checkClient, checkCopyable, checkPrivacy, copiedEntries
 import type { ClientInfo } from './copy-request.js';
 import type { ExpiryIndex } from '../management/expiry-index.js';
 import { locks } from '../management/management-action.js';
+import type { ActivityRecorder } from '../activity/activity-recorder.js';
 
 /** Where an online copy's call is found. */
 export type CallRef =
@@ -81,6 +82,8 @@ export interface CopyServiceParts {
   clients: ClientRegistry;
   users: UserStore;
   chargedActions: ChargedActions;
+  /** Refused copies are recorded too, so the portal sees attempts privacy or licences stopped. */
+  activities: Pick<ActivityRecorder, 'note'>;
   /** The sweeper's index: new entries are tracked before they are written, so they expire on time. */
   expiryIndex: Pick<ExpiryIndex, 'track'>;
   metrics: Metrics;
@@ -126,8 +129,21 @@ export class CopyService {
       const failure = { ...line, result: code, reason: err instanceof Error ? err.message : String(err) };
       if (err instanceof CmrError && err.status < 500) this.parts.logger.info(failure, 'copy refused');
       else this.parts.logger.warn(failure, 'copy failed');
+      if (err instanceof CmrError && (err.status === 403 || err.status === 404)) await this.recordRefusal(request, err, line['callId']);
       throw err;
     }
+  }
+
+  /** A well-formed request refused (not a party, privacy, licence, nothing presented): recorded as denied. */
+  private recordRefusal(request: CopyRequest, refusal: CmrError, callId: unknown): Promise<void> {
+    return this.parts.activities.note({
+      actor: request.actor,
+      subject: request.requestor,
+      kind: request.mode === 'online' ? 'copy-online' : 'copy-offline',
+      channel: request.channel,
+      result: 'denied',
+      detail: { code: refusal.code, reason: refusal.detail, ...(typeof callId === 'string' ? { callId } : {}) },
+    });
   }
 
   // ── online ───────────────────────────────────────────────────────────────
