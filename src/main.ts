@@ -28,8 +28,14 @@ async function main(): Promise<void> {
 
   const services = await createServices(config, logger, { defaultMetrics: true });
   const app = await buildApp(services);
-  const signalling = await startSignalling(services, { calls: services.calls, copy: services.sipCopy });
-  await app.listen({ host: config.http.host, port: config.http.port });
+  const sipSettings = config.drachtio ? 'CMR_DRACHTIO_HOST/CMR_DRACHTIO_PORT' : `CMR_SIP_HOST/CMR_SIP_PORT (${config.sip.host}:${config.sip.port})`;
+  const signalling = await naming(sipSettings, () => startSignalling(services, { calls: services.calls, copy: services.sipCopy }));
+  try {
+    await naming(`CMR_HTTP_HOST/CMR_HTTP_PORT (${config.http.host}:${config.http.port})`, () => app.listen({ host: config.http.host, port: config.http.port }));
+  } catch (err) {
+    await signalling.stop();
+    throw err;
+  }
 
   // The drachtio front may let live calls run for up to its drain limit before closing.
   const shutdownDelayMs = config.shutdown.graceMs + (config.drachtio?.drainTimeoutMs ?? 0);
@@ -42,6 +48,15 @@ async function main(): Promise<void> {
     await services.close();
     logger.info({ event: 'shutdown' }, 'stopped');
   });
+}
+
+/** A start-up step whose failure (address in use, unknown host) is reported with the settings behind it. */
+async function naming<T>(settings: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    throw new Error(`${settings}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 main().catch((err: unknown) => {

@@ -94,7 +94,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     options.management,
   );
   stops.push(stopManagement);
-  const copy = new CopyService({ calls, catalog, clients, users, chargedActions: charging.chargedActions, expiryIndex: management.expiryIndex, metrics, logger: logger.child({ module: 'copy' }) });
+  const copy = new CopyService({ calls, catalog, clients, users, chargedActions: charging.chargedActions, activities: charging.activities, expiryIndex: management.expiryIndex, metrics, logger: logger.child({ module: 'copy' }) });
   const services: Services = {
     ...charging,
     config,

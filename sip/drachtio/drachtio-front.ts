@@ -7,20 +7,24 @@
  * presented to the caller. Every INFO goes to the copy port first; what is not a copy request is
  * relayed to the other leg. A B2BUA (not a proxy) is what lets in-dialog requests reach us.
  */
-import { alertInfoValue, type CallAnnotation, type CallEndReason } from '../../src/calls/call-events.js';
+import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
+import { sipWarning } from '../../src/calls/sip-warning.js';
 import { isTrusted } from '../../src/config/cidr.js';
 import type { Config } from '../../src/config/config.js';
+import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipAnswer } from '../../src/copy/sip-copy-port.js';
-import { normaliseIdentity, type Identity } from '../../src/domain/identity.js';
+import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { Readiness } from '../../src/observability/readiness.js';
 import type { CorePorts, SignallingFront } from '../../src/signalling.js';
+import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
+import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
 import { CallRegistry } from './call-registry.js';
-import { fromTagOf, toInfoMessage } from './info-message.js';
+import { fromTagOf, requestorOf, toInfoMessage } from './info-message.js';
 import { nextHop, ownAddresses } from './next-hop.js';
-import { ASSERTED_IDENTITY_HEADERS, identityIn, relayedHeaders, warning, withoutTag } from './sip-headers.js';
+import { relayedHeaders, withoutTag } from './sip-headers.js';
 import {
   closeConnection,
   createSrf,
@@ -41,8 +45,6 @@ export interface DrachtioFrontDeps {
   readiness: Readiness;
 }
 
-/** The INFO package of copy requests (contract §3.2). */
-const COPY_PACKAGE = 'cmr-copy';
 /** Seconds an upstream proxy should wait before retrying an INVITE this draining instance refused. */
 const DRAIN_RETRY_AFTER_SEC = '5';
 /** Longest pause between reconnection attempts to drachtio-server. */
@@ -61,13 +63,13 @@ const PROXIED_INVITE_HEADERS = [
   'Content-Type',
   'User-Agent',
 ];
-const NOTHING_PRESENTED: CallAnnotation = { toCaller: [], toCalled: [] };
 
 export class DrachtioFront implements SignallingFront {
   readonly name = 'drachtio';
   private readonly srf: Srf = createSrf();
   private readonly calls = new CallRegistry();
   private readonly log: Logger;
+  private readonly callEvents: CallEvents;
   private readonly warnHost: string;
   private ownAddresses: ReadonlySet<string> = new Set();
   private connected = false;
@@ -80,6 +82,7 @@ export class DrachtioFront implements SignallingFront {
     private readonly ports: CorePorts,
   ) {
     this.log = deps.logger.child({ front: 'drachtio' });
+    this.callEvents = new GuardedCallEvents(ports.calls, { budgetMs: deps.config.sip.selectBudgetMs, logger: this.log });
     this.warnHost = deps.config.sip.publicHost;
   }
 
@@ -162,13 +165,13 @@ export class DrachtioFront implements SignallingFront {
       this.count('invite-refused');
       log.info({ event: 'invite', status: 503 }, 'refusing a new call while draining');
       res.send(503, undefined, {
-        headers: { 'Retry-After': DRAIN_RETRY_AFTER_SEC, Warning: warning(this.warnHost, 'server is shutting down') },
+        headers: { 'Retry-After': DRAIN_RETRY_AFTER_SEC, Warning: sipWarning(this.warnHost, 'server is shutting down') },
       });
       return;
     }
     if (!req.isNewInvite) {
       log.info({ event: 'invite', status: 481 }, 'INVITE for an unknown dialog');
-      res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'no such dialog') } });
+      res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'no such dialog') } });
       return;
     }
     this.count('invite');
@@ -233,7 +236,7 @@ export class DrachtioFront implements SignallingFront {
     call.adopt(legs.uas);
     if (call.isOver) return;
     log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
-    if (call.reportedToCore) await this.ports.calls.callAnswered(call.callId);
+    if (call.reportedToCore) await this.callEvents.callAnswered(call.callId);
   }
 
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
@@ -244,24 +247,21 @@ export class DrachtioFront implements SignallingFront {
       return NOTHING_PRESENTED;
     }
     call.reportedToCore = true;
-    return this.ports.calls.callStarted({ callId: call.callId, fromTag: call.fromTag, ...parties });
+    return this.callEvents.callStarted({ callId: call.callId, fromTag: call.fromTag, ...parties });
   }
 
   /** Caller = asserted identity (trusted peers only), else From; called = P-Served-User (trusted), else Request-URI. */
   private parties(req: SrfRequest): { caller: Identity; called: Identity } | null {
     const trusted = this.isTrusted(req);
-    const caller = (trusted ? identityIn(req.get('P-Asserted-Identity')) : null) ?? identityIn(req.get('From'));
-    const called = (trusted ? identityIn(req.get('P-Served-User')) : null) ?? normaliseIdentity(req.uri);
+    const caller = requestorOf(req, trusted);
+    const called = calledIdentity(trusted, req.get('P-Served-User'), req.uri);
     return caller && called ? { caller, called } : null;
   }
 
   private onCallEnded(call: B2bCall, reason: CallEndReason): void {
     this.calls.remove(call);
     call.log.info({ event: 'ended', reason }, 'call ended');
-    if (!call.reportedToCore) return;
-    this.ports.calls.callEnded(call.callId, reason).catch((err: unknown) => {
-      call.log.error({ event: 'ended', err }, 'call events failed');
-    });
+    if (call.reportedToCore) void this.callEvents.callEnded(call.callId, reason);
   }
 
   /** INFO on a leg of an answered call: the copy service answers copy requests, everything else goes to the other leg. */
@@ -281,7 +281,7 @@ export class DrachtioFront implements SignallingFront {
   private async relayInfo(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const other = dialog.other;
     if (!other?.connected) {
-      res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'the other party has left the call') } });
+      res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'the other party has left the call') } });
       return;
     }
     let response: SrfResponse;
@@ -293,7 +293,7 @@ export class DrachtioFront implements SignallingFront {
       });
     } catch (err) {
       call.log.warn({ event: 'info', leg: dialog.type, err: (err as Error).message }, 'relaying INFO failed');
-      res.send(isDialogGone(err) ? 481 : 500, undefined, { headers: { Warning: warning(this.warnHost, 'INFO could not be relayed') } });
+      res.send(isDialogGone(err) ? 481 : 500, undefined, { headers: { Warning: sipWarning(this.warnHost, 'INFO could not be relayed') } });
       return;
     }
     call.log.info({ event: 'info', leg: dialog.type, status: response.status }, 'relayed INFO');
@@ -312,7 +312,7 @@ export class DrachtioFront implements SignallingFront {
     const callId = req.get('Call-ID') ?? '';
     const fromTag = fromTagOf(req);
     const local = this.calls.find(callId);
-    const session = local ? null : await this.ports.calls.findCall(callId, fromTag ?? undefined);
+    const session = local ? null : await this.callEvents.findCall(callId, fromTag ?? undefined);
     const info = toInfoMessage(req, {
       callId: local?.callId ?? callId,
       dialogFromTag: local?.fromTag ?? session?.fromTag ?? null,
@@ -331,12 +331,12 @@ export class DrachtioFront implements SignallingFront {
       // drachtio-srf has no dialog object before the answer, so an early INFO cannot be relayed.
       log.info({ event: 'info', early: true, status: 469 }, 'refused an early INFO that is not a copy request');
       res.send(469, undefined, {
-        headers: { 'Recv-Info': COPY_PACKAGE, Warning: warning(this.warnHost, 'only cmr-copy INFO is accepted before the call is answered') },
+        headers: { 'Recv-Info': COPY_PACKAGE, Warning: sipWarning(this.warnHost, 'only cmr-copy INFO is accepted before the call is answered') },
       });
       return;
     }
     log.info({ event: 'info', early: true, status: 481 }, 'INFO for an unknown call');
-    res.send(481, undefined, { headers: { Warning: warning(this.warnHost, 'no such call') } });
+    res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'no such call') } });
   }
 
   private isTrusted(req: SrfRequest): boolean {
@@ -351,16 +351,20 @@ export class DrachtioFront implements SignallingFront {
   private guard(req: SrfRequest, res: SrfOutgoingResponse, handle: () => Promise<void>): void {
     handle().catch((err: unknown) => {
       this.log.error({ event: 'sip', method: req.method, callId: req.get('Call-ID'), err }, 'request handling failed');
-      if (!res.finalResponseSent) res.send(500, undefined, { headers: { Warning: warning(this.warnHost, 'internal error') } });
+      if (!res.finalResponseSent) res.send(500, undefined, { headers: { Warning: sipWarning(this.warnHost, 'internal error') } });
     });
   }
 }
 
-/** Alert-Info (what the caller is presented) and Recv-Info on 18x; Recv-Info on 2xx; nothing on failures. */
+/**
+ * Recv-Info on every 18x and 2xx relayed to the caller, with Alert-Info (what the caller is
+ * presented) on 18x; nothing on failures. Recv-Info always: whether a copy request succeeds is the
+ * copy service's to answer (404 when nothing is presented), as on the embedded front.
+ */
 function callerResponseHeaders(annotation: CallAnnotation, response: SrfResponse): SipHeaders {
-  if (annotation.toCaller.length === 0 || response.status >= 300) return {};
+  if (response.status >= 300) return {};
   const recvInfo = { 'Recv-Info': COPY_PACKAGE };
-  if (response.status >= 200) return recvInfo;
+  if (response.status >= 200 || annotation.toCaller.length === 0) return recvInfo;
   return { 'Alert-Info': annotation.toCaller.map(alertInfoValue).join(', '), ...recvInfo };
 }
 

@@ -1,6 +1,9 @@
 /** Turns an INFO received through drachtio-server into the copy port's `InfoMessage`. */
+import { mediaType, packageName } from '../../src/copy/info-classifier.js';
 import type { InfoMessage } from '../../src/copy/sip-copy-port.js';
-import { bareToken, identityIn } from './sip-headers.js';
+import type { Identity } from '../../src/domain/identity.js';
+import { uriOf } from '../common/header-values.js';
+import { senderIdentity } from '../common/identities.js';
 import type { SrfRequest } from './srf.js';
 
 export interface InfoContext {
@@ -13,19 +16,23 @@ export interface InfoContext {
 }
 
 export function toInfoMessage(req: SrfRequest, context: InfoContext): InfoMessage {
-  const asserted = context.trusted ? identityIn(req.get('P-Asserted-Identity')) : null;
   const cseq = Number.parseInt(req.get('CSeq') ?? '', 10);
   return {
     callId: context.callId,
     dialogFromTag: context.dialogFromTag,
     fromTag: fromTagOf(req),
     cseq: Number.isFinite(cseq) ? cseq : 0,
-    requestor: asserted ?? identityIn(req.get('From')),
-    infoPackage: bareToken(req.get('Info-Package')),
-    contentType: bareToken(req.get('Content-Type')),
+    requestor: requestorOf(req, context.trusted),
+    infoPackage: packageName(req.get('Info-Package')),
+    contentType: mediaType(req.get('Content-Type')),
     body: req.body ?? '',
     source: `${req.source_address}:${req.source_port}`,
   };
+}
+
+/** The sender of a request: the caller of an INVITE, the requestor of an INFO. */
+export function requestorOf(req: SrfRequest, trusted: boolean): Identity | null {
+  return senderIdentity(trusted, req.get('P-Asserted-Identity'), uriOf(req.get('From') ?? ''));
 }
 
 export function fromTagOf(req: SrfRequest): string | null {

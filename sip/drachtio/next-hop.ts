@@ -4,7 +4,7 @@
  * the AS sends the INVITE on along the remaining Route, Request-URI unchanged. Without a
  * remaining Route the INVITE goes to the Request-URI, through the outbound proxy if one is set.
  */
-import { headerEntries, uriOf } from './sip-headers.js';
+import { headerEntries, uriOf } from '../common/header-values.js';
 
 export interface NextHop {
   /** URI the INVITE is physically sent to (drachtio's per-request outbound proxy). */

@@ -9,13 +9,15 @@
 import type { Logger } from 'pino';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
 import { isTrusted, type Cidr } from '../../src/config/cidr.js';
+import { COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
+import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
+import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { appendHeader, headerValue, setHeader, tagOf } from '../sip-stack/message.js';
-import type { SipRequest, SipResponse } from '../sip-stack/sip-package.js';
+import { sipPackage, type SipRequest, type SipResponse } from '../sip-stack/sip-package.js';
 import type { Peer, SipStack, StackHandler } from '../sip-stack/stack.js';
 import { CallTable, type CallRecord } from './call-table.js';
-import { calledIdentity, senderIdentity } from './identities.js';
-import { answerParts, infoMessageOf } from './info-message.js';
+import { answerParts, infoMessageOf, requestorOf } from './info-message.js';
 import { hasLooped, LOOP_PARAM, loopKey, maxForwardsOf, recordRoutes, routeRequest, type NextHop, type Routing } from './routing.js';
 
 export interface CallProxyOptions {
@@ -28,10 +30,7 @@ export interface CallProxyOptions {
   logger: Logger;
 }
 
-const RECV_INFO = 'cmr-copy';
-const NOTHING: CallAnnotation = { toCaller: [], toCalled: [] };
-/** Extra time past the selection budget before the front stops waiting for the core itself. */
-const BUDGET_GRACE_MS = 100;
+const ASSERTED = ASSERTED_IDENTITY_HEADERS.map((name) => name.toLowerCase());
 
 /** An initial INVITE between its arrival and its final response: what CANCEL needs. */
 interface PendingInvite {
@@ -46,16 +45,20 @@ interface Checked {
   routing: Routing;
   loop: string;
   maxForwards: number;
+  /** Whether it came from a trusted peer, whose asserted identities are passed on. */
+  trusted: boolean;
 }
 
 export class CallProxy implements StackHandler {
   private readonly table: CallTable;
   private readonly pending = new Map<string, PendingInvite>();
+  private readonly calls: CallEvents;
 
   constructor(
     private readonly stack: SipStack,
     private readonly options: CallProxyOptions,
   ) {
+    this.calls = new GuardedCallEvents(options.calls, { budgetMs: options.selectBudgetMs, logger: options.logger });
     this.table = new CallTable(options.maxCallSec * 1000, (call) => {
       call.log.info({ event: 'call-expired' }, 'call outlived the longest call allowed');
       this.notifyEnded(call, 'timeout');
@@ -64,7 +67,8 @@ export class CallProxy implements StackHandler {
 
   async onRequest(request: SipRequest, source: Peer): Promise<void> {
     if (request.method === 'CANCEL') return this.onCancel(request);
-    const checked = this.check(request);
+    if (this.isKeepAliveForUs(request)) return this.answerOptions(request);
+    const checked = this.check(request, source);
     if (!checked) return;
     const inDialog = tagOf(request.headers.to) !== null;
     if (request.method === 'INVITE' && !inDialog) return this.onInitialInvite(request, source, checked);
@@ -75,7 +79,7 @@ export class CallProxy implements StackHandler {
   }
 
   /** ACK of a 2xx: routed end to end, without a transaction (ACKs of failures never get here). */
-  async onAck(request: SipRequest): Promise<void> {
+  async onAck(request: SipRequest, source: Peer): Promise<void> {
     const maxForwards = maxForwardsOf(request);
     if (maxForwards <= 0) return;
     const routing = routeRequest(request, this.stack, null);
@@ -84,7 +88,7 @@ export class CallProxy implements StackHandler {
       this.options.logger.debug({ event: 'ack-unroutable', callId: request.headers['call-id'], status: to.status }, 'dropped ACK');
       return;
     }
-    this.stack.sendStateless(this.prepare(request, routing, maxForwards), to);
+    this.stack.sendStateless(this.prepare(request, routing, maxForwards, this.isTrusted(source)), to);
   }
 
   stop(): void {
@@ -92,8 +96,29 @@ export class CallProxy implements StackHandler {
     this.pending.clear();
   }
 
+  /**
+   * An OPTIONS outside a dialog whose Request-URI and remaining Route name this server: the
+   * S-CSCF's or an SBC's keep-alive of the AS, answered here rather than proxied to ourselves.
+   */
+  private isKeepAliveForUs(request: SipRequest): boolean {
+    if (request.method !== 'OPTIONS' || tagOf(request.headers.to) !== null) return false;
+    const target = sipPackage.parseUri(request.uri);
+    if (!target || !this.stack.isOwnUri(target)) return false;
+    return (request.headers.route ?? []).every((route) => typeof route.uri === 'object' && route.uri !== null && this.stack.isOwnUri(route.uri));
+  }
+
+  private answerOptions(request: SipRequest): void {
+    this.stack.reply(request, 200, 'OK', {
+      headers: {
+        Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE, PRACK',
+        Accept: `application/sdp, ${COPY_CONTENT_TYPE}, application/dtmf-relay, application/dtmf`,
+        'Recv-Info': COPY_PACKAGE,
+      },
+    });
+  }
+
   /** Max-Forwards (483) and loop detection (482); null when the request was answered. */
-  private check(request: SipRequest): Checked | null {
+  private check(request: SipRequest, source: Peer): Checked | null {
     const maxForwards = maxForwardsOf(request);
     if (maxForwards <= 0) {
       this.stack.reply(request, 483, 'Too Many Hops');
@@ -106,7 +131,7 @@ export class CallProxy implements StackHandler {
       this.stack.reply(request, 482, 'Loop Detected');
       return null;
     }
-    return { routing, loop, maxForwards };
+    return { routing, loop, maxForwards, trusted: this.isTrusted(source) };
   }
 
   private async onInitialInvite(request: SipRequest, source: Peer, checked: Checked): Promise<void> {
@@ -126,7 +151,7 @@ export class CallProxy implements StackHandler {
       this.stack.reply(request, status, reason);
     };
     try {
-      const annotation = spiral ? NOTHING : await this.annotate(request, source, log);
+      const annotation = spiral ? NOTHING_PRESENTED : await this.annotate(request, source, log);
       if (spiral) log.info({ event: 'invite-spiral' }, 'INVITE spiralled back; proxied without presentation');
       else call = this.table.open(callId, tagOf(request.headers.from)!, annotation.toCaller, log);
 
@@ -154,16 +179,12 @@ export class CallProxy implements StackHandler {
     if (response.status < 200) {
       pending.provisional = true;
       this.sendCancelIfDue(pending);
-      if (call) {
-        appendHeader(response, 'alert-info', call.toCaller.map(alertInfoValue));
-        advertiseCopy(response);
-      }
+      if (call) appendHeader(response, 'alert-info', call.toCaller.map(alertInfoValue));
+      advertiseCopy(response);
     } else if (response.status < 300) {
       this.pending.delete(key);
-      if (call) {
-        advertiseCopy(response);
-        this.answerCall(call);
-      }
+      advertiseCopy(response);
+      if (call) this.answerCall(call);
     } else {
       this.pending.delete(key);
       if (call) this.endCall(call.callId, pending.cancelled ? 'cancel' : 'failure');
@@ -209,39 +230,25 @@ export class CallProxy implements StackHandler {
     return true;
   }
 
-  /** Asks the core what to present; fails open to nothing on error or past the budget. */
+  /** Asks the core what to present; nothing when the parties cannot be identified or the core fails (fail open). */
   private async annotate(request: SipRequest, source: Peer, log: Logger): Promise<CallAnnotation> {
     const trusted = this.isTrusted(source);
-    const caller = senderIdentity(request, trusted);
-    const called = calledIdentity(request, trusted);
+    const caller = requestorOf(request, trusted);
+    const called = calledIdentity(trusted, headerValue(request, 'p-served-user'), request.uri);
     if (!caller || !called) {
       log.info({ event: 'identities-unusable' }, 'caller or called identity not usable; call proceeds unannotated');
-      return NOTHING;
+      return NOTHING_PRESENTED;
     }
     const fromTag = tagOf(request.headers.from)!;
-    let timer: NodeJS.Timeout | undefined;
-    const budget = new Promise<CallAnnotation>((resolve) => {
-      timer = setTimeout(() => {
-        log.warn({ event: 'fail-open', reason: 'budget' }, 'presentation did not answer in time; call proceeds unannotated');
-        resolve(NOTHING);
-      }, this.options.selectBudgetMs + BUDGET_GRACE_MS);
-    });
-    try {
-      const annotation = await Promise.race([this.options.calls.callStarted({ callId: request.headers['call-id'], fromTag, caller, called }), budget]);
-      log.info({ event: 'call-started', caller, called, toCaller: annotation.toCaller.length, toCalled: annotation.toCalled.length }, 'initial INVITE');
-      return annotation;
-    } catch (err) {
-      log.warn({ event: 'fail-open', reason: 'error', err }, 'presentation failed; call proceeds unannotated');
-      return NOTHING;
-    } finally {
-      clearTimeout(timer);
-    }
+    const annotation = await this.calls.callStarted({ callId: request.headers['call-id'], fromTag, caller, called });
+    log.info({ event: 'call-started', caller, called, toCaller: annotation.toCaller.length, toCalled: annotation.toCalled.length }, 'initial INVITE');
+    return annotation;
   }
 
   private answerCall(call: CallRecord): void {
     if (call.answered) return; // a retransmitted 200
     call.answered = true;
-    this.options.calls.callAnswered(call.callId).catch((err: unknown) => call.log.warn({ event: 'call-events-error', err }, 'callAnswered failed'));
+    void this.calls.callAnswered(call.callId);
   }
 
   private endCall(callId: string, reason: CallEndReason): void {
@@ -251,7 +258,7 @@ export class CallProxy implements StackHandler {
 
   private notifyEnded(call: CallRecord, reason: CallEndReason): void {
     call.log.info({ event: 'call-ended', reason }, 'call ended');
-    this.options.calls.callEnded(call.callId, reason).catch((err: unknown) => call.log.warn({ event: 'call-events-error', err }, 'callEnded failed'));
+    void this.calls.callEnded(call.callId, reason);
   }
 
   /** Sends a checked request on: Route left over, Max-Forwards decremented, this server's Via. */
@@ -262,14 +269,16 @@ export class CallProxy implements StackHandler {
     onResponse: (response: SipResponse) => void,
     amend?: (outgoing: SipRequest) => void,
   ): SipRequest {
-    const outgoing = this.prepare(request, checked.routing, checked.maxForwards);
+    const outgoing = this.prepare(request, checked.routing, checked.maxForwards, checked.trusted);
     amend?.(outgoing);
     return this.stack.forward(outgoing, to, { [LOOP_PARAM]: checked.loop }, onResponse);
   }
 
-  private prepare(request: SipRequest, routing: Routing, maxForwards: number): SipRequest {
+  /** The request as it leaves: Route left over, Max-Forwards decremented, asserted identities only from a trusted peer (RFC 3325 §5). */
+  private prepare(request: SipRequest, routing: Routing, maxForwards: number, trusted: boolean): SipRequest {
     const outgoing: SipRequest = { ...request, headers: { ...request.headers, route: routing.routes.length > 0 ? routing.routes : undefined } };
     setHeader(outgoing, 'max-forwards', String(maxForwards - 1));
+    if (!trusted) for (const name of ASSERTED) delete outgoing.headers[name];
     return outgoing;
   }
 
@@ -292,11 +301,15 @@ export class CallProxy implements StackHandler {
   }
 }
 
-/** Recv-Info: cmr-copy on 18x and 200 of the initial INVITE, next to what the called UA sent. */
+/**
+ * Recv-Info: cmr-copy on every 18x and 2xx of the initial INVITE, next to what the called UA
+ * sent. Always: whether a copy request succeeds is the copy service's to answer (404 when nothing
+ * is presented), not something the advertisement should guess.
+ */
 function advertiseCopy(response: SipResponse): void {
   const existing = headerValue(response, 'recv-info');
   const packages = existing ? existing.split(',').map((p) => p.trim()).filter((p) => p.length > 0) : [];
-  if (!packages.some((p) => p.toLowerCase() === RECV_INFO)) packages.push(RECV_INFO);
+  if (!packages.some((p) => p.toLowerCase() === COPY_PACKAGE)) packages.push(COPY_PACKAGE);
   setHeader(response, 'recv-info', packages.join(', '));
 }
 

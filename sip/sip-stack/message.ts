@@ -24,13 +24,6 @@ export function appendHeader(message: SipMessage, name: string, values: readonly
   setHeader(message, name, existing === undefined ? [...values] : [existing, ...values]);
 }
 
-/** Lower-cased media type or package name without parameters (`Content-Type`, `Info-Package`). */
-export function tokenOf(value: string | undefined): string | null {
-  if (value === undefined) return null;
-  const token = value.split(';')[0]!.trim().toLowerCase();
-  return token.length > 0 ? token : null;
-}
-
 export function tagOf(address: NameAddr | undefined): string | null {
   const tag = address?.params?.['tag'];
   return typeof tag === 'string' && tag.length > 0 ? tag : null;
@@ -40,15 +33,6 @@ export function tagOf(address: NameAddr | undefined): string | null {
 export function uriText(uri: string | RawUri | undefined): string {
   if (uri === undefined || uri === null) return '';
   return typeof uri === 'string' ? uri : sipPackage.stringifyUri(uri);
-}
-
-/** The first URI of a header such as P-Asserted-Identity (`<uri>` or a bare URI). */
-export function firstUriIn(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const bracketed = /<([^>]*)>/.exec(value);
-  if (bracketed) return bracketed[1]!.trim();
-  const bare = value.split(',')[0]!.split(';')[0]!.trim();
-  return bare.length > 0 ? bare : undefined;
 }
 
 /**

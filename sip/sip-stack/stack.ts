@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { sipWarning } from '../../src/calls/sip-warning.js';
 import { headerValue, serialize } from './message.js';
 import {
   isRequest,
@@ -303,7 +304,7 @@ export class SipStack {
     const invalid = invalidRequestReason(request);
     if (invalid) {
       this.options.logger.debug({ event: 'sip-bad-request', callId: request.headers['call-id'], reason: invalid }, 'answered 400');
-      this.reply(request, 400, 'Bad Request', { headers: { warning: warning(this.options.publicHost, invalid) } });
+      this.reply(request, 400, 'Bad Request', { headers: { warning: sipWarning(this.options.publicHost, invalid) } });
       return;
     }
     this.guard(request, () => handler.onRequest(request, from));
@@ -336,7 +337,7 @@ export class SipStack {
     this.options.logger.debug({ event: 'sip-oversized', from: `${from.protocol} ${from.address}:${from.port}` }, 'message over the size cap');
     if (!message || !isRequest(message) || message.method === 'ACK') return;
     const response = sipPackage.makeResponse(message, 413, 'Request Entity Too Large', {
-      headers: { warning: warning(this.options.publicHost, `message larger than ${MAX_MESSAGE_BYTES} bytes`) },
+      headers: { warning: sipWarning(this.options.publicHost, `message larger than ${MAX_MESSAGE_BYTES} bytes`) },
     });
     this.write(response, from, () => {});
   }
@@ -395,10 +396,6 @@ function invalidRequestReason(request: SipRequest): string | null {
   if (!request.headers.from.params['tag']) return 'From has no tag';
   if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(request.uri)) return 'bad Request-URI';
   return null;
-}
-
-function warning(host: string, reason: string): string {
-  return `399 ${host} "${reason.replace(/["\\\r\n]/g, ' ')}"`;
 }
 
 /** UDP unless the URI asks for TCP; null for what is only reachable on a flow (WS) or unsupported (TLS). */

@@ -23,6 +23,8 @@ export class Recoverer {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private failingSince: number | null = null;
+  private lastFailureLog = 0;
 
   constructor(
     private readonly pending: PendingWork,
@@ -38,14 +40,33 @@ export class Recoverer {
     const tick = () => {
       if (this.stopped) return;
       this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.logger.warn({ event: 'recoverer', err: (err as Error).message }, 'recovery pass failed'))
+        .then(() => this.passSucceeded())
+        .catch((err: unknown) => this.passFailed(err))
         .finally(() => {
           this.running = null;
           if (!this.stopped) this.timer = setTimeout(tick, this.options.intervalMs ?? 1000);
         });
     };
     this.timer = setTimeout(tick, 0);
+  }
+
+  /**
+   * While the store is down every pass fails: said once, then at most once a minute, and once more
+   * when passes succeed again, so an outage does not flood the log.
+   */
+  private passFailed(err: unknown): void {
+    const now = Date.now();
+    if (this.failingSince === null) this.failingSince = now;
+    if (now - this.lastFailureLog < 60_000) return;
+    this.lastFailureLog = now;
+    this.logger.warn({ event: 'recoverer', failingForMs: now - this.failingSince, err: (err as Error).message }, 'recovery pass failed');
+  }
+
+  private passSucceeded(): void {
+    if (this.failingSince === null) return;
+    this.logger.info({ event: 'recoverer', failedForMs: Date.now() - this.failingSince }, 'recovery passes succeed again');
+    this.failingSince = null;
+    this.lastFailureLog = 0;
   }
 
   async stop(): Promise<void> {

@@ -3,6 +3,7 @@
  * SIP and REST channels can never disagree. Failures are `CmrError`s; their code picks the status,
  * which is the same number in SIP and HTTP for every failure a copy can meet.
  */
+import { sipWarning } from '../calls/sip-warning.js';
 import { CmrError, type ErrorCode } from '../domain/errors.js';
 import type { SipAnswer } from './sip-copy-port.js';
 import { COPY_CONTENT_TYPE, COPY_PACKAGE, COPY_RESULT_CONTENT_TYPE } from './info-classifier.js';
@@ -57,7 +58,7 @@ export function sipSuccess(result: CopyResult): SipAnswer {
  */
 export function sipFailure(error: CmrError, warningHost: string): SipAnswer {
   const { status, reason } = SIP_FAILURE[error.code] ?? { status: 500, reason: 'Server Internal Error' };
-  const headers: Record<string, string> = { Warning: `399 ${warningHost} "${warningText(error.detail)}"` };
+  const headers: Record<string, string> = { Warning: sipWarning(warningHost, error.detail) };
   if (status === 415) headers['Accept'] = COPY_CONTENT_TYPE;
   if (status === 503) headers['Retry-After'] = String(error.extra.retryAfterSec ?? 5);
   return { status, reason, headers };
@@ -68,17 +69,11 @@ export function sipBadInfoPackage(infoPackage: string, warningHost: string): Sip
   return {
     status: 469,
     reason: 'Bad Info Package',
-    headers: { 'Recv-Info': COPY_PACKAGE, Warning: `399 ${warningHost} "${warningText(`unknown Info-Package ${infoPackage}`)}"` },
+    headers: { 'Recv-Info': COPY_PACKAGE, Warning: sipWarning(warningHost, `unknown Info-Package ${infoPackage}`) },
   };
 }
 
 /** Any failure as a `CmrError` (unexpected ones become 500-class `internal`). */
 export function asCmrError(err: unknown): CmrError {
   return err instanceof CmrError ? err : new CmrError('internal', 'the copy could not be completed');
-}
-
-/** A quoted-string safe text: no quotes, backslashes or control characters, bounded length. */
-function warningText(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/["\\\u0000-\u001f\u007f]/g, "'").slice(0, 200);
 }

@@ -38,6 +38,7 @@ import { activeHoldings, checkClient, checkCopyable, checkPrivacy, copiedEntries
 import type { ClientInfo } from './copy-request.js';
 import type { ExpiryIndex } from '../management/expiry-index.js';
 import { locks } from '../management/management-action.js';
+import type { ActivityRecorder } from '../activity/activity-recorder.js';
 
 /** Where an online copy's call is found. */
 export type CallRef =
@@ -81,6 +82,8 @@ export interface CopyServiceParts {
   clients: ClientRegistry;
   users: UserStore;
   chargedActions: ChargedActions;
+  /** Refused copies are recorded too, so the portal sees attempts privacy or licences stopped. */
+  activities: Pick<ActivityRecorder, 'note'>;
   /** The sweeper's index: new entries are tracked before they are written, so they expire on time. */
   expiryIndex: Pick<ExpiryIndex, 'track'>;
   metrics: Metrics;
@@ -106,23 +109,41 @@ interface CopySpec {
 export class CopyService {
   constructor(private readonly parts: CopyServiceParts) {}
 
-  /** Runs one copy; throws `CmrError` (see `copy-outcomes.ts` for what each channel answers). */
-  async copy(request: CopyRequest): Promise<CopyResult> {
+  /**
+   * Runs one copy; throws `CmrError` (see `copy-outcomes.ts` for what each channel answers).
+   * `replayed` says the answer is the stored one of an earlier request with the same key.
+   */
+  async copy(request: CopyRequest): Promise<ActionOutcome<CopyResult>> {
     const line: Record<string, unknown> = { event: 'copy', mode: request.mode, channel: request.channel, requestor: request.requestor };
     if (request.mode === 'online' && 'callId' in request.call) line['callId'] = request.call.callId;
     try {
-      const { answer, replayed } = request.mode === 'online' ? await this.online(request, line) : await this.offline(request);
-      this.parts.metrics.copies.inc({ channel: request.channel, result: answer.result });
+      const outcome = request.mode === 'online' ? await this.online(request, line) : await this.offline(request);
+      const { answer, replayed } = outcome;
+      // A replay did nothing new: counted apart, so copies are counted once.
+      this.parts.metrics.copies.inc({ channel: request.channel, result: replayed ? 'replayed' : answer.result });
       this.parts.logger.info({ ...line, result: answer.result, replayed, chargeId: answer.charge?.id ?? null, resourceIds: answer.entries.map((e) => e.resourceId) }, 'copy answered');
-      return answer;
+      return outcome;
     } catch (err) {
       const code = err instanceof CmrError ? err.code : 'internal';
       this.parts.metrics.copies.inc({ channel: request.channel, result: code });
       const failure = { ...line, result: code, reason: err instanceof Error ? err.message : String(err) };
       if (err instanceof CmrError && err.status < 500) this.parts.logger.info(failure, 'copy refused');
       else this.parts.logger.warn(failure, 'copy failed');
+      if (err instanceof CmrError && (err.status === 403 || err.status === 404)) await this.recordRefusal(request, err, line['callId']);
       throw err;
     }
+  }
+
+  /** A well-formed request refused (not a party, privacy, licence, nothing presented): recorded as denied. */
+  private recordRefusal(request: CopyRequest, refusal: CmrError, callId: unknown): Promise<void> {
+    return this.parts.activities.note({
+      actor: request.actor,
+      subject: request.requestor,
+      kind: request.mode === 'online' ? 'copy-online' : 'copy-offline',
+      channel: request.channel,
+      result: 'denied',
+      detail: { code: refusal.code, reason: refusal.detail, ...(typeof callId === 'string' ? { callId } : {}) },
+    });
   }
 
   // ── online ───────────────────────────────────────────────────────────────

@@ -45,7 +45,7 @@ export class SipCopy implements SipCopyPort {
           return sipFailure(new CmrError('unsupported-media-type', `a copy request must be ${COPY_CONTENT_TYPE}, not ${info.contentType ?? 'empty'}`), host);
         case 'copy-json':
         case 'copy-dtmf':
-          return sipSuccess(await this.copies.copy(this.onlineCopy(info, shape.kind === 'copy-dtmf')));
+          return sipSuccess((await this.copies.copy(this.onlineCopy(info, shape.kind === 'copy-dtmf'))).answer);
       }
     } catch (err) {
       if (!(err instanceof CmrError)) {

@@ -82,7 +82,8 @@ describe('activities', () => {
     const abort = new AbortController();
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/activities/stream`, {
-        headers: { ...ctx.sp, accept: 'text/event-stream', 'last-event-id': feed[1]!.cursor },
+        // What curl sends by default: `*/*` includes event streams.
+        headers: { ...ctx.sp, accept: '*/*', 'last-event-id': feed[1]!.cursor },
         signal: abort.signal,
       });
       expect(res.status).toBe(200);
@@ -108,6 +109,8 @@ describe('activities', () => {
   it('refuses the stream to a client that does not accept text/event-stream (406)', async () => {
     const res = await get('/v1/activities/stream', { ...ctx.sp, accept: 'application/json' });
     expect(res.statusCode).toBe(406);
+    const noAccept = await get('/v1/activities/stream', ctx.sp);
+    expect(noAccept.statusCode).toBe(406);
   });
 });
 

@@ -147,6 +147,10 @@ describe('offline copy', () => {
     await refused({ resourceIds: ['r-song'] }, 403, 'privacy-forbids', /does not let you copy/);
     expect(await library(user)).toEqual([]);
     expect(chf.chargesOf(user)).toBe(0);
+    // The refusals of well-formed requests reach the portal as denied copies.
+    const denied = (await ctx.services.activityFeed.forUser(user, 20)).items.map((i) => i.record).filter((r) => r.result === 'denied');
+    expect(denied.map((r) => r.detail['code']).sort()).toEqual(['forbidden', 'not-found', 'privacy-forbids', 'privacy-forbids']);
+    expect(denied[0]).toMatchObject({ kind: 'copy-offline', channel: 'rest', actor: user, subject: user, chargeId: null });
 
     await setPrivacy(ctx.services, owner, { copy: 'contacts', contacts: [user], blocked: [] });
     expect((await postCopy(user, { mode: 'offline', from: owner, resourceIds: ['r-dollar'] })).json()).toMatchObject({ result: 'copied', charge: { currency: 'USD' } });
@@ -173,7 +177,10 @@ describe('Idempotency-Key', () => {
     expect(first.statusCode).toBe(201);
     expect(again.statusCode).toBe(201);
     expect(again.json()).toEqual(first.json());
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.headers['idempotent-replayed']).toBe('true');
     expect(chf.chargesOf(user)).toBe(1);
+    expect(await ctx.services.metrics.registry.getSingleMetricAsString('cmr_copies_total')).toMatch(/channel="rest",result="replayed"} [1-9]/);
     const reused = await postCopy(user, { mode: 'offline', from: owner, resourceIds: ['r-tune'] }, key);
     expect(reused.statusCode).toBe(409);
     expect(reused.json()).toMatchObject({ code: 'idempotency-key-reused' });

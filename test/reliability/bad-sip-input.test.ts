@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../../src/domain/identity.js';
 import { libraryOf, newUser, owning, seedCopyCatalog } from '../support/copy-fixtures.js';
 import { seededRandom } from '../support/presentation-fixtures.js';
-import { CALLED, CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../support/sip/harness.js';
+import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../support/sip/harness.js';
 import { mutate } from '../support/sip/mutations.js';
 import { answerTo, copyInfoParts, openRawDialog } from '../support/sip/raw-dialog.js';
 import { responseTo } from '../support/sip/raw-messages.js';
@@ -31,10 +31,8 @@ const SEED = Number(process.env['SIP_FUZZ_SEED'] ?? 20_240_610);
 let harness: SipHarness;
 
 beforeAll(async () => {
-  harness = await startSipHarness((ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }), { CMR_SELECT_BUDGET_MS: '1000' });
+  harness = await startSipHarness();
   await seedCopyCatalog(harness.ctx.services);
-  // The parties of the sipp call placed after the storm: the called party presents r-song.
-  await owning(harness.ctx.services, `tel:${CALLED}` as Identity, ['r-song']);
 });
 afterAll(async () => {
   await harness?.close();
@@ -142,13 +140,16 @@ describe('mutated SIP messages', () => {
     // The storm could copy at most what the dialog's caller was allowed to (once); nobody else got anything.
     expect((await libraryOf(services, requestor)).map((e) => e.resourceId)).toEqual(['r-song']);
     expect((await services.charges.forUser(requestor, 100)).items.filter((c) => c.outcome === 'granted')).toHaveLength(1);
-    for (const other of ['tel:+15551230009', 'tel:+15551230008', 'tel:+15559990000', `tel:${CALLED}`] as Identity[]) {
+    for (const other of ['tel:+15551230009', 'tel:+15551230008', 'tel:+15559990000', 'tel:+15551230001', 'tel:+15551230002'] as Identity[]) {
       expect((await libraryOf(services, other)).filter((e) => e.origin.startsWith('copy')), other).toEqual([]);
     }
 
-    // A normal call with a copy, over each transport, afterwards.
-    await harness.call({ transport: 'udp', caller: 'caller-copy-confirmed.xml', called: 'called-answer.xml', expect: { toCaller: 'r-song' } });
-    await harness.call({ transport: 'tcp', caller: 'caller-copy-confirmed.xml', called: 'called-answer.xml', expect: { toCaller: 'r-song' } });
+    // A normal call with a copy, over each transport, afterwards (the called party presents r-song).
+    const parties = { caller: newUser(), called: newUser() };
+    await owning(services, parties.called, ['r-song']);
+    await harness.call({ transport: 'udp', caller: 'caller-copy-confirmed.xml', called: 'called-answer.xml', parties, expect: { toCaller: 'r-song' } });
+    await harness.call({ transport: 'tcp', caller: 'caller-copy-confirmed.xml', called: 'called-answer.xml', parties, expect: { toCaller: 'r-song' } });
+    expect((await libraryOf(services, parties.caller)).map((e) => e.resourceId)).toEqual(['r-song']);
 
     recordTrial({
       test: 'bad SIP input: mutated valid messages',

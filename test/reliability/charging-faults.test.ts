@@ -51,11 +51,10 @@ let calledPeer: RawPeer;
 
 beforeAll(async () => {
   chf = await TestChf.start();
-  harness = await startSipHarness(
-    (ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }),
-    { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: String(CHF_TIMEOUT_MS), CMR_SELECT_BUDGET_MS: '5000' },
-    { charging: { recoverer: { intervalMs: 100, maxBackoffMs: 1000 } } },
-  );
+  harness = await startSipHarness({
+    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: String(CHF_TIMEOUT_MS) },
+    services: { charging: { recoverer: { intervalMs: 100, maxBackoffMs: 1000 } } },
+  });
   await seedCopyCatalog(harness.ctx.services);
   callerPeer = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
   calledPeer = await RawPeer.open('udp', CALLED_IP, harness.server, 'called');

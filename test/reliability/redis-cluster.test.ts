@@ -13,7 +13,7 @@ import { HANDSET, newUser } from '../support/copy-fixtures.js';
 import { storeNodes } from '../support/context.js';
 import { clientBody, resourceBody } from '../support/fixtures.js';
 import { PrivateRedisCluster } from '../support/redis-cluster.js';
-import { CALLED, CALLER, startSipHarness, type SipHarness } from '../support/sip/harness.js';
+import { startSipHarness, type SipHarness } from '../support/sip/harness.js';
 import { TestChf } from '../support/test-chf.js';
 import { recordTrial, tally } from '../support/trial-summary.js';
 
@@ -24,10 +24,7 @@ const statuses: number[] = [];
 
 beforeAll(async () => {
   [cluster, chf] = await Promise.all([PrivateRedisCluster.start(), TestChf.start()]);
-  harness = await startSipHarness(
-    (ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }),
-    { CMR_REDIS_URL: cluster.url, CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000', CMR_SELECT_BUDGET_MS: '1000' },
-  );
+  harness = await startSipHarness({ env: { CMR_REDIS_URL: cluster.url, CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000' } });
 }, 60_000);
 afterAll(async () => {
   await harness?.close();
@@ -62,8 +59,7 @@ async function mastersHoldingData(redis: RedisClient, namespace: string): Promis
 describe('on a three-master Redis Cluster', () => {
   it('manages, presents and copies, each action applied once', async () => {
     const { services } = harness.ctx;
-    const alice = `tel:${CALLER}` as Identity;
-    const bob = `tel:${CALLED}` as Identity;
+    const [alice, bob] = [newUser(), newUser()];
     const carol = newUser();
     const dave = 'sip:dave@ims.example.net' as Identity;
     for (const uid of [alice, bob, carol, dave]) chf.setBalance(uid, 100_000);
@@ -108,7 +104,7 @@ describe('on a three-master Redis Cluster', () => {
     await services.calls.callEnded(callId, 'bye');
     const offline = await call('POST', user(dave, '/copies'), dave, { mode: 'offline', from: carol, resourceIds: ['r-tune', 'r-song'] });
     expect(offline).toMatchObject({ result: 'copied', entries: [{ resourceId: 'r-tune' }] });
-    await harness.call({ transport: 'udp', caller: 'caller-copy-confirmed.xml', called: 'called-answer.xml', expect: { toCaller: 'r-song' } });
+    await harness.call({ transport: 'udp', caller: 'caller-copy-confirmed.xml', called: 'called-answer.xml', parties: { caller: alice, called: bob }, expect: { toCaller: 'r-song' } });
     expect((await call('GET', user(alice, '/library'), alice)).map((e: { resourceId: string; from: string }) => [e.resourceId, e.from])).toEqual([['r-song', bob]]);
 
     // Records: charges, the SP's feeds; every user's data spread over the masters.

@@ -30,9 +30,8 @@ let harness: SipHarness;
 
 beforeAll(async () => {
   [chf, store] = await Promise.all([TestChf.start(), PrivateRedis.start()]);
-  harness = await startSipHarness(
-    (ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }),
-    {
+  harness = await startSipHarness({
+    env: {
       CMR_REDIS_URL: store.url,
       CMR_CHARGING_MODE: 'nchf',
       CMR_CHF_URL: chf.url,
@@ -43,8 +42,8 @@ beforeAll(async () => {
     },
     // A grant whose apply met the dead store is left to the recoverer; it may take it once the
     // intent's lease is over, so a short lease keeps the test short.
-    { charging: { recoverer: { intervalMs: 200, maxBackoffMs: 1000 }, intentLeaseMs: 3000 } },
-  );
+    services: { charging: { recoverer: { intervalMs: 200, maxBackoffMs: 1000 }, intentLeaseMs: 3000 } },
+  });
 });
 afterAll(async () => {
   await harness?.close();

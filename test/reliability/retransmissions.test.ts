@@ -32,10 +32,7 @@ const answers: number[] = [];
 
 beforeAll(async () => {
   chf = await TestChf.start();
-  harness = await startSipHarness(
-    (ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }),
-    { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000', CMR_SELECT_BUDGET_MS: '5000' },
-  );
+  harness = await startSipHarness({ env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000' } });
   const { config } = harness.ctx;
   const services = await createServices(config, createLogger(config.log));
   second = { services, app: await buildApp(services) };

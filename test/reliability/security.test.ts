@@ -157,7 +157,7 @@ describe('SIP identities', () => {
   describe('from trusted peers', () => {
     let harness: SipHarness;
     beforeAll(async () => {
-      harness = await startSipHarness((ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }), { CMR_SELECT_BUDGET_MS: '1000' });
+      harness = await startSipHarness();
       await seedCopyCatalog(harness.ctx.services);
       await peers(harness);
     });
@@ -203,7 +203,7 @@ describe('SIP identities', () => {
     let harness: SipHarness;
     beforeAll(async () => {
       // Only the called side (127.0.0.2) is trusted: the caller's asserted identities must not count.
-      harness = await startSipHarness((ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }), { CMR_SELECT_BUDGET_MS: '1000', CMR_SIP_TRUSTED: `${CALLED_IP}/32` });
+      harness = await startSipHarness({ env: { CMR_SIP_TRUSTED: `${CALLED_IP}/32` } });
       await seedCopyCatalog(harness.ctx.services);
       await peers(harness);
     });

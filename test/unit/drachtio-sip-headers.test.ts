@@ -1,39 +1,9 @@
 /** The drachtio front's pure header rules, table-driven. */
 import { describe, expect, it } from 'vitest';
 import { hostPortOf, nextHop, ownAddresses } from '../../sip/drachtio/next-hop.js';
-import { bareToken, headerEntries, identityIn, relayedHeaders, warning, withoutTag } from '../../sip/drachtio/sip-headers.js';
+import { relayedHeaders, withoutTag } from '../../sip/drachtio/sip-headers.js';
 
-describe('identityIn', () => {
-  it.each([
-    ['"Alice" <sip:+15551230001@ims.example.net;user=phone>;tag=a1', 'tel:+15551230001'],
-    ['<tel:+1-555-123-0001>', 'tel:+15551230001'],
-    ['sip:Bob@Example.NET:5060;tag=x', 'sip:Bob@example.net'],
-    ['<sip:invalid user@x>, <tel:+15551230001>', 'tel:+15551230001'],
-    ['"Comma, Name" <sip:carol@example.net>', 'sip:carol@example.net'],
-    ['<sip:+15551230009@ims.example.net;user=phone>;sescase=term;regstate=reg', 'tel:+15551230009'],
-  ])('%s → %s', (value, identity) => {
-    expect(identityIn(value)).toBe(identity);
-  });
-
-  it.each([[undefined], [''], ['<sip:example.net>'], ['Anonymous <urn:x>']])('%s → null', (value) => {
-    expect(identityIn(value)).toBeNull();
-  });
-});
-
-describe('header values', () => {
-  it('splits list headers outside <> and quotes', () => {
-    expect(headerEntries('<http://a/1,2>;resource=r1 , "x,y" <sip:b@c>,<sip:d@e>')).toEqual(['<http://a/1,2>;resource=r1', '"x,y" <sip:b@c>', '<sip:d@e>']);
-  });
-
-  it.each([
-    ['Application/DTMF-Relay; charset=utf-8', 'application/dtmf-relay'],
-    [' cmr-copy ', 'cmr-copy'],
-    ['', null],
-    [undefined, null],
-  ])('bare token of %s is %s', (value, token) => {
-    expect(bareToken(value)).toBe(token);
-  });
-
+describe('B2BUA header rules', () => {
   it.each([
     ['"A" <sip:a@x;user=phone>;tag=123;foo=bar', '"A" <sip:a@x;user=phone>;foo=bar'],
     ['<sip:a@x>', '<sip:a@x>'],
@@ -58,10 +28,6 @@ describe('header values', () => {
     };
     expect(relayedHeaders(headers, true)).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1', 'p-asserted-identity': '<tel:+15551230001>' });
     expect(relayedHeaders(headers, false)).toEqual({ 'content-type': 'text/plain', 'info-package': 'x', 'X-Trace': '1' });
-  });
-
-  it('writes a Warning with the reason quoted and made safe', () => {
-    expect(warning('as.example.net', 'say "hi"')).toBe('399 as.example.net "say hi"');
   });
 });
 

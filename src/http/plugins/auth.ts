@@ -76,6 +76,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { secret: string
 
 async function authenticate(request: FastifyRequest): Promise<Principal> {
   if (!request.headers.authorization) throw new CmrError('unauthorized', 'missing bearer token');
+  if (!/^bearer\s+\S/i.test(request.headers.authorization)) throw new CmrError('unauthorized', 'the Authorization scheme must be Bearer');
   let claims: { sub?: unknown; role?: unknown };
   try {
     claims = await request.jwtVerify<{ sub?: unknown; role?: unknown }>();

@@ -18,6 +18,10 @@ export function sendProblem(
   const { retryAfterSec, ...fields } = extra as { retryAfterSec?: number };
   const status = statusOf(code);
   if (retryAfterSec !== undefined) reply.header('retry-after', String(retryAfterSec));
+  // RFC 6750 §3: tell the client which scheme to use, and whether the token it sent was bad.
+  if (code === 'unauthorized') {
+    reply.header('www-authenticate', request.headers.authorization ? 'Bearer realm="cmr", error="invalid_token"' : 'Bearer realm="cmr"');
+  }
   return reply
     .code(status)
     .type('application/problem+json')

@@ -30,7 +30,17 @@ const resourceFields = {
 
 export const ResourceInput = Type.Object({ id: Type.Optional(Id), ...resourceFields }, { additionalProperties: false });
 export type ResourceInput = Static<typeof ResourceInput>;
-export const ResourceReplace = Type.Object(resourceFields, { additionalProperties: false });
+/**
+ * Read-only fields a client may send back unchanged after a GET (GET-modify-PUT): `id` must name
+ * the resource of the path; the timestamps are ignored.
+ */
+const readOnlyFields = {
+  id: Type.Optional(Id),
+  createdAt: Type.Optional(Type.String({ maxLength: 64 })),
+  updatedAt: Type.Optional(Type.String({ maxLength: 64 })),
+};
+
+export const ResourceReplace = Type.Object({ ...resourceFields, ...readOnlyFields }, { additionalProperties: false });
 export type ResourceReplace = Static<typeof ResourceReplace>;
 
 export const Resource = Type.Object(
@@ -61,7 +71,7 @@ const clientFields = {
   }),
 };
 export const ClientInput = Type.Object({ id: Id, ...clientFields }, { additionalProperties: false });
-export const ClientReplace = Type.Object(clientFields, { additionalProperties: false });
+export const ClientReplace = Type.Object({ ...clientFields, ...readOnlyFields }, { additionalProperties: false });
 export const Client = Type.Object(
   { id: Type.String(), ...clientFields, createdAt: Type.String(), updatedAt: Type.String() },
   { $id: 'Client' },

@@ -91,6 +91,15 @@ describe('tokens', () => {
     expect(res.headers['content-type']).toMatch(/problem\+json/);
   });
 
+  it('names the Bearer scheme on 401 (RFC 6750) and refuses another scheme', async () => {
+    const none = await ctx.app.inject({ method: 'GET', url });
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="cmr"');
+    const basic = await ctx.app.inject({ method: 'GET', url, headers: { authorization: 'Basic YWxpY2U6c2VjcmV0' } });
+    expect(basic.statusCode).toBe(401);
+    expect(basic.json().detail).toMatch(/scheme must be Bearer/);
+    expect(basic.headers['www-authenticate']).toBe('Bearer realm="cmr", error="invalid_token"');
+  });
+
   it('accepts a valid user token for catalog reads', async () => {
     const res = await ctx.app.inject({ method: 'GET', url, headers: ctx.as(alice) });
     expect(res.statusCode).toBe(200);

@@ -30,6 +30,18 @@ describe('/v1/resources', () => {
     expect(available.json().map((r: { id: string }) => r.id)).not.toContain('r-123');
   });
 
+  it('takes back what GET gave (GET-modify-PUT), but not another id', async () => {
+    await ctx.app.inject({ method: 'POST', url: '/v1/resources', headers: ctx.sp, payload: resourceBody({ id: 'r-roundtrip' }) });
+    const read = (await ctx.app.inject({ method: 'GET', url: '/v1/resources/r-roundtrip', headers: ctx.sp })).json();
+    const put = await ctx.app.inject({ method: 'PUT', url: '/v1/resources/r-roundtrip', headers: ctx.sp, payload: { ...read, title: 'Round Trip' } });
+    expect(put.statusCode).toBe(200);
+    expect(put.json()).toMatchObject({ id: 'r-roundtrip', title: 'Round Trip', createdAt: read.createdAt });
+    const other = await ctx.app.inject({ method: 'PUT', url: '/v1/resources/r-roundtrip', headers: ctx.sp, payload: { ...read, id: 'r-other' } });
+    expect(other.statusCode).toBe(400);
+    expect(other.json().code).toBe('validation-failed');
+    expect((await ctx.app.inject({ method: 'GET', url: '/v1/resources/r-roundtrip', headers: ctx.sp })).json().title).toBe('Round Trip');
+  });
+
   it('generates an id when none is given and refuses a duplicate id with 409', async () => {
     const first = await ctx.app.inject({ method: 'POST', url: '/v1/resources', headers: ctx.sp, payload: resourceBody() });
     expect(first.json().id).toMatch(/^r-[0-9A-Z]{26}$/);

@@ -1,7 +1,8 @@
 /** The server entry as an operator runs it: start-up, configuration errors, graceful shutdown. */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startServerProcess } from '../../support/server-process.js';
 
@@ -15,6 +16,23 @@ describe('server process', () => {
     });
     expect(result.status).toBe(78);
     expect(result.stderr.trim().split('\n')).toEqual(['cmr-server: invalid configuration: CMR_CHARGING_MODE: must be cdr or nchf, got "free"']);
+  });
+
+  it('names the settings behind a listener it cannot open, and exits 1', { timeout: 120_000 }, async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: { ...process.env, CMR_HTTP_PORT: String(port), CMR_SIP_PORT: '0', CMR_LOG_LEVEL: 'silent' },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`cmr-server: failed to start: CMR_HTTP_HOST/CMR_HTTP_PORT (127.0.0.1:${port}): listen EADDRINUSE`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('serves /healthz, and on SIGTERM finishes the request in flight, closes and exits 0', { timeout: 120_000 }, async () => {

@@ -1,31 +1,35 @@
 /**
  * The drachtio front driven by a scripted drachtio-server over drachtio's real wire protocol:
- * call setup, announcements, answer, release, CANCEL and failures. Every assertion reads the
- * raw SIP the app had put on the wire.
+ * call setup, announcements, answer, release, CANCEL and failures, with the real presentation
+ * service behind it. Assertions read the raw SIP the app put on the wire and the presenting
+ * session the REST API shows.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CallAnnotation } from '../../../src/calls/call-events.js';
-import { doublePorts, type DoublePorts } from '../../support/call-port-doubles.js';
-import { PEER_SECRET, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
+import type { Identity } from '../../../src/domain/identity.js';
+import {
+  expectEndedAfterAnswer,
+  expectEndedUnanswered,
+  newParties,
+  numberOf,
+  presentingSession,
+  sessionWhen,
+  TONES,
+  type Parties,
+} from '../../support/call-outcomes.js';
+import { HANDSET, newUser, seedCopyCatalog } from '../../support/copy-fixtures.js';
+import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
 import { DrachtioPeer, type CallerLeg, type CalleeLeg } from '../../support/drachtio-peer.js';
 import { sdp } from '../../support/raw-sip.js';
 
-const CALLER = 'tel:+15551230001';
-const CALLED = 'tel:+15551230002';
-const PRESENTED: CallAnnotation = {
-  toCaller: [{ resourceId: 'r-summer', contentUri: 'https://media.example.net/tones/summer.mp3' }],
-  toCalled: [
-    { resourceId: 'r-logo', contentUri: 'https://media.example.net/img/logo.png' },
-    { resourceId: 'r-jingle', contentUri: 'https://media.example.net/tones/jingle.mp3' },
-  ],
-};
+const alertInfo = (tone: { resourceId: string; contentUri: string }) => `<${tone.contentUri}>;resource=${tone.resourceId}`;
 
 let peer: DrachtioPeer;
-let app: DrachtioApp<DoublePorts>;
+let app: DrachtioApp;
 
 beforeAll(async () => {
   peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startDrachtioApp(peer, doublePorts(() => PRESENTED));
+  app = await startDrachtioApp(peer);
+  await seedCopyCatalog(app.ctx.services);
 });
 afterAll(async () => {
   await app.close();
@@ -35,17 +39,17 @@ afterEach(() => {
   expect(app.front.liveCalls).toBe(0);
 });
 
-function callFromNetwork(headers: Array<[string, string]> = []): CallerLeg {
+function callFromNetwork(parties: { caller: Identity; called: Identity }): CallerLeg {
   return peer.call({
     from: `<sip:alice@ims.example.net>`,
-    to: `<sip:+15551230002@ims.example.net;user=phone>`,
-    headers: [['P-Asserted-Identity', `<${CALLER}>`], ...headers],
+    to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
+    headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
   });
 }
 
-/** Sets up a call to the point where both legs are confirmed. */
-async function answeredCall(): Promise<{ a: CallerLeg; b: CalleeLeg }> {
-  const a = callFromNetwork();
+/** Sets up a call to the point where both legs are confirmed and the core has recorded the answer. */
+async function answeredCall(parties: Parties): Promise<{ a: CallerLeg; b: CalleeLeg }> {
+  const a = callFromNetwork(parties);
   const b = await peer.nextCallee();
   b.respond(180);
   await a.response(180);
@@ -53,30 +57,39 @@ async function answeredCall(): Promise<{ a: CallerLeg; b: CalleeLeg }> {
   await b.nextRequest('ACK');
   await a.response(200);
   a.ack();
+  await sessionWhen(app.ctx, a.callId, 'confirmed');
   return { a, b };
 }
 
 describe('drachtio front: call setup and release', () => {
   it('announces what is presented: Alert-Info on the B-leg INVITE, Alert-Info and Recv-Info on 18x, Recv-Info on 200', async () => {
-    const a = callFromNetwork();
+    const parties = await newParties(app.ctx);
+    const a = callFromNetwork(parties);
 
     const b = await peer.nextCallee();
-    expect(b.invite.uri).toBe('sip:+15551230002@ims.example.net;user=phone');
-    expect(b.invite.values('alert-info')).toEqual([
-      '<https://media.example.net/img/logo.png>;resource=r-logo',
-      '<https://media.example.net/tones/jingle.mp3>;resource=r-jingle',
-    ]);
+    const calledUri = `sip:${numberOf(parties.called)}@ims.example.net;user=phone`;
+    expect(b.invite.uri).toBe(calledUri);
+    expect(b.invite.values('alert-info')).toEqual([alertInfo(TONES.toCalled)]);
     expect(b.invite.uriOf('from')).toBe('sip:alice@ims.example.net');
     expect(b.invite.tag('from')).not.toBe(a.fromTag);
-    expect(b.invite.uriOf('to')).toBe('sip:+15551230002@ims.example.net;user=phone');
-    expect(b.invite.header('p-asserted-identity')).toBe(`<${CALLER}>`);
+    expect(b.invite.uriOf('to')).toBe(calledUri);
+    expect(b.invite.header('p-asserted-identity')).toBe(`<${parties.caller}>`);
     expect(b.invite.callId).not.toBe(a.callId);
     expect(b.invite.body).toBe(a.invite.body);
-    expect(app.ports.calls.started).toEqual([{ callId: a.callId, fromTag: a.fromTag, caller: CALLER, called: CALLED }]);
+    // The presenting session is keyed by the caller's leg.
+    expect(await presentingSession(app.ctx, a.callId)).toMatchObject({
+      callId: a.callId,
+      fromTag: a.fromTag,
+      caller: parties.caller,
+      called: parties.called,
+      toCaller: [TONES.toCaller],
+      toCalled: [TONES.toCalled],
+      state: 'early',
+    });
 
     b.respond(180);
     const ringing = await a.response(180);
-    expect(ringing.values('alert-info')).toEqual(['<https://media.example.net/tones/summer.mp3>;resource=r-summer']);
+    expect(ringing.values('alert-info')).toEqual([alertInfo(TONES.toCaller)]);
     expect(ringing.values('recv-info')).toEqual(['cmr-copy']);
     expect(ringing.callId).toBe(a.callId);
     expect(ringing.tag('from')).toBe(a.fromTag);
@@ -91,30 +104,58 @@ describe('drachtio front: call setup and release', () => {
     expect(ok.body).toBe(answer);
     expect(ok.tag('to')).toBe(ringing.tag('to'));
     a.ack();
-    await until(() => app.ports.calls.answered.includes(a.callId), 'the call is answered');
+    await sessionWhen(app.ctx, a.callId, 'confirmed');
 
     const bye = a.request('BYE');
     const byeToB = await b.nextRequest('BYE');
     expect(byeToB.callId).toBe(b.invite.callId);
     b.reply(byeToB, 200);
     expect((await bye.response()).status).toBe(200);
-    await until(() => app.ports.calls.ended.some((e) => e.callId === a.callId), 'the call ends');
-    expect(app.ports.calls.ended).toContainEqual({ callId: a.callId, reason: 'bye' });
+    await expectEndedAfterAnswer(app.ctx, a.callId);
+  });
+
+  it('advertises copying on 18x and 200 even when nothing is presented to the caller, and answers the copy 404', async () => {
+    // Two subscribers with no tones: nothing to announce, yet a copy request is the copy service's to refuse.
+    const parties = { caller: newUser(), called: newUser() };
+    const a = callFromNetwork(parties);
+    const b = await peer.nextCallee();
+    expect(b.invite.values('alert-info')).toEqual([]);
+    b.respond(180);
+    const ringing = await a.response(180);
+    expect(ringing.values('alert-info')).toEqual([]);
+    expect(ringing.values('recv-info')).toEqual(['cmr-copy']);
+    b.respond(200);
+    await b.nextRequest('ACK');
+    expect((await a.response(200)).values('recv-info')).toEqual(['cmr-copy']);
+    a.ack();
+    await sessionWhen(app.ctx, a.callId, 'confirmed');
+    const copyBody = JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
+    const copy = a.request('INFO', {
+      headers: [['Info-Package', 'cmr-copy'], ['Content-Type', 'application/vnd.cmr.copy+json'], ['P-Asserted-Identity', `<${parties.caller}>`]],
+      body: copyBody,
+    });
+    const refused = await copy.response();
+    expect(refused.status).toBe(404);
+    expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
+    expect(b.pending).toEqual([]);
+    const bye = a.request('BYE');
+    b.reply(await b.nextRequest('BYE'), 200);
+    await bye.response();
+    await expectEndedAfterAnswer(app.ctx, a.callId);
   });
 
   it('hangs up the caller when the called party sends BYE', async () => {
-    const { a, b } = await answeredCall();
+    const { a, b } = await answeredCall(await newParties(app.ctx));
     const bye = b.request('BYE');
     const byeToA = await a.nextRequest('BYE');
     expect(byeToA.tag('to')).toBe(a.fromTag);
     a.reply(byeToA, 200);
     expect((await bye.response()).status).toBe(200);
-    await until(() => app.ports.calls.ended.some((e) => e.callId === a.callId), 'the call ends');
-    expect(app.ports.calls.ended).toContainEqual({ callId: a.callId, reason: 'bye' });
+    await expectEndedAfterAnswer(app.ctx, a.callId);
   });
 
-  it('relays CANCEL to the called party and ends the call as cancelled', async () => {
-    const a = callFromNetwork();
+  it('relays CANCEL to the called party and ends the presenting session unanswered', async () => {
+    const a = callFromNetwork(await newParties(app.ctx));
     const b = await peer.nextCallee();
     b.respond(180);
     await a.response(180);
@@ -125,20 +166,17 @@ describe('drachtio front: call setup and release', () => {
     expect(cancel.cseq).toEqual({ seq: 1, method: 'CANCEL' });
     expect((await a.response(487)).status).toBe(487);
     b.respond(487);
-    await until(() => app.ports.calls.ended.some((e) => e.callId === a.callId), 'the call ends');
-    expect(app.ports.calls.ended).toContainEqual({ callId: a.callId, reason: 'cancel' });
-    expect(app.ports.calls.answered).not.toContain(a.callId);
+    await expectEndedUnanswered(app.ctx, a.callId);
   });
 
-  it('relays a 486 from the called party and ends the call as failed', async () => {
-    const a = callFromNetwork();
+  it('relays a 486 from the called party and ends the presenting session unanswered', async () => {
+    const a = callFromNetwork(await newParties(app.ctx));
     const b = await peer.nextCallee();
     b.respond(486);
     const busy = await a.response(486);
     expect(busy.values('alert-info')).toEqual([]);
     expect(busy.values('recv-info')).toEqual([]);
     await b.nextRequest('ACK');
-    await until(() => app.ports.calls.ended.some((e) => e.callId === a.callId), 'the call ends');
-    expect(app.ports.calls.ended).toContainEqual({ callId: a.callId, reason: 'failure' });
+    await expectEndedUnanswered(app.ctx, a.callId);
   });
 });

@@ -1,37 +1,40 @@
 /**
- * INFO through the drachtio front: copy requests go to the copy port (confirmed dialog, early
- * dialog, on another instance, DTMF), everything else is relayed to the other leg.
+ * INFO through the drachtio front, with the real presentation, copy and charging services behind
+ * it: copy requests are answered by the copy service (confirmed dialog, early dialog, on another
+ * instance, DTMF) and land in the requestor's library with one charge; everything else is relayed
+ * to the other leg.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallAnnotation } from '../../../src/calls/call-events.js';
-import { doublePorts, type DoublePorts } from '../../support/call-port-doubles.js';
+import {
+  expectCalledCopied,
+  expectCallerCopied,
+  expectEndedAfterAnswer,
+  expectNothingCopied,
+  newParties,
+  numberOf,
+  sessionWhen,
+  type Parties,
+} from '../../support/call-outcomes.js';
+import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
 import { DrachtioPeer, type CallerLeg, type CalleeLeg } from '../../support/drachtio-peer.js';
 
-const CALLER = 'tel:+15551230001';
-const CALLED = 'tel:+15551230002';
-const PRESENTED: CallAnnotation = {
-  toCaller: [{ resourceId: 'r-summer', contentUri: 'https://media.example.net/tones/summer.mp3' }],
-  toCalled: [],
-};
-const COPY_BODY = JSON.stringify({ caller: CALLER, called: CALLED, client: { id: 'acme-handset', version: '2.1.0' } });
 const COPY_HEADERS: Array<[string, string]> = [
   ['Info-Package', 'cmr-copy'],
   ['Content-Type', 'application/vnd.cmr.copy+json'],
 ];
-/** The caller's identity as its P-CSCF asserts it on every request. */
-const ASSERTED_CALLER: Array<[string, string]> = [['P-Asserted-Identity', `<${CALLER}>`]];
-const COPY_RESULT = { result: 'copied', entries: [], charge: null };
+const DTMF: Array<[string, string]> = [['Content-Type', 'application/dtmf-relay']];
 
 let peer: DrachtioPeer;
-let app: DrachtioApp<DoublePorts>;
+let app: DrachtioApp;
 /** A second instance on the same drachtio-server and the same Redis. */
-let other: DrachtioApp<DoublePorts>;
+let other: DrachtioApp;
 
 beforeAll(async () => {
   peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startDrachtioApp(peer, doublePorts(() => PRESENTED));
-  other = await startDrachtioApp(peer, doublePorts(), { CMR_REDIS_NAMESPACE: app.config.redis.namespace });
+  app = await startDrachtioApp(peer);
+  other = await startDrachtioApp(peer, { env: { CMR_REDIS_NAMESPACE: app.ctx.config.redis.namespace } });
+  await seedCopyCatalog(app.ctx.services);
 });
 afterAll(async () => {
   await other.close();
@@ -39,155 +42,167 @@ afterAll(async () => {
   await peer.close();
 });
 
-function call(): CallerLeg {
-  return peer.call({
-    from: '<sip:alice@ims.example.net>',
-    to: '<sip:+15551230002@ims.example.net;user=phone>',
-    headers: [['P-Asserted-Identity', `<${CALLER}>`]],
-    connection: app.connection,
-  });
+interface Call {
+  parties: Parties;
+  a: CallerLeg;
+  b: CalleeLeg;
 }
 
-async function ringingCall(): Promise<{ a: CallerLeg; b: CalleeLeg }> {
-  const a = call();
+/** A call between two new subscribers, ringing: the caller has its 180. */
+async function ringingCall(): Promise<Call> {
+  const parties = await newParties(app.ctx);
+  const a = peer.call({
+    from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
+    to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
+    headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
+    connection: app.connection,
+  });
   const b = await peer.nextCallee();
   b.respond(180);
   await a.response(180);
-  return { a, b };
+  return { parties, a, b };
 }
 
-async function answeredCall(): Promise<{ a: CallerLeg; b: CalleeLeg }> {
-  const { a, b } = await ringingCall();
+async function answerCall({ a, b }: Call): Promise<void> {
   b.respond(200);
   await b.nextRequest('ACK');
   await a.response(200);
   a.ack();
-  return { a, b };
+  await sessionWhen(app.ctx, a.callId, 'confirmed');
 }
 
-async function hangUp({ a, b }: { a: CallerLeg; b: CalleeLeg }): Promise<void> {
+async function answeredCall(): Promise<Call> {
+  const call = await ringingCall();
+  await answerCall(call);
+  return call;
+}
+
+async function hangUp({ a, b }: Call): Promise<void> {
   const bye = a.request('BYE');
   b.reply(await b.nextRequest('BYE'), 200);
   await bye.response();
+  await expectEndedAfterAnswer(app.ctx, a.callId);
+}
+
+/** The JSON copy request of contract §3.2 for the call's parties. */
+function copyBody({ parties }: Call): string {
+  return JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
+}
+
+/** The caller's asserted identity, as its P-CSCF puts it on every request. */
+function asserted({ parties }: Call): Array<[string, string]> {
+  return [['P-Asserted-Identity', `<${parties.caller}>`]];
 }
 
 describe('drachtio front: INFO', () => {
-  it('answers a copy request in the confirmed dialog from the copy port, without bothering the other party', async () => {
-    const legs = await answeredCall();
-    const { a, b } = legs;
+  it('answers a copy request in the confirmed dialog through the copy service, without bothering the other party', async () => {
+    const call = await answeredCall();
+    const { a, b } = call;
 
-    const info = a.request('INFO', { headers: [...COPY_HEADERS, ...ASSERTED_CALLER], body: COPY_BODY });
+    const info = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call) });
     const answer = await info.response();
     expect(answer.status).toBe(200);
     expect(answer.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
-    expect(JSON.parse(answer.body)).toEqual(COPY_RESULT);
     expect(answer.callId).toBe(a.callId);
     expect(answer.cseq).toEqual(info.message.cseq);
-    expect(app.ports.copy.received.at(-1)).toEqual({
-      callId: a.callId,
-      dialogFromTag: a.fromTag,
-      fromTag: a.fromTag,
-      cseq: info.message.cseq.seq,
-      requestor: CALLER,
-      infoPackage: 'cmr-copy',
-      contentType: 'application/vnd.cmr.copy+json',
-      body: COPY_BODY,
-      source: '127.0.0.2:5070',
+    const entry = await expectCallerCopied(app.ctx, call.parties);
+    expect(JSON.parse(answer.body)).toEqual({
+      result: 'copied',
+      entries: [{ resourceId: entry.resourceId, libraryEntryId: entry.id, expiresAt: entry.expiresAt }],
+      charge: { id: entry.chargeId, amount: 99, currency: 'EUR' },
     });
+
     expect(b.pending).toEqual([]);
-    await hangUp(legs);
+    await hangUp(call);
   });
 
-  it('hands a copy request from the called party to the copy port under the caller-leg Call-ID', async () => {
-    const legs = await answeredCall();
-    const { a, b } = legs;
+  it('answers a copy request from the called party under the caller-leg Call-ID', async () => {
+    const call = await answeredCall();
+    const { a, b } = call;
 
-    const info = b.request('INFO', { headers: COPY_HEADERS, body: COPY_BODY });
-    expect((await info.response()).status).toBe(200);
-    expect(app.ports.copy.received.at(-1)).toMatchObject({
-      callId: a.callId,
-      dialogFromTag: a.fromTag,
-      fromTag: info.message.tag('from'),
-      requestor: CALLED,
-      infoPackage: 'cmr-copy',
-    });
-    expect(info.message.tag('from')).not.toBe(a.fromTag);
+    const info = b.request('INFO', { headers: COPY_HEADERS, body: copyBody(call) });
+    expect(info.message.callId).not.toBe(a.callId);
+    const answer = await info.response();
+    expect(answer.status).toBe(200);
+    const entry = await expectCalledCopied(app.ctx, call.parties);
+    expect(JSON.parse(answer.body)).toMatchObject({ result: 'copied', entries: [{ resourceId: entry.resourceId, libraryEntryId: entry.id }], charge: { amount: 50 } });
     expect(a.pending).toEqual([]);
-    await hangUp(legs);
+    await hangUp(call);
   });
 
   it('answers a copy request sent in the early dialog (it reaches the app outside any dialog)', async () => {
-    const legs = await ringingCall();
-    const { a, b } = legs;
+    const call = await ringingCall();
 
-    const info = a.request('INFO', { headers: [...COPY_HEADERS, ...ASSERTED_CALLER], body: COPY_BODY, early: true });
-    const answer = await info.response();
+    const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true }).response();
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toEqual(COPY_RESULT);
-    expect(app.ports.copy.received.at(-1)).toMatchObject({ callId: a.callId, dialogFromTag: a.fromTag, fromTag: a.fromTag, requestor: CALLER });
+    expect(answer.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
+    await expectCallerCopied(app.ctx, call.parties);
 
-    b.respond(200);
-    await b.nextRequest('ACK');
-    await a.response(200);
-    a.ack();
-    await hangUp(legs);
+    await answerCall(call);
+    await hangUp(call);
   });
 
   it('answers an early copy request that drachtio-server routed to another instance, finding the call in Redis', async () => {
-    const legs = await ringingCall();
-    const { a, b } = legs;
+    const call = await ringingCall();
+    const { a } = call;
 
-    const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...ASSERTED_CALLER], body: COPY_BODY, early: true, connection: other.connection });
+    const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true, connection: other.connection });
     expect((await copy.response()).status).toBe(200);
-    expect(other.ports.copy.received.at(-1)).toMatchObject({ callId: a.callId, dialogFromTag: a.fromTag, fromTag: a.fromTag, requestor: CALLER });
+    await expectCallerCopied(app.ctx, call.parties);
 
-    const dtmf = a.request('INFO', { headers: [['Content-Type', 'application/dtmf-relay']], body: 'Signal=5\r\nDuration=160\r\n', early: true, connection: other.connection });
+    // drachtio-srf has no early dialog to relay an ordinary INFO on: refused, naming what is taken.
+    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n', early: true, connection: other.connection });
     const refused = await dtmf.response();
     expect(refused.status).toBe(469);
     expect(refused.values('recv-info')).toEqual(['cmr-copy']);
     expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
 
-    b.respond(200);
-    await b.nextRequest('ACK');
-    await a.response(200);
-    a.ack();
-    await hangUp(legs);
+    await answerCall(call);
+    await hangUp(call);
   });
 
   it('refuses an INFO that is not a copy request for a call no instance knows with 481', async () => {
     const stray = peer.ua({ from: '<sip:mallory@example.org>', to: `<sip:nobody@example.org>`, connection: app.connection });
-    const info = stray.request('INFO', { headers: [['Content-Type', 'application/dtmf-relay']], body: 'Signal=1\r\n', early: true, connection: other.connection });
+    const info = stray.request('INFO', { headers: DTMF, body: 'Signal=1\r\n', early: true, connection: other.connection });
     const answer = await info.response();
     expect(answer.status).toBe(481);
     expect(answer.header('warning')).toMatch(/^399 \S+ ".+"$/);
-    expect(other.ports.copy.received.at(-1)).toMatchObject({ callId: stray.callId, dialogFromTag: null, requestor: 'sip:mallory@example.org' });
+  });
+
+  it('refuses a copy request for a call no instance knows with 404 and a Warning', async () => {
+    const stray = peer.ua({ from: '<sip:mallory@example.org>', to: `<sip:nobody@example.org>`, connection: app.connection });
+    const body = JSON.stringify({ caller: 'sip:mallory@example.org', called: 'sip:nobody@example.org', client: HANDSET });
+    const answer = await stray.request('INFO', { headers: COPY_HEADERS, body, early: true, connection: other.connection }).response();
+    expect(answer.status).toBe(404);
+    expect(answer.header('warning')).toMatch(/^399 \S+ ".+"$/);
   });
 
   it('answers DTMF with the copy key as a copy request and relays other digits to the other party', async () => {
-    const legs = await answeredCall();
-    const { a, b } = legs;
+    const call = await answeredCall();
+    const { a, b } = call;
 
-    const star = a.request('INFO', { headers: [['Content-Type', 'application/dtmf-relay']], body: 'Signal=*\r\nDuration=160\r\n' });
-    expect((await star.response()).status).toBe(200);
-    expect(app.ports.copy.received.at(-1)).toMatchObject({ contentType: 'application/dtmf-relay', infoPackage: null, body: 'Signal=*\r\nDuration=160\r\n' });
+    const star = await a.request('INFO', { headers: DTMF, body: 'Signal=*\r\nDuration=160\r\n' }).response();
+    expect(star.status).toBe(200);
+    expect(JSON.parse(star.body)).toMatchObject({ result: 'copied', charge: { amount: 99 } });
+    await expectCallerCopied(app.ctx, call.parties);
     expect(b.pending).toEqual([]);
 
-    const five = a.request('INFO', { headers: [['Content-Type', 'application/dtmf-relay']], body: 'Signal=5\r\nDuration=160\r\n' });
+    const five = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n' });
     const relayed = await b.nextRequest('INFO');
     expect(relayed.header('content-type')).toBe('application/dtmf-relay');
     expect(relayed.body).toBe('Signal=5\r\nDuration=160\r\n');
     b.reply(relayed, 200);
     expect((await five.response()).status).toBe(200);
-    await hangUp(legs);
+    await hangUp(call);
   });
 
   it('relays an INFO that is not a copy request to the other party unchanged, and its response back', async () => {
-    const legs = await answeredCall();
-    const { a, b } = legs;
+    const call = await answeredCall();
+    const { a, b } = call;
 
+    // A legacy INFO (no Info-Package) of some other application: the server has no say in it.
     const info = a.request('INFO', {
       headers: [
-        ['Info-Package', 'x-acme-presence'],
         ['Content-Type', 'application/x-acme+json'],
         ['X-Acme-Trace', 'abc-123'],
       ],
@@ -196,7 +211,7 @@ describe('drachtio front: INFO', () => {
     const relayed = await b.nextRequest('INFO');
     expect(relayed.callId).toBe(b.invite.callId);
     expect(relayed.uri).toBe('sip:ua@127.0.0.3:5080');
-    expect(relayed.header('info-package')).toBe('x-acme-presence');
+    expect(relayed.header('info-package')).toBeUndefined();
     expect(relayed.header('content-type')).toBe('application/x-acme+json');
     expect(relayed.header('x-acme-trace')).toBe('abc-123');
     expect(relayed.body).toBe('{"mood":"happy"}');
@@ -216,6 +231,25 @@ describe('drachtio front: INFO', () => {
     const refused = await back.response();
     expect(refused.status).toBe(415);
     expect(refused.header('accept')).toBe('application/x-acme+json');
-    await hangUp(legs);
+    await expectNothingCopied(app.ctx, call.parties);
+    await hangUp(call);
+  });
+
+  it('refuses an INFO of an unknown Info-Package with 469 naming cmr-copy, like every refused copy request', async () => {
+    const call = await answeredCall();
+    const { a, b } = call;
+
+    const unknown = await a.request('INFO', { headers: [['Info-Package', 'x-acme-presence'], ['Content-Type', 'application/x-acme+json']], body: '{}' }).response();
+    expect(unknown.status).toBe(469);
+    expect(unknown.values('recv-info')).toEqual(['cmr-copy']);
+    const wrongType = await a.request('INFO', { headers: [['Info-Package', 'cmr-copy'], ['Content-Type', 'text/plain']], body: 'copy please' }).response();
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.header('accept')).toBe('application/vnd.cmr.copy+json');
+    const stranger = await a.request('INFO', { headers: [...COPY_HEADERS, ['P-Asserted-Identity', '<tel:+15559990000>']], body: copyBody(call) }).response();
+    expect(stranger.status).toBe(403);
+    expect(stranger.header('warning')).toMatch(/^399 \S+ ".+"$/);
+    expect(b.pending).toEqual([]);
+    await expectNothingCopied(app.ctx, call.parties);
+    await hangUp(call);
   });
 });

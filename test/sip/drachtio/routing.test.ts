@@ -3,20 +3,24 @@
  * where it sends the B-leg INVITE (remaining Route, outbound proxy, or the Request-URI).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CallAnnotation } from '../../../src/calls/call-events.js';
-import { doublePorts, type DoublePorts } from '../../support/call-port-doubles.js';
+import type { Identity } from '../../../src/domain/identity.js';
+import { presentingSession, TONES } from '../../support/call-outcomes.js';
+import { owning, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { PEER_SECRET, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
 import { DrachtioPeer, type CallOptions } from '../../support/drachtio-peer.js';
 
 const OUTBOUND_PROXY = 'sip:proxy.ims.example.net:5070;lr';
-const PRESENTED: CallAnnotation = { toCaller: [], toCalled: [{ resourceId: 'r-logo', contentUri: 'https://media.example.net/img/logo.png' }] };
+/** The caller of the next-hop tests (by its From), who presents a tone to whomever it calls. */
+const ALICE = 'sip:alice@ims.example.net' as Identity;
 
 let peer: DrachtioPeer;
-let app: DrachtioApp<DoublePorts>;
+let app: DrachtioApp;
 
 beforeAll(async () => {
   peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startDrachtioApp(peer, doublePorts(() => PRESENTED), { CMR_SIP_OUTBOUND_PROXY: OUTBOUND_PROXY, CMR_SIP_TRUSTED: '127.0.0.0/8' });
+  app = await startDrachtioApp(peer, { env: { CMR_SIP_OUTBOUND_PROXY: OUTBOUND_PROXY, CMR_SIP_TRUSTED: '127.0.0.0/8' } });
+  await seedCopyCatalog(app.ctx.services);
+  await owning(app.ctx.services, ALICE, [TONES.toCalled.resourceId]);
 });
 afterAll(async () => {
   await app.close();
@@ -26,14 +30,14 @@ afterEach(() => {
   expect(app.front.liveCalls).toBe(0);
 });
 
-/** Places a call, lets the called party refuse it, and returns what the app sent and told the core. */
+/** Places a call, lets the called party refuse it, and returns what the app sent and the presenting session it recorded. */
 async function attempt(options: Omit<CallOptions, 'connection'>) {
   const a = peer.call({ ...options, connection: app.connection });
   const b = await peer.nextCallee();
   b.respond(480);
   await a.response(480);
   await until(() => app.front.liveCalls === 0, 'the attempt ends');
-  return { a, b, started: app.ports.calls.started.find((s) => s.callId === a.callId) };
+  return { a, b, session: await presentingSession(app.ctx, a.callId) };
 }
 
 describe('drachtio front: identities', () => {
@@ -43,18 +47,18 @@ describe('drachtio front: identities', () => {
   ];
 
   it('takes the caller from P-Asserted-Identity and the called party from P-Served-User when the peer is trusted', async () => {
-    const { started } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:+15551230002@ims.example.net;user=phone>', headers: asserted });
-    expect(started).toMatchObject({ caller: 'tel:+15551230001', called: 'tel:+15551230009' });
+    const { session } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:+15551230002@ims.example.net;user=phone>', headers: asserted });
+    expect(session).toMatchObject({ caller: 'tel:+15551230001', called: 'tel:+15551230009' });
   });
 
   it('ignores asserted identities from an untrusted peer: From and the Request-URI count', async () => {
-    const { a, started } = await attempt({
+    const { a, session } = await attempt({
       from: '"Mallory" <sip:Mallory@Example.ORG:5060;transport=tcp>',
       to: '<sip:+15551230002@ims.example.net;user=phone>',
       headers: asserted,
       source: { address: '192.0.2.10', port: 5060 },
     });
-    expect(started).toEqual({ callId: a.callId, fromTag: a.fromTag, caller: 'sip:Mallory@example.org', called: 'tel:+15551230002' });
+    expect(session).toMatchObject({ callId: a.callId, fromTag: a.fromTag, caller: 'sip:Mallory@example.org', called: 'tel:+15551230002' });
   });
 
   it('passes asserted identities on to the called party only from a trusted peer', async () => {
@@ -80,11 +84,10 @@ describe('drachtio front: identities', () => {
   });
 
   it('forwards a call whose parties cannot be identified, unannotated and without telling the core', async () => {
-    const { a, b, started } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:voicemail.example.net>' });
-    expect(started).toBeUndefined();
+    const { b, session } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:voicemail.example.net>' });
+    expect(session).toBeNull();
     expect(b.invite.uri).toBe('sip:voicemail.example.net');
     expect(b.invite.values('alert-info')).toEqual([]);
-    expect(app.ports.calls.ended.map((e) => e.callId)).not.toContain(a.callId);
   });
 });
 
@@ -98,7 +101,7 @@ describe('drachtio front: next hop', () => {
     expect(b.proxy).toBe('sip:scscf.ims.example.net:6060;lr;odi=as-7f3');
     expect(b.invite.values('route')).toEqual(['<sip:scscf.ims.example.net:6060;lr;odi=as-7f3>']);
     expect(b.invite.uri).toBe('sip:+15551230002@ims.example.net;user=phone');
-    expect(b.invite.values('alert-info')).toEqual(['<https://media.example.net/img/logo.png>;resource=r-logo']);
+    expect(b.invite.values('alert-info')).toEqual([`<${TONES.toCalled.contentUri}>;resource=${TONES.toCalled.resourceId}`]);
   });
 
   it('sends the INVITE through the outbound proxy when no Route remains', async () => {

@@ -1,28 +1,32 @@
 /**
  * Proxy behaviour of the embedded front that only raw SIP shows: Record-Route and Via, Max-Forwards,
  * loops, Route handling, the outbound proxy, whose identity counts, and answers to bad requests.
- * Real sockets: a bare caller on 127.0.0.1 and a bare called peer on 127.0.0.2.
+ * Real sockets: a bare caller on 127.0.0.1 and a bare called peer on 127.0.0.2; the real core
+ * behind the front, whose presenting sessions (REST) show what the front told it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CallAnnotation, CallEvents } from '../../../src/calls/call-events.js';
-import { passThroughCopy } from '../../../src/copy/pass-through-copy.js';
-import { RecordingCallEvents } from '../../support/sip/call-events-double.js';
-import { CopyRulesDouble } from '../../support/sip/copy-double.js';
+import type { CallEvents } from '../../../src/calls/call-events.js';
+import {
+  expectCalledCopied,
+  expectEndedAfterAnswer,
+  expectEndedUnanswered,
+  newParties,
+  numberOf,
+  presentingSession,
+  sessionWhen,
+  TONES,
+} from '../../support/call-outcomes.js';
+import { HANDSET, newUser, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
 import { recordRouteSet, request, responseTo } from '../../support/sip/raw-messages.js';
 import { isRequest, isStatus, RawPeer } from '../../support/sip/raw-peer.js';
 
-const ANNOTATION: CallAnnotation = {
-  toCaller: [{ resourceId: 'r-summer', contentUri: 'https://media.example.net/tones/summer.mp3' }],
-  toCalled: [{ resourceId: 'r-winter', contentUri: 'https://media.example.net/tones/winter.mp3' }],
-};
 let sequence = 0;
 const newCallId = () => `proxy-${process.pid}-${++sequence}@test`;
+const alertInfo = (tone: { resourceId: string; contentUri: string }) => `<${tone.contentUri}>;resource=${tone.resourceId}`;
 
 describe('embedded proxy', () => {
   let harness: SipHarness;
-  let calls: RecordingCallEvents;
-  let copy: CopyRulesDouble;
   const peers: RawPeer[] = [];
   const open = async (transport: 'udp' | 'tcp', role: 'caller' | 'called') => {
     const peer = await RawPeer.open(transport, role === 'caller' ? CALLER_IP : CALLED_IP, harness.server, role);
@@ -31,9 +35,8 @@ describe('embedded proxy', () => {
   };
 
   beforeAll(async () => {
-    calls = new RecordingCallEvents(ANNOTATION);
-    copy = new CopyRulesDouble(calls, { copyKey: '*', host: '127.0.0.1' });
-    harness = await startSipHarness(() => ({ calls, copy }));
+    harness = await startSipHarness();
+    await seedCopyCatalog(harness.ctx.services);
   });
   afterEach(async () => {
     await Promise.all(peers.splice(0).map((p) => p.close()));
@@ -44,19 +47,27 @@ describe('embedded proxy', () => {
 
   describe.each(['udp', 'tcp'] as const)('a dialog over %s', (transport) => {
     it('is record-routed so each side reaches the other, and announced on INVITE, 18x and 200', async () => {
+      const parties = await newParties(harness.ctx);
       const caller = await open(transport, 'caller');
       const called = await open(transport, 'called');
       const callId = newCallId();
       const T = transport.toUpperCase();
       const own = `127.0.0.1:${harness.server.port}`;
 
-      caller.send(request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId, maxForwards: 10, headers: ['P-Asserted-Identity: <tel:+15551230001>'] }));
+      caller.send(
+        request('INVITE', `sip:${numberOf(parties.called)}@${called.uriHostPort};user=phone`, caller, {
+          callId,
+          maxForwards: 10,
+          headers: [`P-Asserted-Identity: <${parties.caller}>`],
+        }),
+      );
       await caller.receive(isStatus(100));
       const invite = await called.receive(isRequest('INVITE'));
       expect(invite.header('max-forwards')).toEqual(['9']);
       expect(invite.header('via')[0]).toMatch(new RegExp(`^SIP/2.0/${T} ${own.replace(/\./g, '\\.')};branch=z9hG4bK`));
       expect(invite.header('via')[1]).toContain(`received=${CALLER_IP}`);
-      expect(invite.header('alert-info')).toEqual(['<https://media.example.net/tones/winter.mp3>;resource=r-winter']);
+      expect(invite.header('alert-info')).toEqual([alertInfo(TONES.toCalled)]);
+      expect(invite.header('p-asserted-identity')).toEqual([`<${parties.caller}>`]);
       const routes = recordRouteSet(invite);
       // UDP: one entry; TCP: a second one naming the caller's connection (double Record-Route).
       expect(routes[0]).toBe(`<sip:${own};transport=${transport};lr>`);
@@ -64,14 +75,14 @@ describe('embedded proxy', () => {
 
       called.send(responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: called }));
       const ringing = await caller.receive(isStatus(180));
-      expect(ringing.header('alert-info')).toEqual(['<https://media.example.net/tones/summer.mp3>;resource=r-summer']);
+      expect(ringing.header('alert-info')).toEqual([alertInfo(TONES.toCaller)]);
       expect(ringing.header('recv-info')).toEqual(['cmr-copy']);
       expect(ringing.header('via')).toHaveLength(1);
 
       called.send(responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: called }));
       const ok = await caller.receive(isStatus(200, 'INVITE'));
       expect(ok.header('recv-info')).toEqual(['cmr-copy']);
-      expect(calls.story(callId)).toEqual({ answered: true, ended: [] });
+      expect(await sessionWhen(harness.ctx, callId, 'confirmed')).toMatchObject({ caller: parties.caller, called: parties.called, fromTag: 'caller-tag' });
 
       const dialog = { callId, toTag: 'called-tag' };
       caller.send(request('ACK', `sip:peer@${called.uriHostPort}`, caller, { ...dialog, routes: [...recordRouteSet(ok)].reverse() }));
@@ -83,23 +94,56 @@ describe('embedded proxy', () => {
         callId,
         fromTag: 'called-tag',
         toTag: 'caller-tag',
-        from: '<sip:+15551230002@example.net;user=phone>',
-        to: '<sip:+15551230001@example.net;user=phone>',
+        from: `<sip:${numberOf(parties.called)}@example.net;user=phone>`,
+        to: `<sip:${numberOf(parties.caller)}@example.net;user=phone>`,
         routes: recordRouteSet(invite),
       };
-      const copyBody = JSON.stringify({ caller: 'tel:+15551230001', called: 'tel:+15551230002', client: { id: 'acme-handset', version: '2.1.0' } });
+      const copyBody = JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
       called.send(request('INFO', `sip:peer@${caller.uriHostPort}`, called, { ...fromCalled, cseq: 1, headers: ['Info-Package: cmr-copy', 'Content-Type: application/vnd.cmr.copy+json'], body: copyBody }));
       const copied = await called.receive(isStatus(200, 'INFO'));
-      expect(JSON.parse(copied.body)).toMatchObject({ result: 'copied', entries: [{ resourceId: 'r-winter' }] });
-      expect(copy.infos.at(-1)).toMatchObject({ callId, dialogFromTag: 'caller-tag', fromTag: 'called-tag', requestor: 'tel:+15551230002' });
+      const entry = await expectCalledCopied(harness.ctx, parties);
+      expect(JSON.parse(copied.body)).toMatchObject({ result: 'copied', entries: [{ resourceId: TONES.toCalled.resourceId, libraryEntryId: entry.id }] });
       expect(caller.hasReceived(isRequest('INFO'))).toBe(false);
 
       called.send(request('BYE', `sip:peer@${caller.uriHostPort}`, called, { ...fromCalled, cseq: 2 }));
       const bye = await caller.receive(isRequest('BYE'));
       caller.send(responseTo(bye, 200, 'OK'));
       await called.receive(isStatus(200, 'BYE'));
-      expect(calls.story(callId)).toEqual({ answered: true, ended: ['bye'] });
+      await expectEndedAfterAnswer(harness.ctx, callId);
     });
+  });
+
+  it('advertises copying on 18x and 200 even when nothing is presented to the caller, and answers the copy 404', async () => {
+    // Two subscribers with no tones: nothing to announce, yet a copy request is the copy service's to refuse.
+    const parties = { caller: newUser(), called: newUser() };
+    const caller = await open('udp', 'caller');
+    const called = await open('udp', 'called');
+    const callId = newCallId();
+    caller.send(request('INVITE', `sip:${numberOf(parties.called)}@${called.uriHostPort};user=phone`, caller, { callId, headers: [`P-Asserted-Identity: <${parties.caller}>`] }));
+    const invite = await called.receive(isRequest('INVITE'));
+    expect(invite.header('alert-info')).toEqual([]);
+    called.send(responseTo(invite, 180, 'Ringing', { toTag: 'called-tag', contact: called }));
+    const ringing = await caller.receive(isStatus(180));
+    expect(ringing.header('alert-info')).toEqual([]);
+    expect(ringing.header('recv-info')).toEqual(['cmr-copy']);
+    called.send(responseTo(invite, 200, 'OK', { toTag: 'called-tag', contact: called }));
+    const ok = await caller.receive(isStatus(200, 'INVITE'));
+    expect(ok.header('recv-info')).toEqual(['cmr-copy']);
+
+    const copyBody = JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
+    caller.send(
+      request('INFO', `sip:peer@${called.uriHostPort}`, caller, {
+        callId,
+        toTag: 'called-tag',
+        cseq: 2,
+        routes: [...recordRouteSet(ok)].reverse(),
+        headers: [`P-Asserted-Identity: <${parties.caller}>`, 'Info-Package: cmr-copy', 'Content-Type: application/vnd.cmr.copy+json'],
+        body: copyBody,
+      }),
+    );
+    const refused = await caller.receive(isStatus(404, 'INFO'));
+    expect(refused.header('warning')[0]).toMatch(/^399 \S+ ".+"$/);
+    expect(called.hasReceived(isRequest('INFO'))).toBe(false);
   });
 
   it('refuses a request that has run out of hops (483) without forwarding it', async () => {
@@ -113,8 +157,17 @@ describe('embedded proxy', () => {
 
   it('detects a request that loops back to it (482)', async () => {
     const caller = await open('udp', 'caller');
-    caller.send(request('OPTIONS', `sip:somebody@127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
+    caller.send(request('MESSAGE', `sip:somebody@127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
     await caller.receive(isStatus(482));
+  });
+
+  it("answers an OPTIONS keep-alive addressed to it with 200, its methods and the copy package", async () => {
+    const caller = await open('udp', 'caller');
+    caller.send(request('OPTIONS', `sip:127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
+    const answer = await caller.receive(isStatus(200, 'OPTIONS'));
+    expect(answer.header('allow')[0]).toMatch(/INVITE.*INFO.*OPTIONS/);
+    expect(answer.header('recv-info')).toEqual(['cmr-copy']);
+    expect(answer.header('to')[0]).toMatch(/;tag=\w+/);
   });
 
   it('sends to the Route entry after its own, keeping the Request-URI', async () => {
@@ -126,10 +179,11 @@ describe('embedded proxy', () => {
     const invite = await called.receive(isRequest('INVITE'));
     expect(invite.firstLine).toBe('INVITE tel:+15551230002 SIP/2.0');
     expect(invite.header('route')).toEqual([next]);
-    expect(calls.started.find((s) => s.callId === callId)?.called).toBe('tel:+15551230002');
+    expect(await presentingSession(harness.ctx, callId)).toMatchObject({ caller: 'tel:+15551230001', called: 'tel:+15551230002' });
     called.send(responseTo(invite, 486, 'Busy Here', { toTag: 'busy' }));
     await caller.receive(isStatus(486));
     await called.receive(isRequest('ACK'));
+    await expectEndedUnanswered(harness.ctx, callId);
   });
 
   it('takes the called party from P-Served-User of a trusted peer', async () => {
@@ -143,7 +197,7 @@ describe('embedded proxy', () => {
       }),
     );
     const invite = await called.receive(isRequest('INVITE'));
-    expect(calls.started.find((s) => s.callId === callId)).toMatchObject({ caller: 'tel:+15551230001', called: 'tel:+15551239999' });
+    expect(await presentingSession(harness.ctx, callId)).toMatchObject({ caller: 'tel:+15551230001', called: 'tel:+15551239999' });
     called.send(responseTo(invite, 603, 'Decline', { toTag: 'no' }));
     await caller.receive(isStatus(603));
   });
@@ -164,12 +218,10 @@ describe('embedded proxy', () => {
 });
 
 describe('embedded proxy with an outbound proxy and no trusted peers', () => {
-  it('sends initial requests through the outbound proxy and ignores asserted identities', async () => {
-    const calls = new RecordingCallEvents(ANNOTATION);
+  it('sends initial requests through the outbound proxy, and neither honours nor passes on asserted identities', async () => {
     const proxy = await RawPeer.open('udp', CALLED_IP, { ip: '127.0.0.1', port: 0 }, 'called');
-    const harness = await startSipHarness(() => ({ calls, copy: passThroughCopy }), {
-      CMR_SIP_TRUSTED: '127.0.0.9/32',
-      CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}`,
+    const harness = await startSipHarness({
+      env: { CMR_SIP_TRUSTED: '127.0.0.9/32', CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}` },
     });
     try {
       const caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
@@ -183,7 +235,9 @@ describe('embedded proxy with an outbound proxy and no trusted peers', () => {
       );
       const invite = await proxy.receive(isRequest('INVITE'));
       expect(invite.header('route')).toEqual([`<sip:${proxy.ip}:${proxy.port};lr>`]);
-      expect(calls.started.find((s) => s.callId === callId)).toMatchObject({ caller: 'sip:alice@example.net', called: 'tel:+15551230002' });
+      expect(invite.header('p-asserted-identity')).toEqual([]);
+      expect(invite.header('p-served-user')).toEqual([]);
+      expect(await presentingSession(harness.ctx, callId)).toMatchObject({ caller: 'sip:alice@example.net', called: 'tel:+15551230002' });
       await caller.close();
     } finally {
       await proxy.close();
@@ -194,13 +248,14 @@ describe('embedded proxy with an outbound proxy and no trusted peers', () => {
 
 describe('embedded proxy when the core fails', () => {
   it('forwards the call unannotated when the presentation service fails or hangs', async () => {
+    // A misbehaving neighbour: the real service never throws nor hangs, the front must not rely on it.
     const failing: CallEvents = {
       callStarted: (start) => (start.callId.endsWith('hang@test') ? new Promise(() => {}) : Promise.reject(new Error('store down'))),
       callAnswered: () => Promise.reject(new Error('store down')),
       callEnded: () => Promise.reject(new Error('store down')),
       findCall: async () => null,
     };
-    const harness = await startSipHarness(() => ({ calls: failing, copy: passThroughCopy }), { CMR_SELECT_BUDGET_MS: '20' });
+    const harness = await startSipHarness({ env: { CMR_SELECT_BUDGET_MS: '20' }, ports: () => ({ calls: failing }) });
     const caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
     const called = await RawPeer.open('udp', CALLED_IP, harness.server, 'called');
     try {
@@ -211,6 +266,8 @@ describe('embedded proxy when the core fails', () => {
         called.send(responseTo(invite, 200, 'OK', { toTag: 'up', contact: called }));
         const ok = await caller.receive((m) => isStatus(200, 'INVITE')(m) && m.header('call-id')[0] === callId);
         expect(ok.header('alert-info')).toEqual([]);
+        // Copying is advertised all the same: refusing a copy request is the copy service's answer.
+        expect(ok.header('recv-info')).toEqual(['cmr-copy']);
       }
     } finally {
       await Promise.all([caller.close(), called.close()]);

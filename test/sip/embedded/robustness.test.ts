@@ -7,17 +7,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { CallAnnotation } from '../../../src/calls/call-events.js';
-import { RecordingCallEvents } from '../../support/sip/call-events-double.js';
-import { CopyRulesDouble } from '../../support/sip/copy-double.js';
+import { expectEndedAfterAnswer, newParties, TONES } from '../../support/call-outcomes.js';
+import { seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
 import { request, responseTo } from '../../support/sip/raw-messages.js';
 import { isRequest, isStatus, parseSipText, RawPeer } from '../../support/sip/raw-peer.js';
 
-const ANNOTATION: CallAnnotation = {
-  toCaller: [{ resourceId: 'r-summer', contentUri: 'https://media.example.net/tones/summer.mp3' }],
-  toCalled: [],
-};
+const ANNOUNCED = { toCaller: TONES.toCaller.resourceId, toCalled: TONES.toCalled.resourceId };
 const UDP_MESSAGES = 3000;
 const TCP_CONNECTIONS = 150;
 
@@ -36,8 +32,8 @@ describe('embedded front under hostile input', () => {
   let sink: RawPeer;
 
   beforeAll(async () => {
-    const calls = new RecordingCallEvents(ANNOTATION);
-    harness = await startSipHarness(() => ({ calls, copy: new CopyRulesDouble(calls, { copyKey: '*', host: '127.0.0.1' }) }));
+    harness = await startSipHarness();
+    await seedCopyCatalog(harness.ctx.services);
     sink = await RawPeer.open('udp', CALLED_IP, harness.server, 'called');
   });
   afterAll(async () => {
@@ -122,8 +118,10 @@ describe('embedded front under hostile input', () => {
     expect(malformed).toBeGreaterThan(UDP_MESSAGES / 10);
 
     udp.close();
-    await harness.call({ transport: 'udp', caller: 'caller-call.xml', called: 'called-answer.xml', expect: { toCaller: 'r-summer' } });
-    await harness.call({ transport: 'tcp', caller: 'caller-call.xml', called: 'called-answer.xml', expect: { toCaller: 'r-summer' } });
+    for (const transport of ['udp', 'tcp'] as const) {
+      const callId = await harness.call({ transport, caller: 'caller-call.xml', called: 'called-answer.xml', parties: await newParties(harness.ctx), expect: ANNOUNCED });
+      await expectEndedAfterAnswer(harness.ctx, callId);
+    }
   });
 });
 

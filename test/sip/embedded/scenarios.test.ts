@@ -1,90 +1,91 @@
 /**
- * The embedded front with real SIP: sipp callers and called UAs (sip/scenarios) through the
- * server over UDP and over TCP. The scenarios themselves check statuses, Alert-Info, Recv-Info
- * and copy answers; these tests add what only the server side can see (the call events).
- *
- * Core ports: neighbour doubles (test/support/sip). To run the same scenarios against the real
- * presentation and copy services, build them from `ctx.services` in the `startSipHarness` call.
+ * The embedded front end to end: sipp callers and called UAs (sip/scenarios) through the server,
+ * over UDP and over TCP, with the real presentation, copy and charging services behind it. The
+ * scenarios check statuses, Alert-Info, Recv-Info and copy answers on the wire; these tests check
+ * what the calls left behind: the presenting session (REST), library entries and charges.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallAnnotation } from '../../../src/calls/call-events.js';
-import { RecordingCallEvents } from '../../support/sip/call-events-double.js';
-import { CopyRulesDouble } from '../../support/sip/copy-double.js';
-import { CALLED, CALLER, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
+import type { Identity } from '../../../src/domain/identity.js';
+import {
+  expectCallerCopied,
+  expectEndedAfterAnswer,
+  expectEndedUnanswered,
+  expectNothingCopied,
+  newParties,
+  TONES,
+  type Parties,
+} from '../../support/call-outcomes.js';
+import { seedCopyCatalog } from '../../support/copy-fixtures.js';
+import { startSipHarness, type SipHarness } from '../../support/sip/harness.js';
 
-const ANNOTATION: CallAnnotation = {
-  toCaller: [{ resourceId: 'r-summer', contentUri: 'https://media.example.net/tones/summer.mp3' }],
-  toCalled: [{ resourceId: 'r-winter', contentUri: 'https://media.example.net/tones/winter.mp3' }],
-};
-const ANNOUNCED = { toCaller: 'r-summer', toCalled: 'r-winter' };
+/** The requestor of the 403 scenario's INFO: not a party to the call. */
+const STRANGER = 'tel:+15559990000' as Identity;
+const ANNOUNCED = { toCaller: TONES.toCaller.resourceId, toCalled: TONES.toCalled.resourceId };
 
 describe.each(['udp', 'tcp'] as const)('embedded SIP front over %s', (transport) => {
   let harness: SipHarness;
-  let calls: RecordingCallEvents;
-  let copy: CopyRulesDouble;
 
   beforeAll(async () => {
-    calls = new RecordingCallEvents(ANNOTATION);
-    copy = new CopyRulesDouble(calls, { copyKey: '*', host: '127.0.0.1' });
-    harness = await startSipHarness(() => ({ calls, copy }));
+    harness = await startSipHarness();
+    await seedCopyCatalog(harness.ctx.services);
   });
   afterAll(async () => {
     await harness?.close();
   });
 
-  /** Places a call and returns the Call-ID the server saw. */
-  async function call(caller: string, called: string): Promise<string> {
-    const before = calls.started.length;
-    await harness.call({ transport, caller, called, expect: ANNOUNCED });
-    expect(calls.started).toHaveLength(before + 1);
-    return calls.started[before]!.callId;
+  /** Places a call between two new subscribers; returns them and the Call-ID. */
+  async function call(caller: string, called: string): Promise<{ parties: Parties; callId: string }> {
+    const parties = await newParties(harness.ctx);
+    const callId = await harness.call({ transport, caller, called, parties, expect: ANNOUNCED });
+    return { parties, callId };
   }
 
-  it('announces the resources of an answered call and reports its events', async () => {
-    const callId = await call('caller-call.xml', 'called-answer.xml');
-    expect(calls.started.at(-1)).toMatchObject({ caller: `tel:${CALLER}`, called: `tel:${CALLED}` });
-    expect(calls.story(callId)).toEqual({ answered: true, ended: ['bye'] });
+  it('announces what each party presents and records the call from answer to BYE', async () => {
+    const { parties, callId } = await call('caller-call.xml', 'called-answer.xml');
+    const session = await expectEndedAfterAnswer(harness.ctx, callId);
+    expect(session).toMatchObject({ caller: parties.caller, called: parties.called, toCaller: [TONES.toCaller], toCalled: [TONES.toCalled] });
+    await expectNothingCopied(harness.ctx, parties);
   });
 
-  it('answers a copy INFO in the confirmed dialog itself', async () => {
-    const callId = await call('caller-copy-confirmed.xml', 'called-answer.xml');
-    const info = copy.infos.at(-1)!;
-    const fromTag = calls.started.at(-1)!.fromTag;
-    expect(info).toMatchObject({ callId, dialogFromTag: fromTag, fromTag, cseq: 2, requestor: `tel:${CALLER}`, infoPackage: 'cmr-copy', contentType: 'application/vnd.cmr.copy+json' });
-    expect(JSON.parse(info.body)).toMatchObject({ caller: `tel:${CALLER}`, called: `tel:${CALLED}` });
+  it('copies into the caller library from an INFO in the confirmed dialog', async () => {
+    const { parties, callId } = await call('caller-copy-confirmed.xml', 'called-answer.xml');
+    await expectCallerCopied(harness.ctx, parties);
+    await expectEndedAfterAnswer(harness.ctx, callId);
   });
 
-  it('answers a copy INFO in the early dialog, before the call is answered', async () => {
-    const callId = await call('caller-copy-early.xml', 'called-early-info.xml');
-    const [copyInfo, digitInfo] = copy.infos.slice(-2);
-    expect(copyInfo).toMatchObject({ callId, cseq: 2, infoPackage: 'cmr-copy' });
-    expect(digitInfo).toMatchObject({ callId, cseq: 3, infoPackage: null, contentType: 'application/dtmf-relay' });
-    expect(calls.story(callId)).toEqual({ answered: true, ended: ['bye'] });
+  it('copies from an INFO in the early dialog, and passes the ordinary INFO after it to the called party', async () => {
+    const { parties, callId } = await call('caller-copy-early.xml', 'called-early-info.xml');
+    await expectCallerCopied(harness.ctx, parties);
+    await expectEndedAfterAnswer(harness.ctx, callId);
   });
 
   it('copies on the DTMF copy key', async () => {
-    const callId = await call('caller-copy-dtmf.xml', 'called-answer.xml');
-    expect(copy.infos.at(-1)).toMatchObject({ callId, infoPackage: null, contentType: 'application/dtmf-relay', requestor: `tel:${CALLER}` });
+    const { parties } = await call('caller-copy-dtmf.xml', 'called-answer.xml');
+    await expectCallerCopied(harness.ctx, parties);
   });
 
-  it('passes an INFO that is not a copy request to the called party', async () => {
-    const callId = await call('caller-info-passthrough.xml', 'called-answer-info.xml');
-    expect(copy.infos.at(-1)).toMatchObject({ callId, contentType: 'application/dtmf-relay' });
+  it('passes an INFO that is not a copy request to the called party and copies nothing', async () => {
+    const { parties } = await call('caller-info-passthrough.xml', 'called-answer-info.xml');
+    await expectNothingCopied(harness.ctx, parties);
   });
 
-  it('cancels a ringing call end to end', async () => {
-    const callId = await call('caller-cancel.xml', 'called-ringing-cancel.xml');
-    expect(calls.story(callId)).toEqual({ answered: false, ended: ['cancel'] });
+  it('cancels a ringing call end to end and ends its presenting session', async () => {
+    const { parties, callId } = await call('caller-cancel.xml', 'called-ringing-cancel.xml');
+    await expectEndedUnanswered(harness.ctx, callId);
+    await expectNothingCopied(harness.ctx, parties);
   });
 
-  it('relays a busy called party', async () => {
-    const callId = await call('caller-busy.xml', 'called-busy.xml');
-    expect(calls.story(callId)).toEqual({ answered: false, ended: ['failure'] });
+  it('relays a busy called party and ends the presenting session', async () => {
+    const { parties, callId } = await call('caller-busy.xml', 'called-busy.xml');
+    await expectEndedUnanswered(harness.ctx, callId);
+    await expectNothingCopied(harness.ctx, parties);
   });
 
-  it('relays the copy service refusals of bad copy requests', async () => {
-    const callId = await call('caller-copy-bad-input.xml', 'called-answer.xml');
-    expect(copy.infos.filter((i) => i.callId === callId).map((i) => i.cseq)).toEqual([2, 3, 4, 5, 6]);
-    expect(calls.story(callId)).toEqual({ answered: true, ended: ['bye'] });
+  it('refuses bad copy requests (400, 413, 415, 469, 403) and applies none of them', async () => {
+    const { parties, callId } = await call('caller-copy-bad-input.xml', 'called-answer.xml');
+    await expectNothingCopied(harness.ctx, parties);
+    // The 403 was asked by a stranger to the call: nothing for it either.
+    expect(await harness.ctx.services.users.library(STRANGER).all()).toEqual([]);
+    await expectEndedAfterAnswer(harness.ctx, callId);
   });
 });

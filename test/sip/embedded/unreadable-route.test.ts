@@ -3,21 +3,16 @@
  * whether on an initial INVITE or in a dialog, and never a server error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallAnnotation } from '../../../src/calls/call-events.js';
-import { passThroughCopy } from '../../../src/copy/pass-through-copy.js';
-import { RecordingCallEvents } from '../../support/sip/call-events-double.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
 import { request } from '../../support/sip/raw-messages.js';
 import { RawPeer } from '../../support/sip/raw-peer.js';
-
-const NOTHING: CallAnnotation = { toCaller: [], toCalled: [] };
 
 describe('an unreadable Route header', () => {
   let harness: SipHarness;
   let caller: RawPeer;
   let called: RawPeer;
   beforeAll(async () => {
-    harness = await startSipHarness(() => ({ calls: new RecordingCallEvents(NOTHING), copy: passThroughCopy }));
+    harness = await startSipHarness();
     caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
     called = await RawPeer.open('udp', CALLED_IP, harness.server, 'called');
   });

@@ -1,14 +1,16 @@
 /**
  * The SIP front of a test: the real services of `createTestContext` (real Redis, config,
  * metrics, readiness) and the signalling front started by `startSignalling`, on free loopback
- * ports, with the core ports the test chooses. Tests pass doubles today; passing the real
- * presentation and copy services built from `ctx.services` runs the same scenarios against them.
+ * ports, with the core ports the server entry gives it (`services.calls`, `services.sipCopy`)
+ * unless a test about the front's own mechanics replaces one with a misbehaving neighbour.
  *
  * Addresses: the server on 127.0.0.1, called UAs on 127.0.0.2 (a distinct host, so no
  * destination can be mistaken for the server itself), callers on 127.0.0.1 (a trusted peer).
  */
+import { randomUUID } from 'node:crypto';
 import { startSignalling, type CorePorts, type SignallingFront } from '../../../src/signalling.js';
 import type { ServiceOptions } from '../../../src/wiring.js';
+import { numberOf, type Parties } from '../call-outcomes.js';
 import { createTestContext, type TestContext } from '../context.js';
 import { runCall, type SipTransport } from './sipp.js';
 import { freePort } from './sockets.js';
@@ -16,15 +18,13 @@ import { freePort } from './sockets.js';
 export const SERVER_IP = '127.0.0.1';
 export const CALLER_IP = '127.0.0.1';
 export const CALLED_IP = '127.0.0.2';
-export const CALLER = '+15551230001';
-export const CALLED = '+15551230002';
 
 export interface SipHarness {
   ctx: TestContext;
   front: SignallingFront;
   server: { ip: string; port: number; wsPort: number };
-  /** Places one call with sipp: `caller` and `called` are scenario files; `expect` the announced resources. */
-  call(options: CallOptions): Promise<void>;
+  /** Places one call with sipp between `parties`: `caller` and `called` are scenario files; returns the call's Call-ID. */
+  call(options: CallOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -32,25 +32,42 @@ export interface CallOptions {
   transport: SipTransport;
   caller: string;
   called: string;
-  /** Resource ids the scenarios expect in Alert-Info (omitted: nothing announced). */
+  parties: Parties;
+  /** Resource ids the scenarios expect in Alert-Info (omitted: nothing may be announced). */
   expect?: { toCaller?: string; toCalled?: string };
 }
 
-export async function startSipHarness(corePorts: (ctx: TestContext) => CorePorts, env: Record<string, string> = {}, services?: ServiceOptions): Promise<SipHarness> {
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Replaces core ports (a misbehaving neighbour); the real services otherwise. */
+  ports?: (ctx: TestContext) => Partial<CorePorts>;
+  /** Service settings beyond the environment (e.g. shorter recoverer timings). */
+  services?: ServiceOptions;
+}
+
+export async function startSipHarness(options: HarnessOptions = {}): Promise<SipHarness> {
   const port = await freePort(SERVER_IP);
   const wsPort = await freePort(SERVER_IP);
   const ctx = await createTestContext({
-    env: { CMR_SIP_HOST: SERVER_IP, CMR_SIP_PORT: String(port), CMR_SIP_WS_PORT: String(wsPort), ...env },
-    ...(services ? { services } : {}),
+    env: {
+      CMR_SIP_HOST: SERVER_IP,
+      CMR_SIP_PORT: String(port),
+      CMR_SIP_WS_PORT: String(wsPort),
+      // Tests that are not about failing open must not fail open on a busy machine.
+      CMR_SELECT_BUDGET_MS: '2000',
+      ...options.env,
+    },
+    ...(options.services ? { services: options.services } : {}),
   });
-  const front = await startSignalling(ctx.services, corePorts(ctx));
+  const front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
   return {
     ctx,
     front,
     server: { ip: SERVER_IP, port, wsPort },
-    async call({ transport, caller, called, expect = {} }) {
+    async call({ transport, caller, called, parties, expect = {} }) {
       const calledPort = await freePort(CALLED_IP);
       const callerPort = await freePort(CALLER_IP);
+      const callId = `${randomUUID()}@${CALLER_IP}`;
       await runCall(
         {
           scenario: called,
@@ -63,10 +80,12 @@ export async function startSipHarness(corePorts: (ctx: TestContext) => CorePorts
           transport,
           local: { ip: CALLER_IP, port: callerPort },
           remote: { ip: SERVER_IP, port },
-          keys: { caller: CALLER, called: CALLED, called_host: CALLED_IP, called_port: String(calledPort) },
+          keys: { caller: numberOf(parties.caller), called: numberOf(parties.called), called_host: CALLED_IP, called_port: String(calledPort) },
           vars: expect.toCaller ? { caller_resource: expect.toCaller } : {},
+          callId,
         },
       );
+      return callId;
     },
     async close() {
       await front.stop();

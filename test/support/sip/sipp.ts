@@ -22,6 +22,8 @@ export interface SippRun {
   remote?: { ip: string; port: number };
   keys?: Record<string, string>;
   vars?: Record<string, string>;
+  /** Call-ID of a caller's call (sipp's `-cid_str`), so the test can look the call up afterwards. */
+  callId?: string;
   timeoutSec?: number;
   /** Load: calls to place at most (default 1), calls per second, and rows of `[fieldN]` values for the calls in turn. */
   calls?: number;
@@ -71,6 +73,7 @@ export function startSipp(run: SippRun): SippProcess {
       '-timeout', `${timeoutSec}s`,
       '-timeout_error',
       '-nostdin',
+      ...(run.callId ? ['-cid_str', run.callId.replace(/%/g, '%%')] : []),
       '-trace_err', '-error_file', file('errors.log'),
       '-trace_logs', '-log_file', file('actions.log'),
       // A load run's message trace would be large; one call's is what a failure report needs.

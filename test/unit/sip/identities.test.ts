@@ -1,27 +1,43 @@
+/** Who is calling whom and who sends a request, the same rules for both fronts (contract §3). */
 import { describe, expect, it } from 'vitest';
-import { calledIdentity, senderIdentity } from '../../../sip/embedded/identities.js';
-import { sipPackage, type SipRequest } from '../../../sip/sip-stack/sip-package.js';
+import { calledIdentity, identityIn, senderIdentity } from '../../../sip/common/identities.js';
 
-function invite(uri: string, lines: string[]): SipRequest {
-  const text = [`INVITE ${uri} SIP/2.0`, 'Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1', 'From: "Alice" <sip:+15551230001@example.net;user=phone>;tag=a', 'To: <tel:+15551230002>', 'Call-ID: c1', 'CSeq: 1 INVITE', ...lines, 'Content-Length: 0', '', ''].join('\r\n');
-  return sipPackage.parse(text) as SipRequest;
-}
+describe('identityIn', () => {
+  it.each([
+    ['"Alice" <sip:+15551230001@ims.example.net;user=phone>;tag=a1', 'tel:+15551230001'],
+    ['<tel:+1-555-123-0001>', 'tel:+15551230001'],
+    ['sip:Bob@Example.NET:5060;tag=x', 'sip:Bob@example.net'],
+    ['<sip:invalid user@x>, <tel:+15551230001>', 'tel:+15551230001'],
+    ['<mailto:x@y>, <sip:+15551230001@ims.example.net;user=phone>', 'tel:+15551230001'],
+    ['"Comma, Name" <sip:carol@example.net>', 'sip:carol@example.net'],
+    ['<sip:+15551230009@ims.example.net;user=phone>;sescase=term;regstate=reg', 'tel:+15551230009'],
+  ])('%s → %s', (value, identity) => {
+    expect(identityIn(value)).toBe(identity);
+  });
 
-describe('identities of a request', () => {
-  const asserted = ['P-Asserted-Identity: <sip:+15557770000@ims.example.net;user=phone>, <tel:+15557770000>', 'P-Served-User: <sip:bob@Example.NET>;sescase=term'];
+  it.each([[undefined], [''], ['<sip:example.net>'], ['Anonymous <urn:x>']])('%s → null', (value) => {
+    expect(identityIn(value)).toBeNull();
+  });
+});
+
+describe('the parties of a request', () => {
+  const asserted = '<sip:+15557770000@ims.example.net;user=phone>, <tel:+15557770000>';
+  const servedUser = '<sip:bob@Example.NET>;sescase=term';
+  const fromUri = 'sip:+15551230001@example.net;user=phone';
+  const requestUri = 'sip:+1-555-123-0002@ims.example.net;user=phone';
 
   it.each([
-    ['trusted: asserted identity and served user', true, asserted, 'tel:+15557770000', 'sip:bob@example.net'],
-    ['untrusted: From and Request-URI', false, asserted, 'tel:+15551230001', 'tel:+15551230002'],
-    ['trusted without assertions: From and Request-URI', true, [], 'tel:+15551230001', 'tel:+15551230002'],
-    ['trusted with an unusable assertion: From', true, ['P-Asserted-Identity: <mailto:x@y>'], 'tel:+15551230001', 'tel:+15551230002'],
-  ])('%s', (_name, trusted, lines, caller, called) => {
-    const request = invite('sip:+1-555-123-0002@ims.example.net;user=phone', lines);
-    expect(senderIdentity(request, trusted)).toBe(caller);
-    expect(calledIdentity(request, trusted)).toBe(called);
+    ['trusted: asserted identity and served user', true, asserted, servedUser, 'tel:+15557770000', 'sip:bob@example.net'],
+    ['untrusted: From and Request-URI', false, asserted, servedUser, 'tel:+15551230001', 'tel:+15551230002'],
+    ['trusted without assertions: From and Request-URI', true, undefined, undefined, 'tel:+15551230001', 'tel:+15551230002'],
+    ['trusted with unusable assertions: From and Request-URI', true, '<mailto:x@y>', '<urn:x>', 'tel:+15551230001', 'tel:+15551230002'],
+  ])('%s', (_name, trusted, pai, psu, caller, called) => {
+    expect(senderIdentity(trusted, pai, fromUri)).toBe(caller);
+    expect(calledIdentity(trusted, psu, requestUri)).toBe(called);
   });
 
   it('gives null for an identity that cannot be normalised', () => {
-    expect(calledIdentity(invite('urn:service:sos', []), false)).toBeNull();
+    expect(calledIdentity(false, undefined, 'urn:service:sos')).toBeNull();
+    expect(senderIdentity(false, undefined, 'sip:example.net')).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendHeader, bodyBytes, bodyText, firstUriIn, headerValue, serialize, tokenOf } from '../../../sip/sip-stack/message.js';
+import { appendHeader, bodyBytes, bodyText, headerValue, serialize } from '../../../sip/sip-stack/message.js';
 import { sipPackage, type SipRequest } from '../../../sip/sip-stack/sip-package.js';
 
 const TEXT = [
@@ -28,17 +28,6 @@ describe('SIP message helpers', () => {
   it('reads generic headers by name, compact forms included', () => {
     const message = sipPackage.parse(TEXT) as SipRequest;
     expect(headerValue(message, 'Content-Type')).toBe('Application/SDP; charset=utf-8');
-    expect(tokenOf(headerValue(message, 'content-type'))).toBe('application/sdp');
-    expect(tokenOf(undefined)).toBeNull();
-  });
-
-  it.each([
-    ['<tel:+15551230001>', 'tel:+15551230001'],
-    ['"Alice" <sip:alice@example.net>;x=1, <tel:+1555>', 'sip:alice@example.net'],
-    ['sip:bob@example.net;user=phone', 'sip:bob@example.net'],
-    [undefined, undefined],
-  ])('finds the first URI of %s', (value, uri) => {
-    expect(firstUriIn(value)).toBe(uri);
   });
 
   it('keeps bodies byte-exact on the wire and UTF-8 for the core', () => {

@@ -54,14 +54,16 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
         tags,
         summary: 'The activity feed as Server-Sent Events',
         description:
-          'Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (406 otherwise).',
+          'Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (`*/*` will do; 406 without an Accept header).',
         querystring: StreamQuery,
         produces: ['text/event-stream'],
         response: { ...problemResponses, 406: Type.Ref('Problem') },
       },
     },
     async (request, reply) => {
-      if (!/\btext\/event-stream\b/i.test(request.headers.accept ?? '')) {
+      // `*/*` and `text/*` include event streams; a request naming no Accept at all is refused, so
+      // a client that did not mean to open an endless stream is not left hanging on one.
+      if (!/(^|,)\s*(text\/event-stream|text\/\*|\*\/\*)\s*(;|,|$)/i.test(request.headers.accept ?? '')) {
         throw new CmrError('not-acceptable', 'this endpoint sends Server-Sent Events: send Accept: text/event-stream');
       }
       const header = request.headers['last-event-id'];

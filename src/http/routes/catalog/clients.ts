@@ -4,6 +4,7 @@ import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
 import { problemResponses } from '../../schemas/common.js';
 import { Client, ClientInput, ClientReplace, IdParams } from '../../schemas/catalog.js';
+import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function clientRoutes(app: App, { clients, activities }: Services): Promise<void> {
   const noted = (action: string, clientId: string) =>
@@ -36,7 +37,7 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
     '/clients/:id',
     { config: sp, schema: { tags, summary: 'Replace a client', params: IdParams, body: ClientReplace, response: { 200: Type.Ref('Client'), ...problemResponses } } },
     async (request) => {
-      const client = await clients.replace(request.params.id, request.body);
+      const client = await clients.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
       await noted('replace', client.id);
       return client;
     },

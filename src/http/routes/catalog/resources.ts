@@ -4,6 +4,7 @@ import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
 import { problemResponses } from '../../schemas/common.js';
 import { IdParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
+import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function catalogRoutes(app: App, { catalog, activities }: Services): Promise<void> {
   const noted = (action: string, resourceId: string) =>
@@ -46,7 +47,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
       schema: { tags, summary: 'Replace a resource', params: IdParams, body: ResourceReplace, response: { 200: Type.Ref('Resource'), ...problemResponses } },
     },
     async (request) => {
-      const resource = await catalog.replace(request.params.id, request.body);
+      const resource = await catalog.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
       await noted('replace', resource.id);
       return resource;
     },

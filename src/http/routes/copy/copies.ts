@@ -11,6 +11,7 @@ import { idempotencyOf } from '../../idempotency-key.js';
 import { principalOf } from '../../plugins/auth.js';
 import { CopyBody, CopyResult } from '../../schemas/copies.js';
 import { problemResponses, UidParams } from '../../schemas/common.js';
+import { sendOutcome } from '../management/requests.js';
 
 export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
   app.addSchema(CopyResult);
@@ -63,8 +64,8 @@ export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
               resourceIds: body.resourceIds ?? null,
             }
           : { ...common, mode: 'offline', from: identity('from', body.from), resourceIds: body.resourceIds };
-      const result = await copy.copy(copyRequest);
-      return reply.code(httpStatusOf(result)).send(result);
+      const outcome = await copy.copy(copyRequest);
+      return sendOutcome(reply, httpStatusOf(outcome.answer), outcome);
     },
   );
 }
