@@ -1,6 +1,6 @@
 /**
  * Charging faults end to end: copies over REST (online and offline) and over SIP INFO through the
- * embedded front, while the test CHF is slow past the timeout, answers 5xx, drops the connection
+ * embedded front, and subscriptions over REST, while the test CHF is slow past the timeout, answers 5xx, drops the connection
  * before or after charging (once, or on every attempt), or denies. Clients retry a 503 after its
  * Retry-After as real ones do (REST with the same Idempotency-Key, SIP with a new INFO). Then the
  * CHF's ledger is reconciled with the libraries and charge records: nothing is applied without a
@@ -18,7 +18,8 @@ import { TestChf, type ChfFault } from '../support/test-chf.js';
 import { recordTrial, tally } from '../support/trial-summary.js';
 
 const CHF_TIMEOUT_MS = 400;
-const CHANNELS = ['rest-offline', 'rest-online', 'sip'] as const;
+/** Copies over REST (offline, online) and SIP INFO, and subscriptions over REST. */
+const CHANNELS = ['rest-offline', 'rest-online', 'sip', 'rest-subscribe'] as const;
 type Channel = (typeof CHANNELS)[number];
 
 /** Faults for a user's successive CHF requests (retransmissions included), and the first answer they lead to. */
@@ -113,7 +114,8 @@ describe('charging faults', () => {
         expect(chf.chargesOf(attempt.requestor), label(attempt)).toBe(0);
       } else {
         expect(success, `${label(attempt)}: ${attempt.answers.join(' → ')}`).toContain(attempt.answers.at(-1));
-        expect({ attempt: label(attempt), copied: library.map((e) => [e.resourceId, e.from]) }).toEqual({ attempt: label(attempt), copied: [['r-song', attempt.owner]] });
+        const expected = attempt.channel === 'rest-subscribe' ? ['r-song', 'subscription', undefined] : ['r-song', expect.stringMatching(/^copy-/), attempt.owner];
+        expect({ attempt: label(attempt), applied: library.map((e) => [e.resourceId, e.origin, e.from]) }).toEqual({ attempt: label(attempt), applied: [expected] });
         expect(chf.chargesOf(attempt.requestor), label(attempt)).toBe(1);
       }
     }
@@ -122,8 +124,8 @@ describe('charging faults', () => {
     expect(ledger.charged).toBe(attempts.filter((a) => a.script.first !== 402).length);
 
     recordTrial({
-      test: 'charging faults: REST and SIP copies',
-      tried: { copies: attempts.length, 'CHF requests': chf.requests.filter((r) => users.includes(r.subscriberIdentifier as Identity)).length, 'faults injected': SCRIPTS.reduce((n, s) => n + s.faults.length, 0) * CHANNELS.length, retries: retried.length },
+      test: 'charging faults: copies (REST, SIP) and subscriptions',
+      tried: { 'copies and subscriptions': attempts.length, 'CHF requests': chf.requests.filter((r) => users.includes(r.subscriberIdentifier as Identity)).length, 'faults injected': SCRIPTS.reduce((n, s) => n + s.faults.length, 0) * CHANNELS.length, retries: retried.length },
       outcomes: { ...prefixed('first ', tally(attempts.map((a) => a.answers[0]!))), ...prefixed('final ', tally(attempts.map((a) => a.answers.at(-1)!))), 'CHF charges': ledger.charged, 'entries applied': ledger.paidEntries, discrepancies: ledger.problems.length },
     });
   });
@@ -150,15 +152,17 @@ async function copier(attempt: Attempt): Promise<() => Promise<void>> {
     };
   }
   if (attempt.channel === 'rest-online') await startCall(ctx.services, attempt.requestor, attempt.owner);
-  const payload =
-    attempt.channel === 'rest-online'
-      ? { mode: 'online', peer: attempt.owner, client: HANDSET }
-      : { mode: 'offline', from: attempt.owner, resourceIds: ['r-song'] };
-  const key = `copy-${attempt.requestor}`;
+  const [path, payload] =
+    attempt.channel === 'rest-subscribe'
+      ? ['library', { resourceId: 'r-song' }]
+      : attempt.channel === 'rest-online'
+        ? ['copies', { mode: 'online', peer: attempt.owner, client: HANDSET }]
+        : ['copies', { mode: 'offline', from: attempt.owner, resourceIds: ['r-song'] }];
+  const key = `${path}-${attempt.requestor}`;
   return async () => {
     const res = await ctx.app.inject({
       method: 'POST',
-      url: `/v1/users/${encodeURIComponent(attempt.requestor)}/copies`,
+      url: `/v1/users/${encodeURIComponent(attempt.requestor)}/${path}`,
       headers: { ...ctx.as(attempt.requestor), 'idempotency-key': key },
       payload,
     });
