@@ -1,10 +1,10 @@
 /**
  * Charging faults end to end: copies over REST (online and offline) and over SIP INFO through the
- * embedded front, and subscriptions over REST, while the test CHF is slow past the timeout, answers 5xx, drops the connection
- * before or after charging (once, or on every attempt), or denies. Clients retry a 503 after its
- * Retry-After as real ones do (REST with the same Idempotency-Key, SIP with a new INFO). Then the
- * CHF's ledger is reconciled with the libraries and charge records: nothing is applied without a
- * grant, and every grant is applied exactly once.
+ * embedded front, and subscriptions over REST, while the test CHF is slow past the timeout,
+ * answers 5xx, drops the connection before or after charging (once, or on every attempt), or
+ * denies. Clients retry a 503 after its Retry-After as real ones do (REST with the same
+ * Idempotency-Key, SIP with a new INFO). Then the CHF's ledger is reconciled with the libraries
+ * and charge records: nothing is applied without a grant, and every grant is applied exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../../src/domain/identity.js';
