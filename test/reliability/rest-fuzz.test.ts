@@ -41,7 +41,7 @@ let arbitraries: RequestArbitraries;
 beforeAll(async () => {
   const { services } = ctx;
   await seedCopyCatalog(services);
-  await services.catalogBoxes.put(box('b-chill', ['r-song', 'r-tune'], { price: 450, currency: 'EUR', validityDays: 7 } as never));
+  await services.catalogBoxes.put(box('b-chill', ['r-song', 'r-tune'], { price: 450, currency: 'EUR', validityDays: 7 }));
   await seedUser(services, alice, {
     preferences: preferences({ default: { resourceId: 'r-song' }, rules: [rule('ru-1', { resourceId: 'r-tune' }, { conditions: { callers: [bob] } })], filters: [{ id: 'fi-1', ratings: ['mature'] }] }),
     library: [entry('r-song'), entry('r-tune', { autoRenew: true })],

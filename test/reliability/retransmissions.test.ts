@@ -187,9 +187,11 @@ describe('REST repeats', () => {
   it('copies once when identical requests without a key race on two servers: one 201, the others already owned', async () => {
     const { requestor, owner } = await pair();
     chf.slowNext(CHF_DELAY_MS, 1);
-    const payloads = [{ mode: 'offline', from: owner, resourceIds: ['r-song'] }];
     await harness.ctx.services.calls.callStarted({ callId: `race-${requestor}@test`, fromTag: 'race', caller: requestor, called: owner });
-    payloads.push({ mode: 'online', peer: owner, client: HANDSET } as never);
+    const payloads: object[] = [
+      { mode: 'offline', from: owner, resourceIds: ['r-song'] },
+      { mode: 'online', peer: owner, client: HANDSET },
+    ];
     const responses = await Promise.all(Array.from({ length: 12 }, (_, i) => post(i % 2 === 0 ? harness.ctx.app : second.app, requestor, payloads[i % payloads.length]!)));
     answers.push(...responses.map((r) => r.statusCode));
     expect(tally(responses.map((r) => r.statusCode))).toEqual({ 200: 11, 201: 1 });
