@@ -1,0 +1,85 @@
+/**
+ * `npm run bench`: call, copy and management capacity and Redis cost of the server, each figure
+ * beside a baseline measured in the same run, on loopback. Prints one table (stdout) and writes
+ * the figures as JSON to `<out>/<timestamp>.json` and, after a run of every part, `<out>/latest.json`.
+ * Progress goes to stderr. It installs nothing: a missing prerequisite stops it (exit 2).
+ */
+import { mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { machineFacts } from './machine.js';
+import { parseOptions, PARTS, UsageError, type BenchOptions } from './options.js';
+import { benchCalls } from './parts/calls.js';
+import { benchCopies } from './parts/copies.js';
+import { benchGrowth } from './parts/growth.js';
+import { benchManagement, PartUnavailable } from './parts/management.js';
+import { checkPrerequisites, MissingPrerequisites } from './prerequisites.js';
+import { goalsOf, renderTable, type BenchResults } from './report.js';
+import type { Progress } from './run.js';
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env, () => mkdtempSync(path.join(tmpdir(), 'cmr-bench-')));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message ? `bench: ${err.message}\n` : ''}${err.usage}\n`);
+    return err.message ? 64 : 0;
+  }
+  let prerequisites;
+  try {
+    prerequisites = await checkPrerequisites(options.redisUrl);
+  } catch (err) {
+    if (!(err instanceof MissingPrerequisites)) throw err;
+    process.stderr.write(`bench: ${err.message}\n`);
+    return 2;
+  }
+
+  const startedAt = new Date();
+  const progress: Progress = (line) => process.stderr.write(`bench: [${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)} s] ${line}\n`);
+  const machineBefore = machineFacts(prerequisites);
+  progress(`${options.smoke ? 'smoke run' : 'full run'} on ${machineBefore.cpuModel} ×${machineBefore.nproc}, load ${machineBefore.loadAverage.join(' ')}`);
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: '',
+    smoke: options.smoke,
+    machine: machineBefore,
+    options: { callSteps: options.callSteps, copySteps: options.copySteps, stepSec: options.stepSec, restCopies: options.restCopies, httpSec: options.httpSec, connections: options.connections, memorySamples: options.memorySamples, logLevel: options.logLevel },
+  };
+  if (options.parts.includes('calls')) results.calls = await benchCalls(options, progress);
+  if (options.parts.includes('copies')) results.copies = await benchCopies(options, progress);
+  if (options.parts.includes('management')) {
+    try {
+      results.management = await benchManagement(options, progress);
+    } catch (err) {
+      if (!(err instanceof PartUnavailable)) throw err;
+      progress(err.message);
+      results.management = { unavailable: err.message };
+    }
+  }
+  if (options.parts.includes('growth')) results.growth = await benchGrowth(options, progress);
+  results.finishedAt = new Date().toISOString();
+  results.machine.loadAverageAfter = machineFacts(prerequisites).loadAverage;
+  results.goals = goalsOf(results);
+
+  process.stdout.write(`${renderTable(results)}\n`);
+  await mkdir(options.outDir, { recursive: true });
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const stamped = path.join(options.outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(stamped, json);
+  const unavailable = results.management !== undefined && 'unavailable' in results.management;
+  const complete = PARTS.every((part) => options.parts.includes(part)) && !unavailable;
+  if (complete) await writeFile(path.join(options.outDir, 'latest.json'), json);
+  progress(`figures written to ${stamped}${complete ? ' and latest.json' : ''}`);
+  // A part that could not run fails the run, after every other figure is out.
+  return unavailable ? 3 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
