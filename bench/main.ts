@@ -10,12 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { machineFacts } from './machine.js';
 import { parseOptions, PARTS, UsageError, type BenchOptions } from './options.js';
-import { benchCalls } from './parts/calls.js';
-import { benchCopies } from './parts/copies.js';
-import { benchGrowth } from './parts/growth.js';
-import { benchManagement, PartUnavailable } from './parts/management.js';
 import { checkPrerequisites, MissingPrerequisites } from './prerequisites.js';
-import { goalsOf, renderTable, type BenchResults } from './report.js';
+import type { BenchResults } from './report.js';
 import type { Progress } from './run.js';
 
 async function main(): Promise<number> {
@@ -36,6 +32,14 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  // The server and the parts load only once the run can go.
+  const [{ benchCalls }, { benchCopies }, { benchManagement, PartUnavailable }, { benchGrowth }, { goalsOf, renderTable }] = await Promise.all([
+    import('./parts/calls.js'),
+    import('./parts/copies.js'),
+    import('./parts/management.js'),
+    import('./parts/growth.js'),
+    import('./report.js'),
+  ]);
   const startedAt = new Date();
   const progress: Progress = (line) => process.stderr.write(`bench: [${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)} s] ${line}\n`);
   const machineBefore = machineFacts(prerequisites);

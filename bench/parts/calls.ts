@@ -15,6 +15,7 @@ import type { BenchOptions } from '../options.js';
 import { BENCH_DIR } from '../options.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
 import { benchEnv, type Progress } from '../run.js';
+import { round } from '../stats.js';
 import { delta, selectionCounts, sustainedRate, type Sustained } from './load-figures.js';
 import path from 'node:path';
 
@@ -22,7 +23,12 @@ export const LIBRARY_SIZE = 50;
 /** The rate at which the issue sets the latency goal. */
 export const LATENCY_GOAL_CPS = 200;
 
-export interface CmrStep extends LoadResult {
+export interface FrontStep extends LoadResult {
+  /** CPU time of the server process (user + system) during the step, per call placed. */
+  serverCpuMsPerCall: number;
+}
+
+export interface CmrStep extends FrontStep {
   /** Selections during the step by result (annotated, empty, fail-open-…). */
   selections: Record<string, number>;
 }
@@ -30,7 +36,7 @@ export interface CmrStep extends LoadResult {
 export interface CallStepFigures {
   targetCps: number;
   cmr: CmrStep;
-  baseline: LoadResult;
+  baseline: FrontStep;
   /** CMR minus baseline, INVITE→180, ms. */
   addedMs: { p50: number | null; p99: number | null };
 }
@@ -54,16 +60,18 @@ export async function benchCalls(options: BenchOptions, progress: Progress): Pro
     const steps: CallStepFigures[] = [];
     for (const [index, rate] of options.callSteps.entries()) {
       const order = index % 2 === 0 ? (['cmr', 'baseline'] as const) : (['baseline', 'cmr'] as const);
-      const results: Partial<{ cmr: CmrStep; baseline: LoadResult }> = {};
+      const results: Partial<{ cmr: CmrStep; baseline: FrontStep }> = {};
       for (const variant of order) {
+        const cpu = process.cpuUsage();
         if (variant === 'cmr') {
           const before = await selectionCounts(cmr.ctx.services.metrics);
           const result = await placeCalls(cmr, rate, options.stepSec);
           await cmr.ctx.services.calls.drain();
           const after = await selectionCounts(cmr.ctx.services.metrics);
-          results.cmr = { ...result, selections: delta(before, after) };
+          results.cmr = { ...result, selections: delta(before, after), serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
         } else {
-          results.baseline = await placeCalls(baseline, rate, options.stepSec);
+          const result = await placeCalls(baseline, rate, options.stepSec);
+          results.baseline = { ...result, serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
         }
         progress(`calls ${variant} ${rate}/s: ${describe(variant === 'cmr' ? results.cmr! : results.baseline!)}`);
       }
@@ -104,12 +112,18 @@ async function placeCalls(harness: SipHarness, rate: number, seconds: number): P
   });
 }
 
+function cpuMsPerCall(since: NodeJS.CpuUsage, result: LoadResult): number {
+  const used = process.cpuUsage(since);
+  return result.calls === 0 ? 0 : round((used.user + used.system) / 1000 / result.calls, 3);
+}
+
 /** `tel:+1555…` → `+1555…`, as the scenarios write numbers. */
 export function number(identity: string): string {
   return identity.slice('tel:'.length);
 }
 
-export function describe(result: LoadResult): string {
+export function describe(result: LoadResult & { serverCpuMsPerCall?: number }): string {
   const rt = result.responseTimes['1'];
-  return `${result.successful}/${result.calls} ok, ${result.failed} failed, ${result.achievedCps ?? '-'}/s achieved, INVITE→180 p50 ${rt?.p50 ?? '-'} p99 ${rt?.p99 ?? '-'} ms`;
+  const cpu = result.serverCpuMsPerCall === undefined ? '' : `, server CPU ${result.serverCpuMsPerCall} ms/call`;
+  return `${result.successful}/${result.calls} ok, ${result.failed} failed, ${result.retransmissions} retransmissions, ${result.achievedCps ?? '-'}/s achieved, INVITE→180 p50 ${rt?.p50 ?? '-'} p99 ${rt?.p99 ?? '-'} ms${cpu}`;
 }
