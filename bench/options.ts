@@ -57,13 +57,13 @@ const SMOKE: typeof FULL = {
   callSteps: [20],
   copySteps: [20],
   stepSec: 2,
-  restCopies: 100,
+  restCopies: 40,
   httpSec: 1,
   connections: 4,
-  memorySamples: 300,
-  costCalls: 30,
+  memorySamples: 200,
+  costCalls: 20,
   librarySizes: [10, 100, 1000],
-  selections: 20,
+  selections: 10,
 };
 
 const USAGE = `usage: npm run bench -- [options]

@@ -16,7 +16,7 @@ import { BENCH_DIR } from '../options.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
 import { benchEnv, type Progress } from '../run.js';
 import { round } from '../stats.js';
-import { delta, selectionCounts, sustainedRate, type Sustained } from './load-figures.js';
+import { delta, selectionCounts, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
 import path from 'node:path';
 
 export const LIBRARY_SIZE = 50;
@@ -74,6 +74,7 @@ export async function benchCalls(options: BenchOptions, progress: Progress): Pro
           results.baseline = { ...result, serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
         }
         progress(`calls ${variant} ${rate}/s: ${describe(variant === 'cmr' ? results.cmr! : results.baseline!)}`);
+        await untilQuiet([cmr.ctx.services.metrics, baseline.ctx.services.metrics]);
       }
       const added = (p: 'p50' | 'p99') => {
         const [a, b] = [results.cmr!.responseTimes['1']?.[p], results.baseline!.responseTimes['1']?.[p]];

@@ -41,3 +41,26 @@ export async function copyCounts(metrics: Metrics): Promise<Record<string, numbe
 export function delta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 }
+
+const QUIET_MS = 500;
+const QUIET_LIMIT_MS = 30_000;
+
+/**
+ * Waits until no front has handled a SIP message for half a second (at most half a minute): after an
+ * overloaded step, the retransmissions still arriving must not weigh on the next one.
+ */
+export async function untilQuiet(fronts: readonly Metrics[]): Promise<void> {
+  const handled = async () => {
+    let total = 0;
+    for (const metrics of fronts) for (const value of (await metrics.sipMessages.get()).values) total += value.value;
+    return total;
+  };
+  const deadline = Date.now() + QUIET_LIMIT_MS;
+  let last = await handled();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const now = await handled();
+    if (now === last) return;
+    last = now;
+  }
+}
