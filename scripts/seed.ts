@@ -74,8 +74,10 @@ try {
   const clientData = { name: 'ACME handset', enabled: true, minVersion: '2.0.0' };
   if (client) await services.clients.replace('acme-handset', clientData);
   else await services.clients.create({ id: 'acme-handset', ...clientData });
-  for (const e of aliceLibrary) await services.users.library(alice).put(e);
-  for (const e of bobLibrary) await services.users.library(bob).put(e);
+  for (const [user, library] of [[alice, aliceLibrary], [bob, bobLibrary]] as const) {
+    await services.management.expiryIndex.track(user, ...library);
+    for (const e of library) await services.users.library(user).put(e);
+  }
   await services.users.putPreferences(alice, alicePreferences);
   await services.users.putPreferences(bob, bobPreferences);
   process.stdout.write(

@@ -13,6 +13,7 @@ import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Readiness } from './observability/readiness.js';
+import { createManagement, type ManagementOptions, type ManagementServices } from './management/management.js';
 import { CallService } from './presentation/call-service.js';
 import { SelectionReader } from './presentation/selection-reader.js';
 import { SessionStore } from './presentation/session-store.js';
@@ -38,6 +39,8 @@ export interface Services extends Omit<ChargingServices, 'stop'> {
   copy: CopyService;
   /** The SIP fronts' copy port: copy requests in INFO, answered through the copy service. */
   sipCopy: SipCopyPort;
+  /** Library, boxes, gifts, preferences and service information; the library sweeper. */
+  management: Omit<ManagementServices, 'stop'>;
   /** Background work (sweepers, deliveries) registers its stop function here. */
   onClose(stop: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -51,6 +54,8 @@ export interface ServiceOptions {
   random?: () => number;
   /** Recoverer and portal delivery settings (tests shorten their timings). */
   charging?: ChargingServiceOptions;
+  /** Library sweeper settings (tests drive it themselves). */
+  management?: ManagementOptions;
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
@@ -81,9 +86,15 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
   stops.push(stopCharging);
   const catalog = new CatalogService(new JsonHash<Resource>(redis, keys.resources), now);
+  const catalogBoxes = new JsonHash<Box>(redis, keys.catalogBoxes);
   const clients = new ClientRegistry(new JsonHash<CmrClient>(redis, keys.clients), now);
   const users = new UserStore(redis, keys);
-  const copy = new CopyService({ calls, catalog, clients, users, chargedActions: charging.chargedActions, metrics, logger: logger.child({ module: 'copy' }) });
+  const { stop: stopManagement, ...management } = createManagement(
+    { config, logger, metrics, redis, keys, now, catalog, catalogBoxes, users, chargedActions: charging.chargedActions, activities: charging.activities },
+    options.management,
+  );
+  stops.push(stopManagement);
+  const copy = new CopyService({ calls, catalog, clients, users, chargedActions: charging.chargedActions, expiryIndex: management.expiryIndex, metrics, logger: logger.child({ module: 'copy' }) });
   const services: Services = {
     ...charging,
     config,
@@ -93,10 +104,11 @@ export async function createServices(config: Config, logger: Logger, options: Se
     redis,
     keys,
     catalog,
-    catalogBoxes: new JsonHash<Box>(redis, keys.catalogBoxes),
+    catalogBoxes,
     clients,
     users,
     calls,
+    management,
     copy,
     sipCopy: new SipCopy(copy, { copyKey: config.sip.copyKey, warningHost: config.sip.publicHost }, logger.child({ module: 'sip-copy' })),
     onClose: (stop) => stops.push(stop),

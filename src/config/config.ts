@@ -30,6 +30,8 @@ export interface Config {
   charging: { mode: 'cdr' | 'nchf'; chfUrl: string | null; chfTimeoutMs: number; asIdentity: string };
   portal: { webhookUrl: string | null };
   sessions: { graceSec: number; maxCallSec: number };
+  /** Library upkeep: how often the sweeper looks for due entries, how long before expiry it renews. */
+  library: { sweepIntervalMs: number; renewAheadSec: number };
   log: { level: LogLevel; pretty: boolean };
   shutdown: { graceMs: number };
 }
@@ -198,6 +200,10 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
     sessions: {
       graceSec: int('CMR_SESSION_GRACE_SEC', 'sessions.graceSec', 0, 86_400),
       maxCallSec: int('CMR_MAX_CALL_SEC', 'sessions.maxCallSec', 60, 7 * 86_400),
+    },
+    library: {
+      sweepIntervalMs: int('CMR_SWEEP_INTERVAL_MS', 'library.sweepIntervalMs', 100, 3_600_000),
+      renewAheadSec: int('CMR_RENEW_AHEAD_SEC', 'library.renewAheadSec', 0, 7 * 86_400),
     },
     log: { level: level as LogLevel, pretty: bool('CMR_LOG_PRETTY', 'log.pretty') },
     shutdown: { graceMs: int('CMR_SHUTDOWN_GRACE_MS', 'shutdown.graceMs', 0, 600_000) },

@@ -8,6 +8,8 @@ import semver from 'semver';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { CmrClient, LibraryEntry, Privacy, Resource } from '../domain/types.js';
+import { audienceAdmits } from '../domain/privacy.js';
+import { newEntry } from '../management/library-entries.js';
 import { isActiveEntry } from '../presentation/select.js';
 import type { CopiedEntry } from './copy-outcomes.js';
 import type { ClientInfo } from './copy-request.js';
@@ -42,11 +44,10 @@ export function checkClient(asked: ClientInfo, registered: CmrClient | null): vo
 
 /** Throws `privacy-forbids` unless the owner's privacy lets `requestor` copy: not blocked, and in the `copy` audience. */
 export function checkPrivacy(privacy: Privacy, requestor: Identity): void {
+  if (audienceAdmits(privacy, privacy.copy, requestor)) return;
   if (privacy.blocked.includes(requestor)) throw new CmrError('privacy-forbids', 'the owner does not let you copy');
   if (privacy.copy === 'nobody') throw new CmrError('privacy-forbids', 'the owner does not allow copying');
-  if (privacy.copy === 'contacts' && !privacy.contacts.includes(requestor)) {
-    throw new CmrError('privacy-forbids', "the owner allows copying by the owner's contacts only");
-  }
+  throw new CmrError('privacy-forbids', "the owner allows copying by the owner's contacts only");
 }
 
 /** Throws unless the resource is in the catalog, available, and its licence allows copying. */
@@ -85,18 +86,9 @@ export function copiedEntries(
   resources: readonly Resource[],
   copy: { origin: 'copy-online' | 'copy-offline'; from: Identity; chargeId: string; now: Date },
 ): LibraryEntry[] {
-  const acquiredAt = copy.now.toISOString();
-  return resources.map((resource, i) => ({
-    id: `le-${copy.chargeId.replace(/^ch-/, '')}-${i + 1}`,
-    resourceId: resource.id,
-    origin: copy.origin,
-    from: copy.from,
-    acquiredAt,
-    expiresAt: new Date(copy.now.getTime() + resource.validityDays * 86_400_000).toISOString(),
-    autoRenew: false,
-    status: 'active',
-    chargeId: copy.chargeId,
-  }));
+  return resources.map((resource, i) =>
+    newEntry({ id: `le-${copy.chargeId.replace(/^ch-/, '')}-${i + 1}`, resource, origin: copy.origin, from: copy.from, now: copy.now, chargeId: copy.chargeId }),
+  );
 }
 
 export function entryView(entry: LibraryEntry): CopiedEntry {

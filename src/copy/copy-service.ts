@@ -36,6 +36,7 @@ import type { UserStore } from '../store/user-store.js';
 import type { CopyResult } from './copy-outcomes.js';
 import { activeHoldings, checkClient, checkCopyable, checkPrivacy, copiedEntries, copyPrice, entryView } from './copy-policy.js';
 import type { ClientInfo } from './copy-request.js';
+import type { ExpiryIndex } from '../management/expiry-index.js';
 
 /** Where an online copy's call is found. */
 export type CallRef =
@@ -79,6 +80,8 @@ export interface CopyServiceParts {
   clients: ClientRegistry;
   users: UserStore;
   chargedActions: ChargedActions;
+  /** The sweeper's index: new entries are tracked before they are written, so they expire on time. */
+  expiryIndex: Pick<ExpiryIndex, 'track'>;
   metrics: Metrics;
   logger: Logger;
 }
@@ -227,6 +230,7 @@ export class CopyService {
     }
     const price = copyPrice(toCopy);
     const entries = copiedEntries(toCopy, { origin: spec.kind, from: spec.owner, chargeId, now });
+    await this.parts.expiryIndex.track(spec.requestor, ...entries);
     const charge: ChargeSpec = { ...price, resourceIds: toCopy.map((r) => r.id), ...(spec.call ?? {}) };
     return {
       kind: spec.kind,

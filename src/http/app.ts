@@ -27,6 +27,7 @@ import { operationsRoutes } from './routes/operations/operations.js';
 import { chargeRoutes } from './routes/charging/charges.js';
 import { activityRoutes } from './routes/activity/activities.js';
 import { copyRoutes } from './routes/copy/copies.js';
+import { managementRoutes } from './routes/management/index.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -126,6 +127,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       await chargeRoutes(v1 as App, services);
       await activityRoutes(v1 as App, services);
       await copyRoutes(v1 as App, services);
+      await managementRoutes(v1 as App, services);
       for (const routes of extraRoutes) await routes(v1 as App, services);
     },
     { prefix: '/v1' },

@@ -44,6 +44,12 @@ export class Metrics {
     labelNames: ['channel', 'result'] as const,
     registers: [this.registry],
   });
+  readonly librarySweeps = new Counter({
+    name: 'cmr_library_sweeps_total',
+    help: 'Library entries handled by the sweeper, by outcome (renewed, refused, expired, deferred, rescheduled, dropped)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly sipMessages = new Counter({
     name: 'cmr_sip_messages_total',
     help: 'SIP messages handled by the signalling front, by direction and kind',

@@ -64,6 +64,9 @@ describe('online copy over REST', () => {
     expect(result).toEqual({ result: 'copied', entries: [{ resourceId: 'r-song', libraryEntryId: copied!.id, expiresAt: copied!.expiresAt }], charge: { id: copied!.chargeId, amount: 99, currency: 'EUR' } });
     const [activity] = (await ctx.services.activityFeed.forUser(user, 10)).items.map((i) => i.record);
     expect(activity).toMatchObject({ kind: 'copy-online', channel: 'rest', actor: user, detail: expect.objectContaining({ callId: session.callId }) });
+    // Tracked for the sweeper, so the copy expires on time like any other entry.
+    const due = await ctx.services.management.expiryIndex.due(Date.parse(copied!.expiresAt), 10_000);
+    expect(due).toContainEqual({ user, entryId: copied!.id });
 
     const again = await postCopy(user, { mode: 'online', peer, client: HANDSET, resourceIds: ['r-song'] });
     expect(again.statusCode).toBe(200);

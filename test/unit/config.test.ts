@@ -11,6 +11,7 @@ describe('configuration', () => {
     expect(config.charging.mode).toBe('cdr');
     expect(config.drachtio).toBeNull();
     expect(config.sessions.graceSec).toBe(120);
+    expect(config.library).toEqual({ sweepIntervalMs: 30_000, renewAheadSec: 3600 });
     expect(config.auth.usingDefaultSecret).toBe(true);
   });
 
@@ -57,6 +58,8 @@ describe('configuration', () => {
     [{ CMR_SELECT_BUDGET_MS: '0' }, 'CMR_SELECT_BUDGET_MS', /integer/],
     [{ CMR_LOG_LEVEL: 'loud' }, 'CMR_LOG_LEVEL', /one of/],
     [{ CMR_JWT_SECRET: 'short' }, 'CMR_JWT_SECRET', /32/],
+    [{ CMR_SWEEP_INTERVAL_MS: '10' }, 'CMR_SWEEP_INTERVAL_MS', /integer from 100/],
+    [{ CMR_RENEW_AHEAD_SEC: '-1' }, 'CMR_RENEW_AHEAD_SEC', /integer/],
   ];
   it.each(invalid)('refuses %j naming the setting', (env, setting, reason) => {
     let error: unknown;

@@ -1,0 +1,157 @@
+/**
+ * Boxes: the SP's catalog boxes (`/v1/boxes`; users may read them), the user's personal boxes and
+ * subscriptions to catalog boxes (`/v1/users/{uid}/…`).
+ */
+import { Type } from 'typebox';
+import type { Services } from '../../../wiring.js';
+import type { App } from '../../app.js';
+import { problemResponses, UidParams } from '../../schemas/common.js';
+import {
+  BoxAnswer,
+  BoxParams,
+  BoxSubscriptionAnswer,
+  BoxSubscriptionBody,
+  CatalogBoxInput,
+  CatalogBoxReplace,
+  IdempotencyHeaders,
+  PersonalBoxInput,
+  UserBoxParams,
+} from '../../schemas/management.js';
+import { actionResponses, requesterOf, sendOutcome } from './requests.js';
+
+export async function boxRoutes(app: App, { management }: Services): Promise<void> {
+  const { boxes, catalogBoxes } = management;
+  const tags = ['boxes'];
+
+  app.get(
+    '/boxes',
+    { config: { access: 'any' }, schema: { tags, summary: 'List the catalog boxes', response: { 200: Type.Array(Type.Ref('Box')), ...problemResponses } } },
+    async () => catalogBoxes.list(),
+  );
+
+  app.get(
+    '/boxes/:boxId',
+    { config: { access: 'any' }, schema: { tags, summary: 'Read a catalog box', params: BoxParams, response: { 200: Type.Ref('Box'), ...problemResponses } } },
+    async (request) => catalogBoxes.get(request.params.boxId),
+  );
+
+  app.post(
+    '/boxes',
+    {
+      config: { access: 'sp' },
+      schema: {
+        tags,
+        summary: 'Add a box to the catalog',
+        description: 'Every resource must be in the catalog. Subscribers pay `price` and hold the resources for `validityDays`.',
+        body: CatalogBoxInput,
+        response: { 201: Type.Ref('Box'), ...problemResponses, 409: Type.Ref('Problem') },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await catalogBoxes.create(request.body)),
+  );
+
+  app.put(
+    '/boxes/:boxId',
+    {
+      config: { access: 'sp' },
+      schema: { tags, summary: 'Replace a catalog box', params: BoxParams, body: CatalogBoxReplace, response: { 200: Type.Ref('Box'), ...problemResponses } },
+    },
+    async (request) => catalogBoxes.replace(request.params.boxId, request.body),
+  );
+
+  app.delete(
+    '/boxes/:boxId',
+    {
+      config: { access: 'sp' },
+      schema: {
+        tags,
+        summary: 'Remove a catalog box',
+        description: 'No one can subscribe to it any more; entries already subscribed through it keep their resources until they expire.',
+        params: BoxParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await catalogBoxes.remove(request.params.boxId);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/users/:uid/boxes',
+    {
+      config: { access: 'self' },
+      schema: { tags, summary: "The user's personal boxes", params: UidParams, response: { 200: Type.Array(Type.Ref('Box')), ...problemResponses } },
+    },
+    async (request) => boxes.listPersonal(request.uid),
+  );
+
+  app.post(
+    '/users/:uid/boxes',
+    {
+      config: { access: 'self' },
+      schema: {
+        tags,
+        summary: 'Define a personal box',
+        description: 'From resources the user holds actively; `sequential` rotates through them call by call, `random` draws one per call.',
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: PersonalBoxInput,
+        response: { 201: BoxAnswer, ...problemResponses, ...actionResponses },
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 201, await boxes.define(requesterOf(request), request.body)),
+  );
+
+  app.put(
+    '/users/:uid/boxes/:boxId',
+    {
+      config: { access: 'self' },
+      schema: {
+        tags,
+        summary: 'Replace a personal box',
+        description: 'Resources the box already had may stay; new ones must be held actively.',
+        params: UserBoxParams,
+        headers: IdempotencyHeaders,
+        body: PersonalBoxInput,
+        response: { 200: BoxAnswer, ...problemResponses, ...actionResponses },
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 200, await boxes.update(requesterOf(request), request.params.boxId, request.body)),
+  );
+
+  app.delete(
+    '/users/:uid/boxes/:boxId',
+    {
+      config: { access: 'self' },
+      schema: {
+        tags,
+        summary: 'Delete a personal box',
+        description: 'Refused (409) while the default or a rule presents it.',
+        params: UserBoxParams,
+        headers: IdempotencyHeaders,
+        response: { 204: Type.Null(), ...problemResponses, ...actionResponses },
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 204, await boxes.remove(requesterOf(request), request.params.boxId)),
+  );
+
+  app.post(
+    '/users/:uid/box-subscriptions',
+    {
+      config: { access: 'self' },
+      schema: {
+        tags,
+        summary: 'Subscribe to a catalog box',
+        description:
+          "Charged the box's price; adds one entry per available resource of the box, linked to it (`origin: box`, `boxId`) and valid for the box's " +
+          '`validityDays`. 409 while entries of the box are active.',
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: BoxSubscriptionBody,
+        response: { 201: BoxSubscriptionAnswer, ...problemResponses, ...actionResponses },
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 201, await boxes.subscribe(requesterOf(request), request.body.boxId)),
+  );
+}

@@ -1,0 +1,180 @@
+/** `/v1/users/{uid}/preferences` and `/privacy`: default, presentation rules, filters, privacy. */
+import { Type } from 'typebox';
+import type { Services } from '../../../wiring.js';
+import type { App } from '../../app.js';
+import { problemResponses, UidParams } from '../../schemas/common.js';
+import {
+  DefaultAnswer,
+  DefaultBody,
+  FilterAnswer,
+  FilterInput,
+  FilterParams,
+  FilterReplace,
+  FilterRule,
+  IdempotencyHeaders,
+  Preferences,
+  PreferencesAnswer,
+  PresentationRule,
+  Privacy,
+  PrivacyAnswer,
+  RuleAnswer,
+  RuleInput,
+  RuleParams,
+  RuleReplace,
+} from '../../schemas/management.js';
+import { actionResponses, requesterOf, sendOutcome } from './requests.js';
+
+const REFERENCES =
+  'A rule or the default may present only a resource the user holds actively or a box the user may use ' +
+  '(an own personal box, or a subscribed catalog box); a reference the stored preferences already make is kept as it is.';
+
+export async function preferencesRoutes(app: App, { management }: Services): Promise<void> {
+  const { preferences } = management;
+  const tags = ['preferences'];
+  const write = { config: { access: 'self' as const } };
+  const changeResponses = (status: number, body: unknown) => ({ [status]: body, ...problemResponses, ...actionResponses });
+
+  app.get(
+    '/users/:uid/preferences',
+    { config: { access: 'self' }, schema: { tags, summary: "The user's preferences", params: UidParams, response: { 200: Preferences, ...problemResponses } } },
+    async (request) => preferences.get(request.uid),
+  );
+
+  app.put(
+    '/users/:uid/preferences',
+    {
+      ...write,
+      schema: {
+        tags,
+        summary: 'Replace the whole preferences document',
+        description: `Time zone (IANA), default, rules, filters and privacy; identities are stored canonical. ${REFERENCES}`,
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: Preferences,
+        response: changeResponses(200, PreferencesAnswer),
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 200, await preferences.replace(requesterOf(request), request.body)),
+  );
+
+  app.put(
+    '/users/:uid/preferences/default',
+    {
+      ...write,
+      schema: {
+        tags,
+        summary: 'Set what callers are presented when no rule matches',
+        description: `Body: \`{"resourceId": …}\`, \`{"boxId": …}\` or \`null\` for nothing. ${REFERENCES}`,
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: DefaultBody,
+        response: changeResponses(200, DefaultAnswer),
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 200, await preferences.setDefault(requesterOf(request), request.body)),
+  );
+
+  app.get(
+    '/users/:uid/preferences/rules',
+    {
+      config: { access: 'self' },
+      schema: { tags, summary: 'The presentation rules', params: UidParams, response: { 200: Type.Array(PresentationRule), ...problemResponses } },
+    },
+    async (request) => (await preferences.get(request.uid)).rules,
+  );
+
+  app.post(
+    '/users/:uid/preferences/rules',
+    {
+      ...write,
+      schema: {
+        tags,
+        summary: 'Add a presentation rule',
+        description:
+          'Among matching rules the lowest `priority` wins; ties go to the more specific rule. Conditions (callers, time of day wrapping midnight, ' +
+          `ISO days of week, inclusive date range) are read in the user's time zone. ${REFERENCES}`,
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: RuleInput,
+        response: changeResponses(201, RuleAnswer),
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 201, await preferences.addRule(requesterOf(request), { enabled: true, ...request.body })),
+  );
+
+  app.put(
+    '/users/:uid/preferences/rules/:ruleId',
+    {
+      ...write,
+      schema: { tags, summary: 'Replace a presentation rule', params: RuleParams, headers: IdempotencyHeaders, body: RuleReplace, response: changeResponses(200, RuleAnswer) },
+    },
+    async (request, reply) => sendOutcome(reply, 200, await preferences.replaceRule(requesterOf(request), request.params.ruleId, request.body)),
+  );
+
+  app.delete(
+    '/users/:uid/preferences/rules/:ruleId',
+    {
+      ...write,
+      schema: { tags, summary: 'Delete a presentation rule', params: RuleParams, headers: IdempotencyHeaders, response: changeResponses(204, Type.Null()) },
+    },
+    async (request, reply) => sendOutcome(reply, 204, await preferences.deleteRule(requesterOf(request), request.params.ruleId)),
+  );
+
+  app.get(
+    '/users/:uid/preferences/filters',
+    { config: { access: 'self' }, schema: { tags, summary: 'The filter rules', params: UidParams, response: { 200: Type.Array(FilterRule), ...problemResponses } } },
+    async (request) => (await preferences.get(request.uid)).filters,
+  );
+
+  app.post(
+    '/users/:uid/preferences/filters',
+    {
+      ...write,
+      schema: {
+        tags,
+        summary: 'Add a filter rule',
+        description: 'What the user refuses to be presented: a rule refuses what matches every criterion it sets (at least one).',
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: FilterInput,
+        response: changeResponses(201, FilterAnswer),
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 201, await preferences.addFilter(requesterOf(request), request.body)),
+  );
+
+  app.put(
+    '/users/:uid/preferences/filters/:filterId',
+    {
+      ...write,
+      schema: { tags, summary: 'Replace a filter rule', params: FilterParams, headers: IdempotencyHeaders, body: FilterReplace, response: changeResponses(200, FilterAnswer) },
+    },
+    async (request, reply) => sendOutcome(reply, 200, await preferences.replaceFilter(requesterOf(request), request.params.filterId, request.body)),
+  );
+
+  app.delete(
+    '/users/:uid/preferences/filters/:filterId',
+    {
+      ...write,
+      schema: { tags, summary: 'Delete a filter rule', params: FilterParams, headers: IdempotencyHeaders, response: changeResponses(204, Type.Null()) },
+    },
+    async (request, reply) => sendOutcome(reply, 204, await preferences.deleteFilter(requesterOf(request), request.params.filterId)),
+  );
+
+  app.put(
+    '/users/:uid/privacy',
+    {
+      ...write,
+      schema: {
+        tags,
+        summary: "Set the user's privacy",
+        description: 'Who may copy from the user and give the user gifts (everyone, contacts, nobody); `blocked` users are refused both and presented nothing.',
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: Privacy,
+        response: changeResponses(200, PrivacyAnswer),
+      },
+    },
+    async (request, reply) => sendOutcome(reply, 200, await preferences.setPrivacy(requesterOf(request), request.body)),
+  );
+}
