@@ -126,24 +126,14 @@ async function restCopies(harness: SipHarness, who: Identity[], connections: num
   await services.calls.drain();
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const body = JSON.stringify({ mode: 'online', peer: BENCH_CALLED, client: CLIENT });
-  let next = 0;
   return httpLoad({
     url: address,
     connections,
-    amount: who.length,
-    requests: [
-      {
-        setupRequest: (request) => {
-          const uid = who[next++ % who.length]!;
-          return {
-            ...request,
-            method: 'POST',
-            path: `/v1/users/${encodeURIComponent(uid)}/copies`,
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.ctx.token(uid)}` },
-            body,
-          };
-        },
-      },
-    ],
+    requests: who.map((uid) => ({
+      method: 'POST',
+      path: `/v1/users/${encodeURIComponent(uid)}/copies`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.ctx.token(uid)}` },
+      body,
+    })),
   });
 }
