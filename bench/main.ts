@@ -12,7 +12,7 @@ import { machineFacts } from './machine.js';
 import { parseOptions, PARTS, UsageError, type BenchOptions } from './options.js';
 import { checkPrerequisites, MissingPrerequisites } from './prerequisites.js';
 import type { BenchResults } from './report.js';
-import type { Progress } from './run.js';
+import { cleanUpOnInterrupt, type Progress } from './run.js';
 
 async function main(): Promise<number> {
   let options: BenchOptions;
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const progress: Progress = (line) => process.stderr.write(`bench: [${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)} s] ${line}\n`);
   const machineBefore = machineFacts(prerequisites);
+  cleanUpOnInterrupt(options.redisUrl, progress);
   progress(`${options.smoke ? 'smoke run' : 'full run'} on ${machineBefore.cpuModel} ×${machineBefore.nproc}, load ${machineBefore.loadAverage.join(' ')}`);
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),

@@ -42,9 +42,9 @@ export interface BenchOptions {
 
 const FULL = {
   callSteps: [100, 200, 400, 800, 1600],
-  copySteps: [100, 200, 400, 800, 1600],
+  copySteps: [25, 50, 100, 200, 400],
   stepSec: 10,
-  restCopies: 5000,
+  restCopies: 2000,
   httpSec: 10,
   connections: 16,
   memorySamples: 10_000,

@@ -15,6 +15,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { waitForListener } from '../test/support/sip/sockets.js';
+import { stoppedOnInterrupt } from './run.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 export interface LoadStep {
@@ -80,10 +81,14 @@ export async function runLoadStep(step: LoadStep): Promise<LoadResult> {
       ],
       dir,
     );
-    const callerExit = await uac.exited;
+    const stopBoth = () => {
+      uac.child.kill('SIGTERM');
+      uas.child.kill('SIGTERM');
+    };
+    const callerExit = await stoppedOnInterrupt(stopBoth, uac.exited);
     // The called UA exits by itself after its last call; after a failed step it is told to stop.
     const stopUas = setTimeout(() => uas.child.kill('SIGTERM'), 2000);
-    await uas.exited;
+    await stoppedOnInterrupt(stopBoth, uas.exited);
     clearTimeout(stopUas);
 
     const stats = await finalStats(file('caller.csv'));
