@@ -14,8 +14,6 @@ import { benchEnv, type Progress } from '../run.js';
 import { round } from '../stats.js';
 import { LIBRARY_SIZE } from './calls.js';
 
-export const SERVICE_ROUTE = '/v1/users/:uid/service';
-
 export interface RouteFigures {
   /** Mean of its runs, answers per second. */
   perSec: number;
@@ -32,18 +30,10 @@ export interface ManagementFigures {
   ratio: number;
 }
 
-/** The server this run measures has no service route (the management API is not in it). */
-export class PartUnavailable extends Error {
-  override readonly name = 'PartUnavailable';
-}
-
 export async function benchManagement(options: BenchOptions, progress: Progress): Promise<ManagementFigures> {
   const ctx = await createTestContext({ env: benchEnv(options) });
   const bare = Fastify();
   try {
-    if (!ctx.app.hasRoute({ method: 'GET', url: SERVICE_ROUTE })) {
-      throw new PartUnavailable(`GET ${SERVICE_ROUTE.replace(':uid', '{uid}')} is not served by this build: the management API is missing, so the management part cannot run`);
-    }
     await seedCatalogFor(ctx.services, LIBRARY_SIZE);
     await seedCalledParty(ctx.services, BENCH_CALLED, LIBRARY_SIZE);
     const path = `/v1/users/${encodeURIComponent(BENCH_CALLED)}/service`;
