@@ -5,7 +5,7 @@
 import type { MachineFacts } from './machine.js';
 import type { CallFigures, CallStepFigures } from './parts/calls.js';
 import { LATENCY_GOAL_CPS } from './parts/calls.js';
-import type { CopyFigures, CopyModeFigures } from './parts/copies.js';
+import type { CopyFigures, CopyModeFigures, SipCopyStep } from './parts/copies.js';
 import type { GrowthFigures } from './parts/growth.js';
 import type { Sustained } from './parts/load-figures.js';
 import type { ManagementFigures } from './parts/management.js';
@@ -89,7 +89,7 @@ type Row = [part: string, measure: string, figure: string, compared: string, rat
 export function renderTable(results: BenchResults): string {
   const rows: Row[] = [];
   if (results.calls) rows.push(...callRows(results.calls));
-  if (results.copies) rows.push(...copyRows('cdr', results.copies.cdr), ...copyRows('nchf', results.copies.nchf));
+  if (results.copies) rows.push(...copyRows(results.copies));
   if (results.management) rows.push(managementRow(results.management));
   if (results.growth) rows.push(...growthRows(results.growth));
   for (const goal of results.goals ?? []) rows.push(['goal', goal.goal, goal.figure, '', goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed']);
@@ -110,21 +110,27 @@ function callRows(calls: CallFigures): Row[] {
   return rows;
 }
 
-function copyRows(mode: string, figures: CopyModeFigures): Row[] {
-  const rows = figures.sip.steps.map((step): Row => {
+/** One row per measure: `cdr` charging in the CMR column, the test CHF (`nchf`) beside it. */
+function copyRows(copies: CopyFigures): Row[] {
+  const { cdr, nchf } = copies;
+  const infoCell = (step: SipCopyStep | undefined) => {
+    if (!step) return '–';
     const info = step.responseTimes['2'];
-    return [
-      `copies (${mode})`,
+    return `${step.achievedCps ?? '–'}/s, ${step.failed} failed, ${ms(info?.p50)}/${ms(info?.p99)} ms`;
+  };
+  const restCell = (rest: CopyModeFigures['rest']) => `${rest.perSec}/s, ${rest.latencyMs.p50}/${rest.latencyMs.p99} ms${rest.failed ? `, ${rest.failed} failed` : ''}`;
+  const ratio = (a: number | null, b: number | null) => (a && b ? `nchf ${round(b / a, 2)}×` : '');
+  return [
+    ...cdr.sip.steps.map((step, i): Row => [
+      'copies',
       `SIP INFO, ${step.targetCps} copy calls/s: achieved, failed, INFO→200 p50/p99`,
-      `${step.achievedCps ?? '–'}/s, ${step.failed} failed, ${ms(info?.p50)}/${ms(info?.p99)} ms`,
+      `cdr: ${infoCell(step)}`,
+      `nchf: ${infoCell(nchf.sip.steps[i])}`,
       '',
-      '',
-    ];
-  });
-  rows.push([`copies (${mode})`, 'SIP INFO copies/s sustained with zero failures', sustained(figures.sip.sustained), '', '']);
-  const rest = figures.rest;
-  rows.push([`copies (${mode})`, 'REST online copies/s, p50/p99', `${rest.perSec}/s, ${rest.latencyMs.p50}/${rest.latencyMs.p99} ms${rest.failed ? `, ${rest.failed} failed` : ''}`, '', '']);
-  return rows;
+    ]),
+    ['copies', 'SIP INFO copies/s sustained with zero failures', `cdr: ${sustained(cdr.sip.sustained)}`, `nchf: ${sustained(nchf.sip.sustained)}`, ratio(cdr.sip.sustained.targetCps, nchf.sip.sustained.targetCps)],
+    ['copies', 'REST online copies/s, p50/p99', `cdr: ${restCell(cdr.rest)}`, `nchf: ${restCell(nchf.rest)}`, ratio(cdr.rest.perSec, nchf.rest.perSec)],
+  ];
 }
 
 function managementRow(figures: ManagementFigures): Row {

@@ -32,6 +32,8 @@ export interface LoadStep {
 
 export interface LoadResult {
   targetCps: number;
+  /** Calls asked for, and calls sipp placed (fewer when the step ran out of time). */
+  asked: number;
   calls: number;
   successful: number;
   failed: number;
@@ -97,6 +99,7 @@ export async function runLoadStep(step: LoadStep): Promise<LoadResult> {
     const invites = rtt.get('1') ?? [];
     return {
       targetCps: step.rate,
+      asked: step.calls,
       calls: stats.count('TotalCallCreated'),
       successful: stats.count('SuccessfulCall(C)'),
       failed: stats.count('FailedCall(C)'),

@@ -5,19 +5,18 @@
  * pass-through INFO: a plain record-routing proxy) as the baseline, in the same run. The two
  * alternate which goes first at each step, so neither always runs behind the other's leftovers.
  */
+import path from 'node:path';
 import { passThroughCopy } from '../../src/copy/pass-through-copy.js';
 import { unannotatedCalls } from '../../src/calls/unannotated-calls.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../test/support/sip/harness.js';
 import { SCENARIOS } from '../../test/support/sip/sipp.js';
 import { freePort } from '../../test/support/sip/sockets.js';
 import { BENCH_CALLED, BENCH_CALLER, seedCalledParty, seedCatalogFor } from '../bench-data.js';
-import type { BenchOptions } from '../options.js';
-import { BENCH_DIR } from '../options.js';
+import { BENCH_DIR, type BenchOptions } from '../options.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
 import { benchEnv, type Progress } from '../run.js';
 import { round } from '../stats.js';
 import { delta, selectionCounts, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
-import path from 'node:path';
 
 export const LIBRARY_SIZE = 50;
 /** The rate at which the issue sets the latency goal. */
@@ -51,9 +50,8 @@ export interface CallFigures {
 }
 
 export async function benchCalls(options: BenchOptions, progress: Progress): Promise<CallFigures> {
-  const env = benchEnv(options);
-  const cmr = await startSipHarness((ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }), env);
-  const baseline = await startSipHarness(() => ({ calls: unannotatedCalls, copy: passThroughCopy }), env);
+  const cmr = await startSipHarness((ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }), benchEnv(options));
+  const baseline = await startSipHarness(() => ({ calls: unannotatedCalls, copy: passThroughCopy }), benchEnv(options));
   try {
     await seedCatalogFor(cmr.ctx.services, LIBRARY_SIZE);
     await seedCalledParty(cmr.ctx.services, BENCH_CALLED, LIBRARY_SIZE);
@@ -73,7 +71,7 @@ export async function benchCalls(options: BenchOptions, progress: Progress): Pro
           const result = await placeCalls(baseline, rate, options.stepSec);
           results.baseline = { ...result, serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
         }
-        progress(`calls ${variant} ${rate}/s: ${describe(variant === 'cmr' ? results.cmr! : results.baseline!)}`);
+        progress(`calls ${variant} ${rate}/s: ${stepSummary(variant === 'cmr' ? results.cmr! : results.baseline!)}`);
         await untilQuiet([cmr.ctx.services.metrics, baseline.ctx.services.metrics]);
       }
       const added = (p: 'p50' | 'p99') => {
@@ -123,7 +121,7 @@ export function number(identity: string): string {
   return identity.slice('tel:'.length);
 }
 
-export function describe(result: LoadResult & { serverCpuMsPerCall?: number }): string {
+export function stepSummary(result: LoadResult & { serverCpuMsPerCall?: number }): string {
   const rt = result.responseTimes['1'];
   const cpu = result.serverCpuMsPerCall === undefined ? '' : `, server CPU ${result.serverCpuMsPerCall} ms/call`;
   return `${result.successful}/${result.calls} ok, ${result.failed} failed, ${result.retransmissions} retransmissions, ${result.achievedCps ?? '-'}/s achieved, INVITE→180 p50 ${rt?.p50 ?? '-'} p99 ${rt?.p99 ?? '-'} ms${cpu}`;

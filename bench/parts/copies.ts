@@ -19,7 +19,7 @@ import { httpLoad, type HttpLoadResult } from '../http-load.js';
 import { BENCH_DIR, type BenchOptions } from '../options.js';
 import { benchEnv, type Progress } from '../run.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
-import { describe, LIBRARY_SIZE, number } from './calls.js';
+import { LIBRARY_SIZE, number, stepSummary } from './calls.js';
 import { copyCounts, delta, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
 
 export type ChargingMode = 'cdr' | 'nchf';
@@ -75,7 +75,7 @@ async function copiesWith(mode: ChargingMode, chf: TestChf | null, options: Benc
       const copies = delta(before, await copyCounts(harness.ctx.services.metrics));
       steps.push({ ...result, copies });
       const info = result.responseTimes['2'];
-      progress(`copies ${mode} SIP ${rate}/s: ${describe(result)}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms`);
+      progress(`copies ${mode} SIP ${rate}/s: ${stepSummary(result)}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms`);
       await untilQuiet([harness.ctx.services.metrics]);
     }
 

@@ -6,7 +6,7 @@ import type { LoadResult } from '../sipp-load.js';
 export const ACHIEVED_SHARE = 0.9;
 
 export interface Sustained {
-  /** Highest step sustained: every call successful and the rate achieved. Null when none. */
+  /** Highest step sustained: every call asked for successful, and the rate achieved. Null when none. */
   targetCps: number | null;
   /** The rate sipp achieved at that step. */
   achievedCps: number | null;
@@ -15,7 +15,7 @@ export interface Sustained {
 }
 
 export function isSustained(result: LoadResult): boolean {
-  return result.calls > 0 && result.failed === 0 && result.successful === result.calls && (result.achievedCps ?? 0) >= ACHIEVED_SHARE * result.targetCps;
+  return result.asked > 0 && result.failed === 0 && result.successful === result.asked && (result.achievedCps ?? 0) >= ACHIEVED_SHARE * result.targetCps;
 }
 
 export function sustainedRate(results: readonly LoadResult[]): Sustained {
