@@ -126,9 +126,11 @@ async function restCopies(harness: SipHarness, who: Identity[], connections: num
   await services.calls.drain();
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const body = JSON.stringify({ mode: 'online', peer: BENCH_CALLED, client: CLIENT });
+  const restCopies = async () => Object.entries(await copyCounts(services.metrics)).reduce((sum, [key, count]) => (key.startsWith('rest/') ? sum + count : sum), 0);
   return httpLoad({
     url: address,
     connections,
+    completions: restCopies,
     requests: who.map((uid) => ({
       method: 'POST',
       path: `/v1/users/${encodeURIComponent(uid)}/copies`,
