@@ -29,7 +29,9 @@ export function tagOf(address: NameAddr | undefined): string | null {
   return typeof tag === 'string' && tag.length > 0 ? tag : null;
 }
 
-export function uriText(uri: string | RawUri): string {
+/** A URI as text; '' when the header had none that could be read. */
+export function uriText(uri: string | RawUri | undefined): string {
+  if (uri === undefined || uri === null) return '';
   return typeof uri === 'string' ? uri : sipPackage.stringifyUri(uri);
 }
 

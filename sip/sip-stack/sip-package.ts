@@ -17,10 +17,13 @@ export interface RawUri {
   headers: Record<string, string>;
 }
 
-/** `name-addr` of From, To, Contact, Route, Record-Route. `uri` stays a string unless parsed. */
+/**
+ * `name-addr` of From, To, Contact, Route, Record-Route. `uri` stays a string unless parsed, and
+ * is missing when the package could not read the header at all (e.g. `Route: garbage`).
+ */
 export interface NameAddr {
   name?: string;
-  uri: string | RawUri;
+  uri: string | RawUri | undefined;
   params: Record<string, string | null>;
 }
 

@@ -135,6 +135,15 @@ end
 return {'ok', streamId}
 `);
 
+/** KEYS: intents, then the locks the intent holds. ARGV: charge id (also the locks' token). */
+const DISCARD = new LuaScript(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('DEL', KEYS[i]) end
+end
+return 0
+`);
+
 const UPDATE_INTENT = new LuaScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -196,9 +205,10 @@ export class ActionStore {
     if (result !== 'ok') throw new Error(`intent ${intent.chargeId} not started: ${String(result)}`);
   }
 
-  /** Removes an intent that may have been written by a write reported as failed. */
+  /** Removes an intent that may have been written by a write reported as failed, with the locks it was given. */
   async discard(intent: Intent): Promise<void> {
-    await storeCall(() => this.redis.hdel(this.keys.user(intent.user).intents, intent.chargeId));
+    const keys = [this.keys.user(intent.user).intents, this.workLockKey(intent.user, intent.chargeId), ...intent.locks];
+    await storeCall(() => DISCARD.run(this.redis, keys, [intent.chargeId]));
   }
 
   async intent(user: Identity, chargeId: string): Promise<Intent | null> {

@@ -11,10 +11,12 @@
  *    command to apply (a named applier with JSON arguments, never a closure) and the answer.
  * 2. Intent. Before the Charging Enabler is asked, the intent (charge request, invocation, command,
  *    answer, locks) is written and announced in the global pending index. Redis down here → 503,
- *    nothing charged.
+ *    nothing charged; an intent written although its write was reported failed is taken back.
  * 3. Charge through the port (zero-priced events as offline records). Denied → 402, unavailable →
  *    503 with Retry-After; either way nothing is applied, the intent is removed and the attempt is
- *    recorded as an activity.
+ *    recorded as an activity. When no answer came at all (timeout, connection lost) the CHF may have
+ *    charged: the caller gets 503, and the intent stays for the recoverer, which asks again as a
+ *    retransmission and applies the grant or records the refusal.
  * 4. Apply. The applier turns the command into writes; one script checks the intent is still
  *    pending and writes the effect, the charge record, the activity record, the outbox entry and
  *    the idempotency answer, removes the intent and frees the locks — exactly once per charge id.
@@ -104,10 +106,16 @@ export interface ChargedActionsOptions {
 
 const MAX_APPLY_ATTEMPTS = 5;
 const GRANTED_RETRY_AFTER_SEC = 2;
+/** How soon the recoverer takes over an intent its request could not settle. */
+const HAND_OVER_DELAY_MS = 1000;
+const TAKE_BACK_MAX_DELAY_MS = 5000;
 const newId = monotonicFactory();
 
 export class ChargedActions {
   private readonly appliers = new Map<string, Applier<unknown>>();
+  /** Intents whose start the store may have carried out although it reported a failure (see `takeBack`). */
+  private readonly abandoned = new Map<string, Intent>();
+  private stopped = false;
   private readonly now: () => Date;
   /** How long an intent is left to its live request before the recoverer may take it. */
   readonly leaseMs: number;
@@ -179,6 +187,11 @@ export class ChargedActions {
    * answer is unknown, then applies it (or records the refusal). Throws while it cannot be settled.
    */
   async resume(intent: Intent, workToken: string): Promise<void> {
+    if (this.abandoned.has(intent.chargeId)) {
+      await this.store.discard(intent);
+      this.abandoned.delete(intent.chargeId);
+      return;
+    }
     if (intent.state === 'granted') {
       await this.apply(intent, workToken);
       return;
@@ -272,11 +285,34 @@ export class ChargedActions {
     try {
       await this.store.begin(intent, this.leaseMs, ref ? { key: this.idempotency.recordKey(ref), record: this.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
     } catch (err) {
-      // A timed-out write may still have landed: take the intent back so it is never charged later.
-      await this.store.discard(intent).catch(() => undefined);
+      // The write may have landed although it failed here (a timeout, or the connection lost before
+      // the reply). The caller is told nothing was done, so the intent must never be charged.
+      this.takeBack(intent);
       throw isRedisFailure(err) || err instanceof CmrError ? err : new CmrError('dependency-unavailable', 'the action could not be started', { retryAfterSec: 1 });
     }
     return intent;
+  }
+
+  /**
+   * Removes an intent whose start failed here, now or as soon as the store answers again. Until
+   * then the work lock it was written with keeps the recoverer off for its lease, and this
+   * instance's recoverer discards it rather than charging it.
+   */
+  private takeBack(intent: Intent, delayMs = 0): void {
+    this.abandoned.set(intent.chargeId, intent);
+    setTimeout(() => {
+      this.store.discard(intent).then(
+        () => this.abandoned.delete(intent.chargeId),
+        () => {
+          if (!this.stopped) this.takeBack(intent, Math.min(Math.max(2 * delayMs, 100), TAKE_BACK_MAX_DELAY_MS));
+        },
+      );
+    }, delayMs).unref();
+  }
+
+  /** Stops taking back abandoned intents (the store is being closed). */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** Invocation sequence numbers are unique per consumer (Uint32), so the CHF can recognise retransmissions. */
@@ -319,14 +355,25 @@ export class ChargedActions {
         this.logger.error({ event: 'apply-failed', chargeId: intent.chargeId, user: intent.user, err: (err as Error).message }, 'granted charge not applied yet');
         if (!live) throw err;
         await this.store.updateIntent(intent).catch(() => undefined);
-        await this.pending.reschedule({ user: intent.user, id: intent.chargeId }, Date.now() + 1000).catch(() => undefined);
-        await this.store.release([this.store.workLockKey(intent.user, intent.chargeId)], workToken).catch(() => undefined);
+        await this.handOverToRecoverer(intent, workToken);
         throw new CmrError('dependency-unavailable', `charge ${intent.chargeId} is granted and will be applied shortly`, {
           retryAfterSec: GRANTED_RETRY_AFTER_SEC,
           chargeId: intent.chargeId,
         });
       }
       return;
+    }
+    if (outcome.status === 'unavailable' && outcome.unanswered) {
+      // The CHF may have charged without its answer reaching us: dropping the intent would leave
+      // that charge unapplied, and a retry would charge again. The intent stays; the recoverer asks
+      // again as a retransmission of the same invocation until the CHF answers, then applies the
+      // grant or records the refusal. Until then the locks and the idempotency key stay with it.
+      this.logger.warn({ event: 'charge-unanswered', chargeId: intent.chargeId, user: intent.user, reason: outcome.reason }, 'no charging answer; left to the recoverer');
+      await this.handOverToRecoverer(intent, workToken);
+      throw new CmrError('dependency-unavailable', `the Charging Enabler did not answer; charge ${intent.chargeId} is applied shortly only if it was made`, {
+        retryAfterSec: outcome.retryAfterSec,
+        chargeId: intent.chargeId,
+      });
     }
     if (outcome.status === 'denied') {
       const error = new CmrError('charging-denied', `the Charging Enabler refused the charge (${outcome.reason})`, { chargeId: intent.chargeId, reason: outcome.reason });
@@ -340,6 +387,12 @@ export class ChargedActions {
     });
     await this.settleRefused(intent, workToken, 'failed', error, outcome.reason);
     throw error;
+  }
+
+  /** Leaves a live request's intent to the recoverer: due again shortly, its work lock freed. */
+  private async handOverToRecoverer(intent: Intent, workToken: string): Promise<void> {
+    await this.pending.reschedule({ user: intent.user, id: intent.chargeId }, Date.now() + HAND_OVER_DELAY_MS).catch(() => undefined);
+    await this.store.release([this.store.workLockKey(intent.user, intent.chargeId)], workToken).catch(() => undefined);
   }
 
   // ── 4. apply ─────────────────────────────────────────────────────────────

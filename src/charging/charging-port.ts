@@ -35,7 +35,11 @@ export interface Invocation {
 export type ChargeOutcome =
   | { status: 'granted'; chargeId: string; amount: number; currency: string; reference?: string }
   | { status: 'denied'; chargeId: string; reason: string }
-  | { status: 'unavailable'; chargeId: string; reason: string; retryAfterSec: number };
+  /**
+   * No grant or refusal. `unanswered`: no answer came at all (timeout, connection lost), so the
+   * Charging Enabler may have charged; asking again as a retransmission of the same invocation tells.
+   */
+  | { status: 'unavailable'; chargeId: string; reason: string; retryAfterSec: number; unanswered?: boolean };
 
 export interface ChargingPort {
   readonly mode: 'cdr' | 'nchf';

@@ -39,7 +39,7 @@ export interface ChargingServices {
 
 export interface ChargingServiceOptions {
   recoverer?: RecovererOptions;
-  /** Lease of an intent to its request (default: 30 s or more with a slow CHF). */
+  /** Lease of an intent to its request (default: `CMR_CHARGING_LEASE_MS`, else 30 s or more with a slow CHF). */
   intentLeaseMs?: number;
   portalWebhook?: Omit<PortalWebhookOptions, 'url'>;
   /** Start the recoverer and the portal delivery (default true). */
@@ -51,6 +51,7 @@ export async function createChargingServices(
   options: ChargingServiceOptions = {},
 ): Promise<ChargingServices> {
   const { config, logger, metrics, redis, keys, now } = parts;
+  const leaseMs = options.intentLeaseMs ?? config.charging.leaseMs;
   const offline = new CdrCharging();
   const charging: ChargingPort =
     config.charging.mode === 'nchf' && config.charging.chfUrl
@@ -65,7 +66,7 @@ export async function createChargingServices(
     online: charging,
     offline,
     chfTimeoutMs: config.charging.chfTimeoutMs,
-    ...(options.intentLeaseMs ? { leaseMs: options.intentLeaseMs } : {}),
+    ...(leaseMs ? { leaseMs } : {}),
     now,
   });
   const activities = new ActivityRecorder(store, pending, relay, logger, chargedActions.leaseMs, now);
@@ -88,6 +89,7 @@ export async function createChargingServices(
     recoverer,
     portalWebhook,
     stop: async () => {
+      chargedActions.stop();
       await recoverer.stop();
       await portalWebhook?.stop();
       await activityFeed.close();

@@ -1,7 +1,8 @@
 /**
  * A small JSON client over one reused HTTP/2 session (cleartext `http://` uses h2c with prior
  * knowledge). The session is opened on first use and replaced after an error, GOAWAY or close,
- * so a restarted server is reached again on the next request.
+ * so a restarted server is reached again on the next request; after a GOAWAY the requests already
+ * sent still get their answers.
  */
 import http2, { type ClientHttp2Session } from 'node:http2';
 
@@ -110,11 +111,17 @@ export class Http2JsonClient {
     const session = http2.connect(this.origin);
     // Errors surface on the streams; the session is simply replaced on the next request.
     session.on('error', () => this.dropSession(session));
-    session.on('goaway', () => this.dropSession(session));
     session.on('close', () => this.dropSession(session));
+    // A server going away gracefully still answers the requests it has: new ones go to a new
+    // session, this one closes once they are done (Node shuts it down after the GOAWAY).
+    session.on('goaway', () => this.retire(session));
     session.unref();
     this.session = session;
     return session;
+  }
+
+  private retire(which: ClientHttp2Session): void {
+    if (this.session === which) this.session = null;
   }
 
   private dropSession(which: ClientHttp2Session | null = this.session): void {

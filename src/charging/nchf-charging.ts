@@ -4,7 +4,9 @@
  * The configured timeout bounds the whole charge. When the connection fails before an answer
  * (refused, reset, GOAWAY, stream dropped) and time is left, the request is sent again on a new
  * connection as a retransmission of the same invocation, so a CHF that already charged it answers
- * from its record instead of charging twice. A timeout or a 5xx leaves the outcome unavailable.
+ * from its record instead of charging twice. A 5xx leaves the outcome unavailable; no answer at all
+ * (timeout, or the connection lost on every attempt) leaves it unavailable and `unanswered`, as the
+ * CHF may have charged.
  */
 import type { Logger } from '../observability/logger.js';
 import type { ChargeOutcome, ChargeRequest, ChargingPort, Invocation } from './charging-port.js';
@@ -57,7 +59,7 @@ export class NchfCharging implements ChargingPort {
           'no charging answer',
         );
         if (err.reason === 'timeout' || n >= MAX_ATTEMPTS || timeLeft <= 0) {
-          return { status: 'unavailable', chargeId: invocation.chargeId, reason: `CHF ${err.reason}: ${err.message}`, retryAfterSec };
+          return { status: 'unavailable', chargeId: invocation.chargeId, reason: `CHF ${err.reason}: ${err.message}`, retryAfterSec, unanswered: true };
         }
         attempt = { ...invocation, retransmission: true };
       }

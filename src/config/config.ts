@@ -27,7 +27,14 @@ export interface Config {
   drachtio: { host: string; port: number; secret: string; drainTimeoutMs: number } | null;
   redis: { target: RedisTarget; url: string; namespace: string; commandTimeoutMs: number };
   auth: { jwtSecret: string; usingDefaultSecret: boolean };
-  charging: { mode: 'cdr' | 'nchf'; chfUrl: string | null; chfTimeoutMs: number; asIdentity: string };
+  charging: {
+    mode: 'cdr' | 'nchf';
+    chfUrl: string | null;
+    chfTimeoutMs: number;
+    asIdentity: string;
+    /** How long a charged action is left to its request before the recoverer may finish it (null: derived from the CHF timeout). */
+    leaseMs: number | null;
+  };
   portal: { webhookUrl: string | null };
   sessions: { graceSec: number; maxCallSec: number };
   /** Library upkeep: how often the sweeper looks for due entries, how long before expiry it renews. */
@@ -195,6 +202,7 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
       chfUrl,
       chfTimeoutMs: int('CMR_CHF_TIMEOUT_MS', 'charging.chfTimeoutMs', 10, 60_000),
       asIdentity: str('CMR_AS_IDENTITY', 'charging.asIdentity'),
+      leaseMs: optInt('CMR_CHARGING_LEASE_MS', 'charging.leaseMs', 100, 600_000),
     },
     portal: { webhookUrl: httpUrl('CMR_PORTAL_WEBHOOK_URL', optStr('CMR_PORTAL_WEBHOOK_URL', 'portal.webhookUrl')) },
     sessions: {

@@ -11,6 +11,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
@@ -18,7 +20,7 @@ import Fastify, {
 import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
 import { authPlugin, type Access } from './plugins/auth.js';
-import { problemPlugin } from './plugins/problem.js';
+import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
 import { Problem } from './schemas/common.js';
 import { callRoutes } from './routes/calls/calls.js';
 import { catalogRoutes } from './routes/catalog/resources.js';
@@ -62,6 +64,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
     },
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
+    frameworkErrors: (error, request, reply) => frameworkProblem(error, request as FastifyRequest, reply as FastifyReply),
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;

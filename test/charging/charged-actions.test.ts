@@ -143,6 +143,35 @@ describe('a priced action', () => {
   });
 });
 
+describe('a charge the CHF made without its answer arriving', () => {
+  it('answers 503, then the recoverer asks again as a retransmission and applies it once; a repeat gets the answer', async () => {
+    const ida = 'tel:+15551230011' as Identity;
+    chf.setBalance(ida, 1000);
+    chf.slowNext(2500, 1); // charged at once, answered past the 2 s timeout
+    const idempotency = { key: 'k-unanswered', fingerprint: 'f' };
+    const err = await failure(ctx.services.chargedActions.run(subscribe(ida, 'r-1', 100, { idempotency })));
+    expect(err).toMatchObject({ code: 'dependency-unavailable', status: 503 });
+    expect(err.extra.retryAfterSec).toBeGreaterThan(0);
+    expect(await library(ida)).toEqual([]);
+    expect(chf.chargesOf(ida)).toBe(1);
+
+    await eventually(async () => {
+      await ctx.services.recoverer.runOnce();
+      expect(await library(ida)).toHaveLength(1);
+    }, 5000, 100);
+    const sent = chf.requests.filter((r) => r.subscriberIdentifier === ida);
+    expect(sent.map((r) => r.retransmissionIndicator ?? false)).toEqual([false, true]);
+    expect(chf.chargesOf(ida)).toBe(1);
+    expect(chf.balances.get(ida)).toBe(900);
+    const [entry] = await library(ida);
+    expect((await charges(ida)).map((c) => [c.id, c.outcome])).toEqual([[entry!.chargeId, 'granted']]);
+    const replay = await ctx.services.chargedActions.run(subscribe(ida, 'r-1', 100, { idempotency }));
+    expect(replay).toMatchObject({ replayed: true, answer: { entryId: entry!.id } });
+    expect(chf.chargesOf(ida)).toBe(1);
+    expect(await leftovers(ida)).toEqual({ intents: 0, outbox: 0, pending: 0 });
+  });
+});
+
 describe('idempotency', () => {
   const dave = 'tel:+15551230004' as Identity;
 

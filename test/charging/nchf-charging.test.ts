@@ -4,6 +4,7 @@ import type { ChargeRequest, Invocation } from '../../src/charging/charging-port
 import { NchfCharging } from '../../src/charging/nchf-charging.js';
 import type { Identity } from '../../src/domain/identity.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { eventually } from '../support/eventually.js';
 import { TestChf } from '../support/test-chf.js';
 
 const logger = createLogger({ level: 'silent', pretty: false });
@@ -111,5 +112,27 @@ describe('nchf charging', () => {
     const orphan = new NchfCharging({ chfUrl: url, timeoutMs: 400, asIdentity: 'cmr-as' }, logger);
     expect(await orphan.charge(copy(), invocation())).toMatchObject({ status: 'unavailable' });
     await orphan.close();
+  });
+});
+
+describe('a CHF closing its connections gracefully', () => {
+  it('answers the requests already in flight on the closing connection, without retransmissions', async () => {
+    const port = new NchfCharging({ chfUrl: chf.url, timeoutMs: 2000, asIdentity: 'cmr-as' }, logger);
+    try {
+      chf.setBalance(alice, 1000);
+      expect(await port.charge(copy(), invocation())).toMatchObject({ status: 'granted' });
+      chf.slowNext(300, 3);
+      const inFlight = [invocation(), invocation(), invocation()];
+      const outcomes = Promise.all(inFlight.map((inv) => port.charge(copy(), inv)));
+      await eventually(() => expect(chf.requests.filter((r) => inFlight.some((i) => i.sequenceNumber === r.invocationSequenceNumber))).toHaveLength(3));
+      chf.closeConnectionsGracefully();
+      expect((await outcomes).map((o) => o.status)).toEqual(['granted', 'granted', 'granted']);
+      const sent = chf.requests.filter((r) => inFlight.some((i) => i.sequenceNumber === r.invocationSequenceNumber));
+      expect(sent.map((r) => r.retransmissionIndicator ?? false)).toEqual([false, false, false]);
+      // The next charge opens a new connection.
+      expect(await port.charge(copy(), invocation())).toMatchObject({ status: 'granted' });
+    } finally {
+      await port.close();
+    }
   });
 });

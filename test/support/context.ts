@@ -3,6 +3,7 @@
  * real REST app. `close()` stops it and deletes every key the test wrote.
  */
 import { randomUUID } from 'node:crypto';
+import { Cluster, type Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { buildApp, type App, type RouteModule } from '../../src/http/app.js';
 import { signToken } from '../../src/http/tokens.js';
@@ -60,10 +61,14 @@ export async function createTestContext(
   };
 }
 
+/** The node itself, or every master of a cluster (where each holds its own part of the keys). */
+export function storeNodes(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+}
+
 /** Deletes every key under `namespace` (on every master of a cluster). */
 export async function deleteNamespace(redis: RedisClient, namespace: string): Promise<void> {
-  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' && redis.constructor.name === 'Cluster' ? redis.nodes('master') : [redis];
-  for (const node of nodes) {
+  for (const node of storeNodes(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 500);

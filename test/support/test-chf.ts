@@ -24,6 +24,13 @@ interface Switches {
   drop: 'before' | 'after';
 }
 
+/** A fault chosen for one request by `faultFor` (instead of the one-shot switches). */
+export type ChfFault =
+  | { kind: 'deny'; resultCode: string; status: number }
+  | { kind: 'slow'; ms: number }
+  | { kind: 'failure'; status: number }
+  | { kind: 'drop'; when: 'before' | 'after' };
+
 interface Switch<T> {
   value: T;
   /** Requests left that the switch applies to (Infinity: until cleared). */
@@ -42,6 +49,8 @@ export class TestChf {
   private refCounter = 0;
   /** Called after an event is charged and before it is answered (e.g. to break the store then). */
   onCharged: ((request: ChargingDataRequest) => Promise<void> | void) | null = null;
+  /** Picks a fault (or none) for every request, retransmissions included; the switches then stay unused. */
+  faultFor: ((request: ChargingDataRequest) => ChfFault | null) | null = null;
 
   private constructor(
     private readonly server: Http2Server,
@@ -84,6 +93,20 @@ export class TestChf {
     this.switches.deny = this.switches.slow = this.switches.failure = this.switches.drop = null;
   }
 
+  /** Every event charged, with the charge id the server sent as IMS charging identifier. */
+  ledger(): Array<{ subscriber: string; sequenceNumber: number; chargeId: string | undefined; amount: number }> {
+    return [...this.charged].map(([key, amount]) => {
+      const [subscriber = '', nfName = '', seq = ''] = key.split('|');
+      const sent = this.requests.find((r) => (r.nfConsumerIdentification?.nFName ?? '') === nfName && r.invocationSequenceNumber === Number(seq));
+      return { subscriber, sequenceNumber: Number(seq), chargeId: sent?.iMSChargingInformation?.imsChargingIdentifier, amount };
+    });
+  }
+
+  /** Closes every client connection the way a CHF going down for maintenance does (GOAWAY): requests in flight are still answered. */
+  closeConnectionsGracefully(): void {
+    for (const session of this.openSessions) session.close();
+  }
+
   /** How many times a subscriber was charged. */
   chargesOf(subscriber: string): number {
     return [...this.charged.keys()].filter((key) => key.startsWith(`${subscriber}|`)).length;
@@ -123,21 +146,24 @@ export class TestChf {
   }
 
   private async process(stream: ServerHttp2Stream, request: ChargingDataRequest): Promise<void> {
-    const drop = this.take('drop');
-    if (drop === 'before') return void stream.session?.destroy();
-    const failure = this.take('failure');
+    const picked = this.faultFor?.(request) ?? null;
+    const fault = <K extends keyof Switches>(name: K, value: (f: ChfFault) => Switches[K] | undefined): Switches[K] | undefined =>
+      this.faultFor ? (picked ? value(picked) : undefined) : this.take(name);
+    const drop = fault('drop', (f) => (f.kind === 'drop' ? f.when : undefined));
+    if (drop === 'before') return dropConnection(stream);
+    const failure = fault('failure', (f) => (f.kind === 'failure' ? f.status : undefined));
     if (failure !== undefined) return this.reply(stream, problem(failure, 'SYSTEM_FAILURE'));
 
-    const answer = this.answer(request);
+    const answer = this.answer(request, () => fault('deny', (f) => (f.kind === 'deny' ? { resultCode: f.resultCode, status: f.status } : undefined)));
     if (answer.status === 201) await this.onCharged?.(request);
-    if (drop === 'after') return void stream.session?.destroy();
-    const slow = this.take('slow');
+    if (drop === 'after') return dropConnection(stream);
+    const slow = fault('slow', (f) => (f.kind === 'slow' ? f.ms : undefined));
     if (slow !== undefined) await new Promise((resolve) => setTimeout(resolve, slow));
     this.reply(stream, answer);
   }
 
   /** Charges the event (once per invocation) and returns the answer to give. */
-  private answer(request: ChargingDataRequest): StoredAnswer {
+  private answer(request: ChargingDataRequest, denial: () => Switches['deny'] | undefined): StoredAnswer {
     if (!request.nfConsumerIdentification?.nodeFunctionality || !request.invocationTimeStamp || typeof request.invocationSequenceNumber !== 'number') {
       return problem(400, 'MANDATORY_IE_MISSING');
     }
@@ -150,7 +176,7 @@ export class TestChf {
     const amount = unit?.requestedUnit?.serviceSpecificUnits ?? 0;
     const base = { invocationTimeStamp: new Date().toISOString(), invocationSequenceNumber: request.invocationSequenceNumber };
     let result: StoredAnswer;
-    const deny = this.take('deny');
+    const deny = denial();
     const balance = this.balances.get(subscriber);
     if (!request.oneTimeEvent || request.oneTimeEventType !== 'IEC' || !unit) {
       result = problem(400, 'CHARGING_FAILED');
@@ -193,6 +219,16 @@ export class TestChf {
     });
     stream.end(body);
   }
+}
+
+/**
+ * Drops the connection a request came on, with every request on it. On the next turn of the
+ * event loop: Node 20's HTTP/2 server corrupts its heap when a session is destroyed from a
+ * stream's own event handler while other streams of that session are still open.
+ */
+function dropConnection(stream: ServerHttp2Stream): void {
+  const session = stream.session;
+  setImmediate(() => session?.destroy());
 }
 
 function problem(status: number, cause: string): StoredAnswer {

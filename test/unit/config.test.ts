@@ -8,7 +8,7 @@ describe('configuration', () => {
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(config.sip).toMatchObject({ host: '127.0.0.1', port: 5060, copyKey: '*', selectBudgetMs: 50 });
     expect(config.redis.target).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
-    expect(config.charging.mode).toBe('cdr');
+    expect(config.charging).toMatchObject({ mode: 'cdr', leaseMs: null });
     expect(config.drachtio).toBeNull();
     expect(config.sessions.graceSec).toBe(120);
     expect(config.library).toEqual({ sweepIntervalMs: 30_000, renewAheadSec: 3600 });
@@ -30,8 +30,10 @@ describe('configuration', () => {
       CMR_SELECT_BUDGET_MS: '20',
       CMR_LOG_LEVEL: 'warn',
       CMR_JWT_SECRET: 'x'.repeat(32),
+      CMR_CHARGING_LEASE_MS: '2500',
     });
     expect(config.http.port).toBe(9090);
+    expect(config.charging.leaseMs).toBe(2500);
     expect(config.sip.publicHost).toBe('127.0.0.2');
     expect(config.drachtio).toEqual({ host: '10.0.0.5', port: 9023, secret: 's3cret', drainTimeoutMs: 30000 });
     expect(config.redis.target).toEqual({ mode: 'cluster', nodes: [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }] });
@@ -56,6 +58,7 @@ describe('configuration', () => {
     [{ CMR_SIP_TRUSTED: 'example.com' }, 'CMR_SIP_TRUSTED', /CIDR/],
     [{ CMR_COPY_KEY: '**' }, 'CMR_COPY_KEY', /DTMF/],
     [{ CMR_SELECT_BUDGET_MS: '0' }, 'CMR_SELECT_BUDGET_MS', /integer/],
+    [{ CMR_CHARGING_LEASE_MS: '5' }, 'CMR_CHARGING_LEASE_MS', /integer from 100/],
     [{ CMR_LOG_LEVEL: 'loud' }, 'CMR_LOG_LEVEL', /one of/],
     [{ CMR_JWT_SECRET: 'short' }, 'CMR_JWT_SECRET', /32/],
     [{ CMR_SWEEP_INTERVAL_MS: '10' }, 'CMR_SWEEP_INTERVAL_MS', /integer from 100/],

@@ -154,6 +154,15 @@ describe('the default', () => {
     expect((await t.call('PUT', path(user, '/preferences/default'), { as: user, body: { boxId: box.id } })).statusCode).toBe(400);
     expect(await t.stateOf(user)).toEqual(before);
   });
+
+  it('refuses a request without a body (400): clearing the default takes an explicit null', async () => {
+    const user = await freshUser();
+    expect((await t.call('PUT', path(user, '/preferences/default'), { as: user, body: { resourceId: 'r-2' } })).statusCode).toBe(200);
+    const before = await t.stateOf(user);
+    const res = await t.call('PUT', path(user, '/preferences/default'), { as: user });
+    expect({ status: res.statusCode, code: res.json().code }).toEqual({ status: 400, code: 'validation-failed' });
+    expect(await t.stateOf(user)).toEqual(before);
+  });
 });
 
 describe('presentation rules', () => {

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startSignalling, type CorePorts, type SignallingFront } from '../../../src/signalling.js';
+import type { ServiceOptions } from '../../../src/wiring.js';
 import { numberOf, type Parties } from '../call-outcomes.js';
 import { createTestContext, type TestContext } from '../context.js';
 import { runCall, type SipTransport } from './sipp.js';
@@ -40,6 +41,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Replaces core ports (a misbehaving neighbour); the real services otherwise. */
   ports?: (ctx: TestContext) => Partial<CorePorts>;
+  /** Service settings beyond the environment (e.g. shorter recoverer timings). */
+  services?: ServiceOptions;
 }
 
 export async function startSipHarness(options: HarnessOptions = {}): Promise<SipHarness> {
@@ -54,6 +57,7 @@ export async function startSipHarness(options: HarnessOptions = {}): Promise<Sip
       CMR_SELECT_BUDGET_MS: '2000',
       ...options.env,
     },
+    ...(options.services ? { services: options.services } : {}),
   });
   const front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
   return {

@@ -1,5 +1,6 @@
 /** `/v1/users/{uid}/preferences` and `/privacy`: default, presentation rules, filters, privacy. */
 import { Type } from 'typebox';
+import { CmrError } from '../../../domain/errors.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { problemResponses, UidParams } from '../../schemas/common.js';
@@ -71,7 +72,11 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
         response: changeResponses(200, DefaultAnswer),
       },
     },
-    async (request, reply) => sendOutcome(reply, 200, await preferences.setDefault(requesterOf(request), request.body)),
+    async (request, reply) => {
+      // An absent body passes validation as null; clearing the default takes an explicit null.
+      if (request.body === undefined) throw new CmrError('validation-failed', 'body is required: {"resourceId": …}, {"boxId": …} or null');
+      return sendOutcome(reply, 200, await preferences.setDefault(requesterOf(request), request.body));
+    },
   );
 
   app.get(
