@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { BenchOptions } from './options.js';
+import { loadConfig } from '../src/config/config.js';
 
 /** Progress lines go to stderr; stdout carries only the table. */
 export type Progress = (line: string) => void;
@@ -22,6 +23,8 @@ export function benchEnv(options: BenchOptions, extra: Record<string, string> = 
     CMR_REDIS_NAMESPACE: `${RUN_PREFIX}-${instances}`,
     CMR_LOG_LEVEL: options.logLevel,
     CMR_HTTP_RATE_LIMIT: '1000000',
+    // The product's own selection budget, not the generous one the SIP test harness sets.
+    CMR_SELECT_BUDGET_MS: String(loadConfig({}).sip.selectBudgetMs),
     ...extra,
   };
 }

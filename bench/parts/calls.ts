@@ -50,8 +50,8 @@ export interface CallFigures {
 }
 
 export async function benchCalls(options: BenchOptions, progress: Progress): Promise<CallFigures> {
-  const cmr = await startSipHarness((ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }), benchEnv(options));
-  const baseline = await startSipHarness(() => ({ calls: unannotatedCalls, copy: passThroughCopy }), benchEnv(options));
+  const cmr = await startSipHarness({ env: benchEnv(options) });
+  const baseline = await startSipHarness({ env: benchEnv(options), ports: () => ({ calls: unannotatedCalls, copy: passThroughCopy }) });
   try {
     await seedCatalogFor(cmr.ctx.services, LIBRARY_SIZE);
     await seedCalledParty(cmr.ctx.services, BENCH_CALLED, LIBRARY_SIZE);

@@ -53,10 +53,7 @@ export async function benchCopies(options: BenchOptions, progress: Progress): Pr
 }
 
 async function copiesWith(mode: ChargingMode, chf: TestChf | null, options: BenchOptions, progress: Progress): Promise<CopyModeFigures> {
-  const harness = await startSipHarness(
-    (ctx) => ({ calls: ctx.services.calls, copy: ctx.services.sipCopy }),
-    benchEnv(options, { CMR_CHARGING_MODE: mode, ...(chf ? { CMR_CHF_URL: chf.url } : {}) }),
-  );
+  const harness = await startSipHarness({ env: benchEnv(options, { CMR_CHARGING_MODE: mode, ...(chf ? { CMR_CHF_URL: chf.url } : {}) }) });
   // Callers never repeat within a run: each step and the REST run take their own series.
   let series = mode === 'cdr' ? 100 : 500;
   const newCallers = (count: number) => {
