@@ -3,8 +3,10 @@
  * document (`/openapi.json`): path and query parameters, headers and bodies built from the
  * operation's schemas and bent (fields replaced, dropped, added; bodies that are not JSON), sent
  * as the SP, as users, without a token or with a bad one. Never a 5xx; a 4xx is problem JSON with
- * a stable code and changes nothing in the store (keys and values compared before and after;
- * the request's own Idempotency-Key may keep its refusal, as a repeat must get it again).
+ * a stable code and changes nothing in the store (keys and values compared before and after).
+ * Two traces of a refusal are allowed, as the product keeps them on purpose: the request's own
+ * Idempotency-Key keeps its answer (a repeat must get it again), and a refused copy is recorded
+ * in the activity feeds for the portal, as denied — never as a success.
  *
  * Runs per operation: FUZZ_RUNS (default 25); seed: FUZZ_SEED (default fixed, so CI repeats).
  */
@@ -15,7 +17,7 @@ import { createTestContext, type TestContext } from '../support/context.js';
 import { seedCopyCatalog } from '../support/copy-fixtures.js';
 import { RequestArbitraries, operationsOf, type FuzzRequest, type KnownValues, type OpenApiDocument, type Operation } from '../support/openapi-fuzz.js';
 import { box, entry, preferences, rule, seedUser } from '../support/presentation-fixtures.js';
-import { changesBetween, snapshotOf } from '../support/store-snapshot.js';
+import { changesBetween, snapshotOf, type StoreSnapshot } from '../support/store-snapshot.js';
 import { recordTrial, tally } from '../support/trial-summary.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 25);
@@ -83,11 +85,32 @@ afterAll(async () => {
   await ctx.close();
 });
 
+/** The activity feeds: a refused copy is recorded there for the portal (as denied), like any attempt. */
+const FEEDS = /:\{activity\}:stream$|:activities$|:\{activity\}:seen:/;
+
+/** Activity records added to the global feed between two snapshots. */
+function recordsAdded(before: StoreSnapshot, after: StoreSnapshot): Array<{ result: string; kind: string }> {
+  const entries = (snapshot: StoreSnapshot) => {
+    const value = [...snapshot].find(([key]) => key.endsWith(':{activity}:stream'))?.[1];
+    return value ? (JSON.parse(value.slice('stream '.length)) as Array<[string, string[]]>) : [];
+  };
+  const seen = new Set(entries(before).map(([id]) => id));
+  return entries(after)
+    .filter(([id]) => !seen.has(id))
+    .map(([, fields]) => JSON.parse(fields[fields.indexOf('record') + 1]!) as { result: string; kind: string });
+}
+
 /** What changed in the store that a refused request may not change. */
-async function refusedChanges(request: FuzzRequest, before: Map<string, string>): Promise<string[]> {
+async function refusedChanges(request: FuzzRequest, before: StoreSnapshot): Promise<string[]> {
   const after = await snapshotOf(ctx.services.redis, ctx.config.redis.namespace);
-  // A refusal is the idempotency key's answer: a repeat of the request must get it again.
-  return changesBetween(before, after).filter((change) => !(request.idempotencyKey !== undefined && /:idem:/.test(change)));
+  // What a refusal may leave is a record of itself, never of a success.
+  for (const record of recordsAdded(before, after)) expect(record, JSON.stringify(record)).toMatchObject({ result: expect.not.stringMatching(/^success$/) });
+  return changesBetween(before, after).filter(
+    (change) =>
+      !FEEDS.test(change) &&
+      // A refusal is the idempotency key's answer: a repeat of the request must get it again.
+      !(request.idempotencyKey !== undefined && /:idem:/.test(change)),
+  );
 }
 
 describe('REST API fuzzing', () => {
