@@ -21,6 +21,7 @@
 import type { Identity } from '../domain/identity.js';
 import type { CallState } from '../domain/types.js';
 import type { Keys } from '../store/keys.js';
+import { LuaScript } from '../store/lua-script.js';
 import { pipelined, type RedisCommand } from '../store/pipelines.js';
 import { storeCall, type RedisClient } from '../store/redis.js';
 
@@ -48,7 +49,7 @@ const STATE_CODE: Record<CallState, string> = { early: 'e', confirmed: 'c', ende
 const CODE_STATE: Record<string, CallState> = { e: 'early', c: 'confirmed', x: 'ended' };
 
 /** Moves a session forward: KEYS[1] session; ARGV state code (c|x), epoch ms of the event, TTL ms ('' keeps it, '0' deletes). */
-const TRANSITION = `
+const TRANSITION = new LuaScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local s, t0, t1, t2, rest = string.match(v, '^(%a):([^:]*):([^:]*):([^: ]*)( .*)$')
@@ -71,7 +72,7 @@ else
   redis.call('SET', KEYS[1], value, 'PX', ARGV[3])
 end
 return 1
-`;
+`);
 
 export function encodeSession(session: StoredSession): string {
   const since = (at: number | undefined) => (at === undefined ? '' : (at - session.startedAt).toString(36));
@@ -156,7 +157,7 @@ export class SessionStore {
   /** Moves the session to `state` at `at`; false when there is no session or it is already past that state. */
   transition(callId: string, state: 'confirmed' | 'ended', at: number): Promise<boolean> {
     const ttl = state === 'confirmed' ? '' : String(this.lifetimes.graceSec * 1000);
-    return storeCall(async () => (await this.redis.eval(TRANSITION, 1, this.keys.callSession(callId), STATE_CODE[state], at, ttl)) === 1);
+    return storeCall(async () => (await TRANSITION.run(this.redis, [this.keys.callSession(callId)], [STATE_CODE[state], at, ttl])) === 1);
   }
 
   get(callId: string): Promise<StoredSession | null> {

@@ -1,0 +1,138 @@
+/**
+ * Part 2, copies, once with `cdr` charging and once against the HTTP/2 test CHF (`nchf`):
+ * - over SIP: sipp calls through the embedded front, each copying what it hears with a cmr-copy
+ *   INFO once answered (the server answers it), stepped like the calls; each call by another
+ *   caller, so every copy is new and charged;
+ * - over REST: `POST /v1/users/{uid}/copies` online copies with autocannon, each request by
+ *   another user with a live call to the called party (set up through the call service first).
+ */
+import path from 'node:path';
+import { ulid } from 'ulid';
+import type { Identity } from '../../src/domain/identity.js';
+import type { Services } from '../../src/wiring.js';
+import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../test/support/sip/harness.js';
+import { SCENARIOS } from '../../test/support/sip/sipp.js';
+import { freePort } from '../../test/support/sip/sockets.js';
+import { TestChf } from '../../test/support/test-chf.js';
+import { BENCH_CALLED, callers, CLIENT, seedCalledParty, seedCatalogFor } from '../bench-data.js';
+import { httpLoad, type HttpLoadResult } from '../http-load.js';
+import { BENCH_DIR, type BenchOptions } from '../options.js';
+import { benchEnv, type Progress } from '../run.js';
+import { runLoadStep, type LoadResult } from '../sipp-load.js';
+import { LIBRARY_SIZE, number, stepSummary } from './calls.js';
+import { copyCounts, delta, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
+
+export type ChargingMode = 'cdr' | 'nchf';
+
+export interface SipCopyStep extends LoadResult {
+  /** `cmr_copies_total` during the step, by channel/result. */
+  copies: Record<string, number>;
+}
+
+export interface CopyModeFigures {
+  sip: { steps: SipCopyStep[]; sustained: Sustained };
+  rest: HttpLoadResult;
+}
+
+export type CopyFigures = Record<ChargingMode, CopyModeFigures>;
+
+/** Balance each caller gets at the test CHF: far more than the copies it makes. */
+const BALANCE = 1_000_000;
+/** Live calls set up at once before the REST copies, and attempts for each to present something. */
+const SETUP_CONCURRENCY = 8;
+const SETUP_ATTEMPTS = 5;
+
+export async function benchCopies(options: BenchOptions, progress: Progress): Promise<CopyFigures> {
+  const cdr = await copiesWith('cdr', null, options, progress);
+  const chf = await TestChf.start();
+  try {
+    return { cdr, nchf: await copiesWith('nchf', chf, options, progress) };
+  } finally {
+    await chf.stop();
+  }
+}
+
+async function copiesWith(mode: ChargingMode, chf: TestChf | null, options: BenchOptions, progress: Progress): Promise<CopyModeFigures> {
+  const harness = await startSipHarness({ env: benchEnv(options, { CMR_CHARGING_MODE: mode, ...(chf ? { CMR_CHF_URL: chf.url } : {}) }) });
+  // Callers never repeat within a run: each step and the REST run take their own series.
+  let series = mode === 'cdr' ? 100 : 500;
+  const newCallers = (count: number) => {
+    const who = callers(series++, count);
+    for (const uid of who) chf?.setBalance(uid, BALANCE);
+    return who;
+  };
+  try {
+    await seedCatalogFor(harness.ctx.services, LIBRARY_SIZE);
+    await seedCalledParty(harness.ctx.services, BENCH_CALLED, LIBRARY_SIZE);
+
+    const steps: SipCopyStep[] = [];
+    for (const rate of options.copySteps) {
+      const before = await copyCounts(harness.ctx.services.metrics);
+      const result = await copyCalls(harness, rate, newCallers(rate * options.stepSec));
+      const copies = delta(before, await copyCounts(harness.ctx.services.metrics));
+      steps.push({ ...result, copies });
+      const info = result.responseTimes['2'];
+      progress(`copies ${mode} SIP ${rate}/s: ${stepSummary(result)}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms`);
+      await untilQuiet([harness.ctx.services.metrics]);
+    }
+
+    const rest = await restCopies(harness, newCallers(options.restCopies), options.connections);
+    progress(`copies ${mode} REST: ${rest.ok}/${rest.requests} ok, ${rest.perSec}/s, p50 ${rest.latencyMs.p50} p99 ${rest.latencyMs.p99} ms`);
+    return { sip: { steps, sustained: sustainedRate(steps) }, rest };
+  } finally {
+    await harness.close();
+  }
+}
+
+/**
+ * A live call from `caller` to the called party that presents something to the caller. On a busy
+ * machine a selection may fail open (nothing presented, nothing to copy): the caller calls again,
+ * and the copy takes the most recent call.
+ */
+async function callPresenting(services: Services, caller: Identity): Promise<void> {
+  for (let attempt = 1; attempt <= SETUP_ATTEMPTS; attempt++) {
+    const callId = `bench-rest-${attempt}-${ulid()}@127.0.0.1`;
+    const annotation = await services.calls.callStarted({ callId, fromTag: `rest-${attempt}`, caller, called: BENCH_CALLED });
+    if (annotation.toCaller.length > 0) return;
+  }
+  throw new Error(`no call from ${caller} presented anything in ${SETUP_ATTEMPTS} attempts: every selection failed open`);
+}
+
+/** Calls by `who` (one each) at `rate`, each copying once with INFO. */
+async function copyCalls(harness: SipHarness, rate: number, who: Identity[]): Promise<LoadResult> {
+  const calledPort = await freePort(CALLED_IP);
+  return runLoadStep({
+    rate,
+    calls: who.length,
+    server: { ip: harness.server.ip, port: harness.server.port },
+    called: { scenario: path.join(SCENARIOS, 'called-answer.xml'), ip: CALLED_IP, port: calledPort },
+    caller: {
+      scenario: path.join(BENCH_DIR, 'scenarios', 'caller-copy.xml'),
+      ip: CALLER_IP,
+      port: await freePort(CALLER_IP),
+      keys: { called: number(BENCH_CALLED), called_host: CALLED_IP, called_port: String(calledPort) },
+    },
+    injection: who.map((uid) => `${number(uid)};`),
+  });
+}
+
+/** Each of `who` has a live call to the called party, then copies from it over REST once. */
+async function restCopies(harness: SipHarness, who: Identity[], connections: number): Promise<HttpLoadResult> {
+  const { services, app } = harness.ctx;
+  for (let i = 0; i < who.length; i += SETUP_CONCURRENCY) await Promise.all(who.slice(i, i + SETUP_CONCURRENCY).map((caller) => callPresenting(services, caller)));
+  await services.calls.drain();
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const body = JSON.stringify({ mode: 'online', peer: BENCH_CALLED, client: CLIENT });
+  const restCopies = async () => Object.entries(await copyCounts(services.metrics)).reduce((sum, [key, count]) => (key.startsWith('rest/') ? sum + count : sum), 0);
+  return httpLoad({
+    url: address,
+    connections,
+    completions: restCopies,
+    requests: who.map((uid) => ({
+      method: 'POST',
+      path: `/v1/users/${encodeURIComponent(uid)}/copies`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.ctx.token(uid)}` },
+      body,
+    })),
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * CI smoke of the benchmark, so it cannot rot: `npm run bench -- --smoke` runs every part for a
+ * few seconds against the real Redis, sipp and the embedded front, and writes its JSON to a
+ * temporary directory (never to bench/results). The figures must be there and sane; speed is
+ * never asserted (that is what the benchmark itself reports).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/report.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const COMMITTED = path.join(ROOT, 'bench/results/latest.json');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run bench -- --smoke', () => {
+  let out: string;
+  let result: Run;
+  let figures: BenchResults;
+  const committedBefore = existsSync(COMMITTED) ? statSync(COMMITTED).mtimeMs : null;
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(tmpdir(), 'cmr-bench-smoke-'));
+    result = await run('npm', ['run', '-s', 'bench', '--', '--smoke', '--out', out]);
+    const written = await readFile(path.join(out, 'latest.json'), 'utf8').catch(() => {
+      throw new Error(`the smoke run wrote no latest.json (exit ${result.code}):\n${result.stderr}`);
+    });
+    figures = JSON.parse(written) as BenchResults;
+  }, 120_000);
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('runs every part, prints one table and writes the figures where it was told', async () => {
+    expect(result.code, result.stderr).toBe(0);
+    const tableLines = result.stdout.trim().split('\n');
+    expect(tableLines[0]).toBe('| part | measure | CMR | compared with | ratio / verdict |');
+    expect(tableLines.every((line) => line.startsWith('| '))).toBe(true);
+    expect((await readdir(out)).sort()).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d-]+Z\.json$/), 'latest.json']);
+    expect(figures.smoke).toBe(true);
+    expect(figures.machine).toMatchObject({ nproc: expect.any(Number), cpuModel: expect.any(String), node: process.version, redis: expect.any(String) });
+    expect(existsSync(COMMITTED) ? statSync(COMMITTED).mtimeMs : null).toBe(committedBefore);
+  });
+
+  it('places calls through the front with CMR and as a plain proxy, with no failed call', () => {
+    const calls = figures.calls!;
+    expect(calls.steps.length).toBeGreaterThan(0);
+    for (const step of calls.steps) {
+      for (const variant of [step.cmr, step.baseline]) {
+        expect(variant.asked).toBeGreaterThan(0);
+        expect(variant).toMatchObject({ calls: variant.asked, successful: variant.asked, failed: 0 });
+        expect(variant.responseTimes['1']).toMatchObject({ count: variant.calls, p50: expect.any(Number), p99: expect.any(Number) });
+        expect(variant.serverCpuMsPerCall).toBeGreaterThan(0);
+      }
+      // Every call of the CMR front went through selection.
+      expect(Object.values(step.cmr.selections).reduce((a, b) => a + b, 0)).toBe(step.cmr.calls);
+      expect(step.addedMs.p99).toEqual(expect.any(Number));
+    }
+  });
+
+  it('copies over SIP INFO and REST with cdr and with the test CHF', () => {
+    for (const mode of ['cdr', 'nchf'] as const) {
+      const { sip, rest } = figures.copies![mode];
+      const [step] = sip.steps;
+      expect(step!.calls).toBeGreaterThan(0);
+      expect(step!.copies['sip/copied']).toBeGreaterThan(0);
+      // A call succeeds only when its INFO was answered "copied".
+      expect(step!.copies['sip/copied']).toBeGreaterThanOrEqual(step!.successful);
+      expect(step!.responseTimes['2']?.p50).toEqual(expect.any(Number));
+      expect(rest.requests).toBe(figures.options['restCopies']);
+      expect(rest.ok).toBeGreaterThan(0);
+      expect(rest.ok + rest.failed).toBe(rest.requests);
+      expect(rest.latencyMs.p99).toEqual(expect.any(Number));
+    }
+  });
+
+  it('loads the service route and the bare route', () => {
+    const management = figures.management!;
+    expect(management).toMatchObject({ service: { failed: 0 }, bare: { failed: 0 } });
+    expect(management.service.perSec).toBeGreaterThan(0);
+    expect(management.bare.perSec).toBeGreaterThan(0);
+    expect(management.ratio).toBeGreaterThan(0);
+  });
+
+  it('measures Redis memory, round trips per call and selection as the library grows', () => {
+    const { memory, perCall, library } = figures.growth!;
+    expect(memory.bytesPerSession).toBeGreaterThan(0);
+    expect(memory.bytesPerSessionWithIndexes).toBeGreaterThan(memory.bytesPerSession);
+    expect(memory.bytesPerLibraryEntry).toBeGreaterThan(0);
+    expect(perCall.roundTrips).toBeGreaterThan(0);
+    expect(perCall.startRoundTrips).toBeLessThan(perCall.roundTrips);
+    expect(library.map((g) => g.entries)).toEqual([10, 100, 1000]);
+    for (const growth of library) {
+      expect(growth.ms?.count).toBe(growth.selections);
+      expect(growth.roundTrips).toBeGreaterThan(0);
+      expect(growth.bytesIn).toBeGreaterThan(0);
+    }
+    // The library is read in the same round trips whatever its size.
+    expect(new Set(library.map((g) => g.roundTrips)).size).toBe(1);
+    expect(figures.goals!.length).toBeGreaterThan(0);
+  });
+});
+
+describe('npm run bench without sipp', () => {
+  it('installs nothing, names what is missing and exits non-zero', async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), 'cmr-bench-path-'));
+    try {
+      const result = await run(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--smoke'], { ...process.env, PATH: empty });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('sipp');
+      expect(result.stderr).toContain('nothing was installed');
+      expect(result.stdout).toBe('');
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
