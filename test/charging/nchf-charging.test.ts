@@ -26,7 +26,7 @@ function copy(amount = 99): ChargeRequest {
 
 beforeAll(async () => {
   chf = await TestChf.start();
-  port = new NchfCharging({ chfUrl: chf.url, timeoutMs: 400, asIdentity: 'cmr-as.example.net' }, logger);
+  port = new NchfCharging({ chfUrl: chf.url, timeoutMs: 2000, asIdentity: 'cmr-as.example.net' }, logger);
 });
 afterAll(async () => {
   await port.close();
@@ -85,7 +85,7 @@ describe('nchf charging', () => {
 
   it('maps no answer within the timeout to unavailable', async () => {
     chf.setBalance(alice, 1000);
-    chf.slowNext(1500, 1);
+    chf.slowNext(4000, 1);
     const outcome = await port.charge(copy(), invocation());
     expect(outcome).toMatchObject({ status: 'unavailable' });
     expect(outcome.status === 'unavailable' && outcome.reason).toMatch(/timeout/);
