@@ -20,6 +20,7 @@ import { answerTo, copyInfoParts, openRawDialog } from '../support/sip/raw-dialo
 import { responseTo } from '../support/sip/raw-messages.js';
 import { parseSipText, RawPeer } from '../support/sip/raw-peer.js';
 import { recordTrial, tally } from '../support/trial-summary.js';
+import { settled } from '../support/eventually.js';
 
 const UDP_MESSAGES = 3000;
 const TCP_CONNECTIONS = 60;
@@ -127,8 +128,8 @@ describe('mutated SIP messages', () => {
       socket.destroy();
       note(received);
     }
-    // Answers still on their way.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Answers still on their way: wait until no new one has arrived for a moment.
+    await settled(() => answers.length);
     udp.close();
     await machine.close();
 

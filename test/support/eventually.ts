@@ -10,3 +10,21 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
     }
   }
 }
+
+/**
+ * Resolves once `count` has stopped growing for `quietMs` (or after `timeoutMs`): for traffic that
+ * has no end-of-stream event, such as answers to thousands of datagrams still on their way.
+ */
+export async function settled(count: () => number, quietMs = 150, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = count();
+  let quietSince = Date.now();
+  while (Date.now() - quietSince < quietMs && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = count();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    }
+  }
+}
