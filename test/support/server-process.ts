@@ -15,6 +15,12 @@ export interface ServerProcess {
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/** Servers still running when the test process ends (a failed assertion mid-test) are killed with it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 90_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, CMR_LOG_LEVEL: 'info', CMR_HTTP_PORT: '0', ...env },
@@ -32,7 +38,11 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  running.add(child);
+  const exited = once(child, 'exit').then(([code]) => {
+    running.delete(child);
+    return code as number | null;
+  });
 
   const waitForLog = (predicate: (line: Record<string, unknown>) => boolean, limit = timeoutMs) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -61,7 +71,14 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       check();
     });
 
-  const listening = await waitForLog((l) => typeof l['msg'] === 'string' && /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(l['msg'] as string));
+  let listening: Record<string, unknown>;
+  try {
+    listening = await waitForLog((l) => typeof l['msg'] === 'string' && /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(l['msg'] as string));
+  } catch (err) {
+    // Never leave a half-started server behind a failed test.
+    child.kill('SIGKILL');
+    throw err;
+  }
   const httpUrl = /(http:\/\/127\.0\.0\.1:\d+)/.exec(listening['msg'] as string)![1]!;
   return { child, httpUrl, lines, exited, waitForLog };
 }
