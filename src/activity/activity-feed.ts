@@ -3,12 +3,14 @@
  * first after a cursor) and a live tail of the feed for Server-Sent Events. Cursors are Redis
  * Stream ids, so a client resumes exactly where it stopped (`after`, `Last-Event-ID`).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { ActivityRecord } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import { openBlockingConnection } from '../store/blocking-connection.js';
 import type { Keys } from '../store/keys.js';
+import { whenReady } from '../store/ready.js';
 import { storeCall, type RedisClient } from '../store/redis.js';
 
 export interface FeedItem {
@@ -24,6 +26,10 @@ export interface FeedPage {
 type StreamEntry = [id: string, fields: string[]];
 
 const STREAM_ID = /^\d{1,15}-\d{1,15}$/;
+/** Pause before re-reading after a read failed on a live link. */
+const RETRY_PAUSE_MS = 1000;
+/** Longest wait for a lost link to come back before the read is tried again (and fails fast). */
+const RECONNECT_WAIT_MS = 30_000;
 
 export function checkCursor(cursor: string): string {
   if (!STREAM_ID.test(cursor)) throw new CmrError('bad-request', 'cursor is not an activity cursor (e.g. 1700000000000-0)');
@@ -117,6 +123,18 @@ class FeedTail {
     await this.loop?.catch(() => undefined);
   }
 
+  /**
+   * After a failed read: a lost link is waited out on its own `ready` event (ioredis reconnects
+   * it); a read that failed on a live link is retried after a pause, so it cannot spin.
+   */
+  private async untilReaderCanRetry(reader: RedisClient): Promise<void> {
+    if (reader.status === 'ready') {
+      await delay(RETRY_PAUSE_MS);
+      return;
+    }
+    await whenReady(reader, RECONNECT_WAIT_MS).catch(() => undefined);
+  }
+
   private async start(): Promise<void> {
     const last = (await storeCall(() => this.redis.xrevrange(this.stream, '+', '-', 'COUNT', 1))) as StreamEntry[];
     const reader = await openBlockingConnection(this.redis);
@@ -134,7 +152,7 @@ class FeedTail {
         } catch (err) {
           if (this.closed) return;
           this.logger.warn({ event: 'feed-tail', err: (err as Error).message }, 'feed tail read failed');
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await this.untilReaderCanRetry(reader);
         }
       }
     })();

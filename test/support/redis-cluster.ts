@@ -7,8 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { freePort } from './redis-server.js';
+import { freePort, waitForRedis } from './redis-server.js';
 
 const run = promisify(execFile);
 
@@ -36,9 +35,9 @@ export class PrivateRedisCluster {
     }
     const cluster = new PrivateRedisCluster(ports, processes, dir);
     try {
-      for (const port of ports) await waitFor(port, async (c) => (await c.ping()) === 'PONG');
+      for (const port of ports) await waitForRedis(port);
       await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-      for (const port of ports) await waitFor(port, async (c) => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
+      for (const port of ports) await waitForRedis(port, async (c) => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -62,24 +61,5 @@ export class PrivateRedisCluster {
       ),
     );
     await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-
-async function waitFor(port: number, ok: (client: Redis) => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if (await ok(client)) return;
-    } catch {
-      // not yet
-    } finally {
-      client.disconnect();
-    }
-    if (Date.now() > deadline) throw new Error(`redis cluster node ${port} not ready`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { eventually } from './eventually.js';
 
 export class PrivateRedis {
   private process: ChildProcess | null = null;
@@ -50,7 +51,7 @@ export class PrivateRedis {
       { stdio: 'ignore' },
     );
     this.process = child;
-    return waitForPing(this.port);
+    return waitForRedis(this.port);
   }
 
   async stop(): Promise<void> {
@@ -73,19 +74,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
+/**
+ * Waits until the redis-server on `port` answers and `ready` says it is ready (by default: it
+ * answers PING). Polls with a fresh connection each time, as a starting server has no event to await.
+ */
+export async function waitForRedis(port: number, ready: (client: Redis) => Promise<boolean> = async (c) => (await c.ping()) === 'PONG', timeoutMs = 10_000): Promise<void> {
+  await eventually(async () => {
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
     try {
       await client.connect();
-      if ((await client.ping()) === 'PONG') return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
+      if (!(await ready(client))) throw new Error(`redis-server on port ${port} is not ready`);
     } finally {
       client.disconnect();
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  }, timeoutMs);
 }
