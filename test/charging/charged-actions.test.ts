@@ -8,9 +8,10 @@ import type { ActionRequest } from '../../src/charging/charged-actions.js';
 import { CmrError } from '../../src/domain/errors.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { ActivityRecord, ChargeRecord, LibraryEntry } from '../../src/domain/types.js';
-import { createTestContext, type TestContext } from '../support/context.js';
+import type { TestContext } from '../support/context.js';
+import { createChfTestContext, type ChfTestContext } from '../support/chf-context.js';
 import { eventually } from '../support/eventually.js';
-import { TestChf } from '../support/test-chf.js';
+import type { TestChf } from '../support/test-chf.js';
 
 const alice = 'tel:+15551230001' as Identity;
 const bob = 'tel:+15551230002' as Identity;
@@ -19,17 +20,13 @@ const carol = 'sip:carol@ims.example.net' as Identity;
 let chf: TestChf;
 let ctx: TestContext;
 
+let setup: ChfTestContext;
+
 beforeAll(async () => {
-  chf = await TestChf.start();
-  ctx = await createTestContext({
-    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000' },
-    services: { charging: { background: false } },
-  });
+  setup = await createChfTestContext();
+  ({ chf, ctx } = setup);
 });
-afterAll(async () => {
-  await ctx.close();
-  await chf.stop();
-});
+afterAll(async () => setup.close());
 afterEach(() => chf.clearSwitches());
 
 interface SubscribeAnswer {

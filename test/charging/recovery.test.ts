@@ -11,24 +11,21 @@ import type { LibraryEntry } from '../../src/domain/types.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { PendingWork } from '../../src/store/pending-work.js';
 import { createServices, type Services } from '../../src/wiring.js';
-import { createTestContext, type TestContext } from '../support/context.js';
-import { TestChf } from '../support/test-chf.js';
+import type { TestContext } from '../support/context.js';
+import { createChfTestContext, type ChfTestContext } from '../support/chf-context.js';
+import type { TestChf } from '../support/test-chf.js';
 
 let chf: TestChf;
 let ctx: TestContext;
 let sequence = 900_000;
 
+let setup: ChfTestContext;
+
 beforeAll(async () => {
-  chf = await TestChf.start();
-  ctx = await createTestContext({
-    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000' },
-    services: { charging: { background: false } },
-  });
+  setup = await createChfTestContext();
+  ({ chf, ctx } = setup);
 });
-afterAll(async () => {
-  await ctx.close();
-  await chf.stop();
-});
+afterAll(async () => setup.close());
 
 /** Writes the intent exactly as a request does before charging, optionally lets the CHF charge it, then "crashes". */
 async function crashedIntent(user: Identity, options: { chfCharged: boolean }): Promise<Intent> {

@@ -6,26 +6,23 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyResult } from '../../src/copy/copy-outcomes.js';
 import type { Identity } from '../../src/domain/identity.js';
-import { createTestContext, type TestContext } from '../support/context.js';
+import type { TestContext } from '../support/context.js';
+import { createChfTestContext, type ChfTestContext } from '../support/chf-context.js';
 import { HANDSET, libraryOf, newUser, owning, seedCopyCatalog, setPrivacy, startCall } from '../support/copy-fixtures.js';
 import { entry, seedUser } from '../support/presentation-fixtures.js';
-import { TestChf } from '../support/test-chf.js';
+import type { TestChf } from '../support/test-chf.js';
 
 let chf: TestChf;
 let ctx: TestContext;
 
+let setup: ChfTestContext;
+
 beforeAll(async () => {
-  chf = await TestChf.start();
-  ctx = await createTestContext({
-    env: { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url, CMR_CHF_TIMEOUT_MS: '2000', CMR_SELECT_BUDGET_MS: '5000' },
-    services: { charging: { background: false } },
-  });
+  setup = await createChfTestContext({ CMR_SELECT_BUDGET_MS: '5000' });
+  ({ chf, ctx } = setup);
   await seedCopyCatalog(ctx.services);
 });
-afterAll(async () => {
-  await ctx.close();
-  await chf.stop();
-});
+afterAll(async () => setup.close());
 afterEach(() => chf.clearSwitches());
 
 function postCopy(uid: Identity, payload: unknown, headers: Record<string, string> = {}) {

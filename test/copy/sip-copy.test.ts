@@ -10,36 +10,30 @@ import { COPY_RESULT_CONTENT_TYPE } from '../../src/copy/info-classifier.js';
 import type { SipAnswer } from '../../src/copy/sip-copy-port.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { ActivityRecord } from '../../src/domain/types.js';
-import { createTestContext, type TestContext } from '../support/context.js';
+import type { TestContext } from '../support/context.js';
+import { createChfTestContext, type ChfTestContext } from '../support/chf-context.js';
 import { copyInfo, dtmfInfo, libraryOf, newUser, owning, seedCopyCatalog, setPrivacy, startCall } from '../support/copy-fixtures.js';
 import { eventually } from '../support/eventually.js';
 import { entry, seedUser } from '../support/presentation-fixtures.js';
-import { TestChf } from '../support/test-chf.js';
+import type { TestChf } from '../support/test-chf.js';
 
 const GRACE_SEC = 2;
 let chf: TestChf;
 let ctx: TestContext;
 
+let setup: ChfTestContext;
+
 beforeAll(async () => {
-  chf = await TestChf.start();
-  ctx = await createTestContext({
-    env: {
-      CMR_CHARGING_MODE: 'nchf',
-      CMR_CHF_URL: chf.url,
-      CMR_CHF_TIMEOUT_MS: '2000',
-      CMR_SESSION_GRACE_SEC: String(GRACE_SEC),
-      CMR_SIP_PUBLIC_HOST: 'cmr.example.net',
-      // These tests are about copying, not about failing open at call setup.
-      CMR_SELECT_BUDGET_MS: '5000',
-    },
-    services: { charging: { background: false } },
+  setup = await createChfTestContext({
+    CMR_SESSION_GRACE_SEC: String(GRACE_SEC),
+    CMR_SIP_PUBLIC_HOST: 'cmr.example.net',
+    // These tests are about copying, not about failing open at call setup.
+    CMR_SELECT_BUDGET_MS: '5000',
   });
+  ({ chf, ctx } = setup);
   await seedCopyCatalog(ctx.services);
 });
-afterAll(async () => {
-  await ctx.close();
-  await chf.stop();
-});
+afterAll(async () => setup.close());
 afterEach(() => chf.clearSwitches());
 
 const handleInfo = (info: Parameters<TestContext['services']['sipCopy']['handleInfo']>[0]) => ctx.services.sipCopy.handleInfo(info);

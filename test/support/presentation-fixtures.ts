@@ -9,6 +9,7 @@ import {
   type Resource,
 } from '../../src/domain/types.js';
 import type { Services } from '../../src/wiring.js';
+import { resourceBody } from './fixtures.js';
 
 export const ALICE = 'tel:+15551230001' as Identity;
 export const BOB = 'tel:+15551230002' as Identity;
@@ -16,18 +17,10 @@ export const CAROL = 'tel:+15551230003' as Identity;
 
 export function resource(id: string, overrides: Partial<Resource> = {}): Resource {
   return {
+    ...(resourceBody() as Omit<Resource, 'id' | 'status' | 'createdAt' | 'updatedAt'>),
     id,
     title: `Tone ${id}`,
-    type: 'audio',
     contentUri: `https://media.example.net/tones/${id}.mp3`,
-    mimeType: 'audio/mpeg',
-    durationSec: 30,
-    categories: ['pop'],
-    rating: 'general',
-    provider: 'acme-music',
-    copyable: true,
-    validityDays: 30,
-    prices: { subscribe: 199, renew: 149, copy: 99, gift: 199, currency: 'EUR' },
     status: 'available',
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-01T00:00:00.000Z',

@@ -3,6 +3,7 @@
  * Deliberately independent of the server's SIP libraries, so assertions check the real text.
  */
 import { randomBytes } from 'node:crypto';
+import { headerEntries } from '../../sip/common/header-values.js';
 
 const COMPACT: Record<string, string> = {
   i: 'call-id',
@@ -64,7 +65,7 @@ export class SipMessage {
 
   /** Every entry of a list header, whether sent as several lines or comma-separated (RFC 3261 §7.3.1). */
   values(name: string): string[] {
-    return this.headerAll(name).flatMap(splitList);
+    return this.headerAll(name).flatMap((value) => headerEntries(value));
   }
 
   get callId(): string {
@@ -119,25 +120,6 @@ export function buildSip(startLine: string, headers: HeaderList, body = ''): str
 
 export function randomToken(bytes = 6): string {
   return randomBytes(bytes).toString('hex');
-}
-
-export function splitList(value: string): string[] {
-  const entries: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let start = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (c === '"') quoted = !quoted;
-    else if (!quoted && c === '<') depth++;
-    else if (!quoted && c === '>') depth--;
-    else if (!quoted && depth === 0 && c === ',') {
-      entries.push(value.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  entries.push(value.slice(start).trim());
-  return entries.filter(Boolean);
 }
 
 function afterUri(value: string): string {
