@@ -22,13 +22,13 @@ import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-eve
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
 import { CallRegistry } from './call-registry.js';
+import { DialogRelay } from './dialog-relay.js';
 import { fromTagOf, requestorOf, toInfoMessage } from './info-message.js';
 import { nextHop, ownAddresses } from './next-hop.js';
-import { relayedHeaders, withoutTag } from './sip-headers.js';
+import { withoutTag } from './sip-headers.js';
 import {
   closeConnection,
   createSrf,
-  isDialogGone,
   sipErrorStatus,
   type SipHeaders,
   type Srf,
@@ -71,6 +71,7 @@ export class DrachtioFront implements SignallingFront {
   private readonly log: Logger;
   private readonly callEvents: CallEvents;
   private readonly warnHost: string;
+  private readonly relay: DialogRelay;
   private ownAddresses: ReadonlySet<string> = new Set();
   private connected = false;
   private refusalLogged = false;
@@ -84,6 +85,7 @@ export class DrachtioFront implements SignallingFront {
     this.log = deps.logger.child({ front: 'drachtio' });
     this.callEvents = new GuardedCallEvents(ports.calls, { budgetMs: deps.config.sip.selectBudgetMs, logger: this.log });
     this.warnHost = deps.config.sip.publicHost;
+    this.relay = new DialogRelay({ warnHost: this.warnHost, trusted: deps.config.sip.trusted });
   }
 
   /** Connected and authenticated to drachtio-server, and not draining. */
@@ -177,6 +179,8 @@ export class DrachtioFront implements SignallingFront {
     this.count('invite');
     const call = new B2bCall(callId, fromTagOf(req), log, {
       info: (c, dialog, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, infoReq, infoRes)),
+      reInvite: (c, dialog, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.reInvite(dialog, inDialog, inDialogRes, c.log)),
+      request: (c, dialog, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.request(dialog, inDialog, inDialogRes, c.log)),
       ended: (c, reason) => this.onCallEnded(c, reason),
     });
     req.on('cancel', () => call.callerCancelled());
@@ -275,32 +279,7 @@ export class DrachtioFront implements SignallingFront {
       return;
     }
     this.count('info-relayed');
-    await this.relayInfo(call, dialog, req, res);
-  }
-
-  private async relayInfo(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
-    const other = dialog.other;
-    if (!other?.connected) {
-      res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'the other party has left the call') } });
-      return;
-    }
-    let response: SrfResponse;
-    try {
-      response = await other.request({
-        method: 'INFO',
-        headers: relayedHeaders(req.headers, this.isTrusted(req)),
-        ...(req.body ? { body: req.body } : {}),
-      });
-    } catch (err) {
-      call.log.warn({ event: 'info', leg: dialog.type, err: (err as Error).message }, 'relaying INFO failed');
-      res.send(isDialogGone(err) ? 481 : 500, undefined, { headers: { Warning: sipWarning(this.warnHost, 'INFO could not be relayed') } });
-      return;
-    }
-    call.log.info({ event: 'info', leg: dialog.type, status: response.status }, 'relayed INFO');
-    res.send(response.status, response.reason, {
-      headers: relayedHeaders(response.headers, isTrusted(response.source_address, this.deps.config.sip.trusted)),
-      ...(response.body ? { body: response.body } : {}),
-    });
+    await this.relay.request(dialog, req, res, call.log);
   }
 
   /**

@@ -70,7 +70,24 @@ export interface SrfOutgoingResponse {
   send(status: number, reason: string | undefined, options: SendOptions): void;
 }
 
-export type DialogRequestMethod = 'INFO' | 'BYE';
+export type DialogRequestMethod = 'INVITE' | 'INFO' | 'BYE' | 'UPDATE' | 'OPTIONS' | 'MESSAGE' | 'REFER' | 'NOTIFY';
+
+export interface DialogRequestOptions {
+  method: DialogRequestMethod;
+  headers?: SipHeaders;
+  body?: string;
+  /** INVITE only: do not ACK a 2xx without a body; the callback gets the ACK to send instead. */
+  noAck?: boolean;
+}
+
+/** Sends the ACK of a 2xx to a re-INVITE this application sent (with the answer, for an offerless one). */
+export type AckSender = (options?: { body?: string }) => void;
+
+/** Called with every response to a request sent in a dialog, provisional ones included. */
+export type DialogResponseCallback = (err: Error | null, response?: SrfResponse, ack?: AckSender) => void;
+
+/** Requests a dialog hands to its listeners by the lower-cased method name. */
+export type DialogRequestEvent = 'info' | 'update' | 'options' | 'message' | 'refer' | 'notify';
 
 /** One SIP dialog of a B2BUA call (`uas` faces the caller, `uac` the called party). */
 export interface SrfDialog {
@@ -79,12 +96,19 @@ export interface SrfDialog {
   /** False once a BYE was sent or received. */
   readonly connected: boolean;
   readonly sip: { callId: string; localTag: string; remoteTag: string };
+  /** This side's Contact on the leg. */
+  readonly local: { contact?: string } | undefined;
   /** The other leg of the B2BUA, set by `createB2BUA`. */
   readonly other: SrfDialog | undefined;
   on(event: 'destroy', listener: () => void): this;
-  on(event: 'info', listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
-  /** A request inside the dialog; resolves with the final response. (`dialog.info()`/`bye()` are broken in 5.0.x.) */
-  request(options: { method: DialogRequestMethod; headers?: SipHeaders; body?: string }): Promise<SrfResponse>;
+  on(event: DialogRequestEvent, listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
+  /** A re-INVITE; without a listener drachtio-srf answers it itself with the old session. */
+  on(event: 'modify', listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
+  once(event: 'ack', listener: (req: SrfRequest) => void): this;
+  /** A request inside the dialog; resolves with the first response. (`dialog.info()`/`bye()` are broken in 5.0.x.) */
+  request(options: DialogRequestOptions): Promise<SrfResponse>;
+  /** The callback form: called with every response, and with the ACK to send when `noAck` held it back. */
+  request(options: DialogRequestOptions, callback: DialogResponseCallback): this;
   /** Sends BYE. */
   destroy(): Promise<unknown>;
 }

@@ -5,19 +5,11 @@
  * to the other leg.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expectCalledCopied,
-  expectCallerCopied,
-  expectEndedAfterAnswer,
-  expectNothingCopied,
-  newParties,
-  numberOf,
-  sessionWhen,
-  type Parties,
-} from '../../support/call-outcomes.js';
+import { expectCalledCopied, expectCallerCopied, expectNothingCopied } from '../../support/call-outcomes.js';
 import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
-import { DrachtioPeer, type CallerLeg, type CalleeLeg } from '../../support/drachtio-peer.js';
+import { answerCall, answeredCall, hangUp, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
+import { DrachtioPeer } from '../../support/drachtio-peer.js';
 
 const COPY_HEADERS: Array<[string, string]> = [
   ['Info-Package', 'cmr-copy'],
@@ -42,47 +34,7 @@ afterAll(async () => {
   await peer.close();
 });
 
-interface Call {
-  parties: Parties;
-  a: CallerLeg;
-  b: CalleeLeg;
-}
-
-/** A call between two new subscribers, ringing: the caller has its 180. */
-async function ringingCall(): Promise<Call> {
-  const parties = await newParties(app.ctx);
-  const a = peer.call({
-    from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
-    to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
-    headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
-    connection: app.connection,
-  });
-  const b = await peer.nextCallee();
-  b.respond(180);
-  await a.response(180);
-  return { parties, a, b };
-}
-
-async function answerCall({ a, b }: Call): Promise<void> {
-  b.respond(200);
-  await b.nextRequest('ACK');
-  await a.response(200);
-  a.ack();
-  await sessionWhen(app.ctx, a.callId, 'confirmed');
-}
-
-async function answeredCall(): Promise<Call> {
-  const call = await ringingCall();
-  await answerCall(call);
-  return call;
-}
-
-async function hangUp({ a, b }: Call): Promise<void> {
-  const bye = a.request('BYE');
-  b.reply(await b.nextRequest('BYE'), 200);
-  await bye.response();
-  await expectEndedAfterAnswer(app.ctx, a.callId);
-}
+type Call = DrachtioCall;
 
 /** The JSON copy request of contract §3.2 for the call's parties. */
 function copyBody({ parties }: Call): string {
@@ -96,7 +48,7 @@ function asserted({ parties }: Call): Array<[string, string]> {
 
 describe('drachtio front: INFO', () => {
   it('answers a copy request in the confirmed dialog through the copy service, without bothering the other party', async () => {
-    const call = await answeredCall();
+    const call = await answeredCall(peer, app);
     const { a, b } = call;
 
     const info = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call) });
@@ -113,11 +65,11 @@ describe('drachtio front: INFO', () => {
     });
 
     expect(b.pending).toEqual([]);
-    await hangUp(call);
+    await hangUp(app, call);
   });
 
   it('answers a copy request from the called party under the caller-leg Call-ID', async () => {
-    const call = await answeredCall();
+    const call = await answeredCall(peer, app);
     const { a, b } = call;
 
     const info = b.request('INFO', { headers: COPY_HEADERS, body: copyBody(call) });
@@ -127,23 +79,23 @@ describe('drachtio front: INFO', () => {
     const entry = await expectCalledCopied(app.ctx, call.parties);
     expect(JSON.parse(answer.body)).toMatchObject({ result: 'copied', entries: [{ resourceId: entry.resourceId, libraryEntryId: entry.id }], charge: { amount: 50 } });
     expect(a.pending).toEqual([]);
-    await hangUp(call);
+    await hangUp(app, call);
   });
 
   it('answers a copy request sent in the early dialog (it reaches the app outside any dialog)', async () => {
-    const call = await ringingCall();
+    const call = await ringingCall(peer, app);
 
     const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true }).response();
     expect(answer.status).toBe(200);
     expect(answer.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
     await expectCallerCopied(app.ctx, call.parties);
 
-    await answerCall(call);
-    await hangUp(call);
+    await answerCall(app, call);
+    await hangUp(app, call);
   });
 
   it('answers an early copy request that drachtio-server routed to another instance, finding the call in Redis', async () => {
-    const call = await ringingCall();
+    const call = await ringingCall(peer, app);
     const { a } = call;
 
     const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true, connection: other.connection });
@@ -157,8 +109,8 @@ describe('drachtio front: INFO', () => {
     expect(refused.values('recv-info')).toEqual(['cmr-copy']);
     expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
 
-    await answerCall(call);
-    await hangUp(call);
+    await answerCall(app, call);
+    await hangUp(app, call);
   });
 
   it('refuses an INFO that is not a copy request for a call no instance knows with 481', async () => {
@@ -178,7 +130,7 @@ describe('drachtio front: INFO', () => {
   });
 
   it('answers DTMF with the copy key as a copy request and relays other digits to the other party', async () => {
-    const call = await answeredCall();
+    const call = await answeredCall(peer, app);
     const { a, b } = call;
 
     const star = await a.request('INFO', { headers: DTMF, body: 'Signal=*\r\nDuration=160\r\n' }).response();
@@ -193,11 +145,11 @@ describe('drachtio front: INFO', () => {
     expect(relayed.body).toBe('Signal=5\r\nDuration=160\r\n');
     b.reply(relayed, 200);
     expect((await five.response()).status).toBe(200);
-    await hangUp(call);
+    await hangUp(app, call);
   });
 
   it('relays an INFO that is not a copy request to the other party unchanged, and its response back', async () => {
-    const call = await answeredCall();
+    const call = await answeredCall(peer, app);
     const { a, b } = call;
 
     // A legacy INFO (no Info-Package) of some other application: the server has no say in it.
@@ -232,11 +184,11 @@ describe('drachtio front: INFO', () => {
     expect(refused.status).toBe(415);
     expect(refused.header('accept')).toBe('application/x-acme+json');
     await expectNothingCopied(app.ctx, call.parties);
-    await hangUp(call);
+    await hangUp(app, call);
   });
 
   it('refuses an INFO of an unknown Info-Package with 469 naming cmr-copy, like every refused copy request', async () => {
-    const call = await answeredCall();
+    const call = await answeredCall(peer, app);
     const { a, b } = call;
 
     const unknown = await a.request('INFO', { headers: [['Info-Package', 'x-acme-presence'], ['Content-Type', 'application/x-acme+json']], body: '{}' }).response();
@@ -250,6 +202,6 @@ describe('drachtio front: INFO', () => {
     expect(stranger.header('warning')).toMatch(/^399 \S+ ".+"$/);
     expect(b.pending).toEqual([]);
     await expectNothingCopied(app.ctx, call.parties);
-    await hangUp(call);
+    await hangUp(app, call);
   });
 });

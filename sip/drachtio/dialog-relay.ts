@@ -1,0 +1,136 @@
+/**
+ * Requests inside an answered call that are not the server's business: the B2BUA passes them to
+ * the other leg and the other party's answer back, so the two parties talk as if through a
+ * proxy. re-INVITE and UPDATE (hold, resume, codec change, session refresh), OPTIONS, MESSAGE,
+ * REFER and NOTIFY, and any INFO the copy service did not take.
+ *
+ * What belongs to one leg (Via, tags, Call-ID, CSeq, Contact, Route) stays on that leg; every
+ * other header and the body travel unchanged, asserted identities only from trusted peers.
+ */
+import { sipWarning } from '../../src/calls/sip-warning.js';
+import type { Cidr } from '../../src/config/cidr.js';
+import { isTrusted } from '../../src/config/cidr.js';
+import type { Logger } from '../../src/observability/logger.js';
+import { relayedHeaders } from './sip-headers.js';
+import {
+  isDialogGone,
+  type AckSender,
+  type DialogRequestMethod,
+  type DialogRequestOptions,
+  type SipHeaders,
+  type SrfDialog,
+  type SrfOutgoingResponse,
+  type SrfRequest,
+  type SrfResponse,
+} from './srf.js';
+
+/** Methods a leg's dialog hands to the application (drachtio-srf names its events after them). */
+export const RELAYED_METHODS = ['UPDATE', 'OPTIONS', 'MESSAGE', 'REFER', 'NOTIFY'] as const;
+export type RelayedMethod = (typeof RELAYED_METHODS)[number];
+
+export interface DialogRelayOptions {
+  /** Host named in the Warning of the answers the server gives itself. */
+  warnHost: string;
+  trusted: readonly Cidr[];
+}
+
+export class DialogRelay {
+  constructor(private readonly options: DialogRelayOptions) {}
+
+  /** Passes a request (not an INVITE) to the other leg and its final response back. */
+  async request(dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+    const other = this.otherLeg(dialog, res);
+    if (!other) return;
+    const method = req.method as DialogRequestMethod;
+    let response: SrfResponse;
+    try {
+      ({ response } = await sendInDialog(other, { method, headers: this.headersOf(req, other, method), ...(req.body ? { body: req.body } : {}) }));
+    } catch (err) {
+      this.failed(dialog, req, res, err, log);
+      return;
+    }
+    log.info({ event: 'relay', method, leg: dialog.type, status: response.status }, `relayed ${method}`);
+    this.answer(dialog, res, method, response);
+  }
+
+  /**
+   * Passes a re-INVITE to the other leg. With an offer, the other leg's stack ACKs its 2xx and
+   * the answer goes back in ours. Without one (an offerless re-INVITE) the 2xx of the other leg
+   * carries the offer: it goes back to the sender, whose ACK carries the answer the other leg's
+   * ACK must wait for.
+   */
+  async reInvite(dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+    const other = this.otherLeg(dialog, res);
+    if (!other) return;
+    const offer = req.body ? req.body : undefined;
+    let relayed: { response: SrfResponse; ack: AckSender | undefined };
+    try {
+      // Without an offer, drachtio-srf leaves the ACK of the other leg's 2xx to us (noAck).
+      relayed = await sendInDialog(other, { method: 'INVITE', headers: this.headersOf(req, other, 'INVITE'), noAck: true, ...(offer ? { body: offer } : {}) });
+    } catch (err) {
+      this.failed(dialog, req, res, err, log);
+      return;
+    }
+    const { response, ack } = relayed;
+    log.info({ event: 'relay', method: 'INVITE', leg: dialog.type, status: response.status, offerless: !offer }, 'relayed re-INVITE');
+    if (ack) {
+      // The ACK of the sender carries the answer to the offer in the 2xx: pass it on once it comes.
+      dialog.once('ack', (ackReq) => ack({ body: ackReq.body ?? '' }));
+    }
+    this.answer(dialog, res, 'INVITE', response);
+  }
+
+  private otherLeg(dialog: SrfDialog, res: SrfOutgoingResponse): SrfDialog | null {
+    const other = dialog.other;
+    if (other?.connected) return other;
+    res.send(481, undefined, { headers: { Warning: sipWarning(this.options.warnHost, 'the other party has left the call') } });
+    return null;
+  }
+
+  /** The headers of the request on the other leg; a target refresh names that leg's own Contact. */
+  private headersOf(req: SrfRequest, other: SrfDialog, method: DialogRequestMethod): SipHeaders {
+    const headers = relayedHeaders(req.headers, this.isTrusted(req.source_address));
+    return refreshesTarget(method) && other.local?.contact ? { ...headers, Contact: other.local.contact } : headers;
+  }
+
+  /** The other party's final response, as this leg's response. */
+  private answer(dialog: SrfDialog, res: SrfOutgoingResponse, method: DialogRequestMethod, response: SrfResponse): void {
+    const headers = relayedHeaders(response.headers, this.isTrusted(response.source_address));
+    const contact = refreshesTarget(method) && response.status < 300 && dialog.local?.contact;
+    res.send(response.status, response.reason, {
+      headers: contact ? { ...headers, Contact: contact } : headers,
+      ...(response.body ? { body: response.body } : {}),
+    });
+  }
+
+  private failed(dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse, err: unknown, log: Logger): void {
+    log.warn({ event: 'relay', method: req.method, leg: dialog.type, err: (err as Error).message }, `relaying ${req.method} failed`);
+    if (res.finalResponseSent) return;
+    res.send(isDialogGone(err) ? 481 : 500, undefined, {
+      headers: { Warning: sipWarning(this.options.warnHost, `${req.method} could not be passed to the other party`) },
+    });
+  }
+
+  private isTrusted(address: string | undefined): boolean {
+    return isTrusted(address, this.options.trusted);
+  }
+}
+
+/** re-INVITE and UPDATE may change the remote target (RFC 3261 §12.2, RFC 3311 §5.2). */
+function refreshesTarget(method: DialogRequestMethod): boolean {
+  return method === 'INVITE' || method === 'UPDATE';
+}
+
+/**
+ * Sends a request inside a leg's dialog and resolves with its final response. The callback form
+ * of drachtio-srf's `Dialog#request` is used because it also reports provisional responses (which
+ * are skipped here) and is the only one that hands over the ACK of an offerless re-INVITE's 2xx.
+ */
+function sendInDialog(leg: SrfDialog, options: DialogRequestOptions): Promise<{ response: SrfResponse; ack: AckSender | undefined }> {
+  return new Promise((resolve, reject) => {
+    leg.request(options, (err, response, ack) => {
+      if (err) reject(err);
+      else if (response && response.status >= 200) resolve({ response, ack });
+    });
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * Calls between two new subscribers through the drachtio front and a scripted drachtio-server:
+ * ringing, answered and hung up, as the SIP tests of that front set them up.
+ */
+import { expectEndedAfterAnswer, newParties, numberOf, sessionWhen, type Parties } from './call-outcomes.js';
+import type { DrachtioApp } from './drachtio-app.js';
+import type { CalleeLeg, CallerLeg, DrachtioPeer } from './drachtio-peer.js';
+
+export interface DrachtioCall {
+  parties: Parties;
+  /** The caller's leg (A). */
+  a: CallerLeg;
+  /** The called party's leg (B). */
+  b: CalleeLeg;
+}
+
+/** A call ringing: the caller has its 180. */
+export async function ringingCall(peer: DrachtioPeer, app: DrachtioApp): Promise<DrachtioCall> {
+  const parties = await newParties(app.ctx);
+  const a = peer.call({
+    from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
+    to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
+    headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
+    connection: app.connection,
+  });
+  const b = await peer.nextCallee();
+  b.respond(180);
+  await a.response(180);
+  return { parties, a, b };
+}
+
+/** The called party answers; resolves once the core has recorded the answer. */
+export async function answerCall(app: DrachtioApp, { a, b }: DrachtioCall): Promise<void> {
+  b.respond(200);
+  await b.nextRequest('ACK');
+  await a.response(200);
+  a.ack();
+  await sessionWhen(app.ctx, a.callId, 'confirmed');
+}
+
+export async function answeredCall(peer: DrachtioPeer, app: DrachtioApp): Promise<DrachtioCall> {
+  const call = await ringingCall(peer, app);
+  await answerCall(app, call);
+  return call;
+}
+
+/** The caller hangs up; resolves once the presenting session has ended. */
+export async function hangUp(app: DrachtioApp, { a, b }: DrachtioCall): Promise<void> {
+  const bye = a.request('BYE');
+  b.reply(await b.nextRequest('BYE'), 200);
+  await bye.response();
+  await expectEndedAfterAnswer(app.ctx, a.callId);
+}
