@@ -4,11 +4,20 @@
  */
 import type { CallEndReason } from '../../src/calls/call-events.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { SrfDialog, SrfOutgoingResponse, SrfRequest, SrfSentRequest } from './srf.js';
+import { RELAYED_METHODS } from './dialog-relay.js';
+import { calledPartyEarlyDialog, sameEarlyDialog, type CalledPartyEarlyDialog } from './early-dialog.js';
+import type { DialogRequestEvent, SrfDialog, SrfOutgoingResponse, SrfRequest, SrfResponse, SrfSentRequest } from './srf.js';
+
+/** A request received on one leg of an answered call, with the response to give it. */
+export type LegRequestHook = (call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse) => void;
 
 export interface CallHooks {
-  /** An INFO received on one leg of an answered call. */
-  info(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): void;
+  /** An INFO (possibly a copy request). */
+  info: LegRequestHook;
+  /** A re-INVITE. */
+  reInvite: LegRequestHook;
+  /** Any other request the dialog hands over (UPDATE, OPTIONS, MESSAGE, REFER, NOTIFY). */
+  request: LegRequestHook;
   /** The call is over; called exactly once. */
   ended(call: B2bCall, reason: CallEndReason): void;
 }
@@ -20,6 +29,8 @@ export class B2bCall {
   private over = false;
   /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
   reportedToCore = false;
+  /** The called party's early dialog while the call rings (null before a tagged 18x and once answered). */
+  earlyDialog: CalledPartyEarlyDialog | null = null;
 
   constructor(
     /** Call-ID of the caller's leg: the presenting session's key. */
@@ -40,6 +51,15 @@ export class B2bCall {
 
   get isOver(): boolean {
     return this.over;
+  }
+
+  /** A provisional response of the called party; true when it opened an early dialog other than the one known. */
+  calledPartyRang(response: SrfResponse): boolean {
+    if (!this.bLegRequest || this.over) return false;
+    const dialog = calledPartyEarlyDialog(this.bLegRequest, response);
+    if (!dialog || sameEarlyDialog(this.earlyDialog, dialog)) return false;
+    this.earlyDialog = dialog;
+    return true;
   }
 
   /** The caller sent CANCEL (drachtio-srf relays it to the B leg itself). */
@@ -65,6 +85,10 @@ export class B2bCall {
     }
     dialog.on('destroy', () => this.legEnded(dialog));
     dialog.on('info', (req, res) => this.hooks.info(this, dialog, req, res));
+    dialog.on('modify', (req, res) => this.hooks.reInvite(this, dialog, req, res));
+    for (const method of RELAYED_METHODS) {
+      dialog.on(method.toLowerCase() as DialogRequestEvent, (req, res) => this.hooks.request(this, dialog, req, res));
+    }
     if (!dialog.connected) this.legEnded(dialog);
   }
 

@@ -11,12 +11,14 @@ import { sipWarning } from '../../src/calls/sip-warning.js';
 import type { Cidr } from '../../src/config/cidr.js';
 import { isTrusted } from '../../src/config/cidr.js';
 import type { Logger } from '../../src/observability/logger.js';
+import { earlyDialogHeaders, type CalledPartyEarlyDialog } from './early-dialog.js';
 import { relayedHeaders } from './sip-headers.js';
 import {
   isDialogGone,
   type AckSender,
   type DialogRequestMethod,
   type DialogRequestOptions,
+  type NewRequestOptions,
   type SipHeaders,
   type SrfDialog,
   type SrfOutgoingResponse,
@@ -32,6 +34,8 @@ export interface DialogRelayOptions {
   /** Host named in the Warning of the answers the server gives itself. */
   warnHost: string;
   trusted: readonly Cidr[];
+  /** Sends a request outside any dialog drachtio-server knows; resolves with the final response. */
+  sendRequest(uri: string, options: NewRequestOptions): Promise<SrfResponse>;
 }
 
 export class DialogRelay {
@@ -46,11 +50,33 @@ export class DialogRelay {
     try {
       ({ response } = await sendInDialog(other, { method, headers: this.headersOf(req, other, method), ...(req.body ? { body: req.body } : {}) }));
     } catch (err) {
-      this.failed(dialog, req, res, err, log);
+      this.failed(dialog.type, req, res, err, log);
       return;
     }
     log.info({ event: 'relay', method, leg: dialog.type, status: response.status }, `relayed ${method}`);
-    this.answer(dialog, res, method, response);
+    this.answer(res, response, refreshesTarget(method) ? dialog.local?.contact : undefined);
+  }
+
+  /**
+   * Passes an INFO the caller sent in its early dialog (while the call rings) to the called
+   * party's early dialog, and the called party's final response back.
+   */
+  async earlyInfo(calledParty: CalledPartyEarlyDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+    let response: SrfResponse;
+    try {
+      response = await this.options.sendRequest(calledParty.target, {
+        method: 'INFO',
+        headers: { ...relayedHeaders(req.headers, this.isTrusted(req.source_address)), ...earlyDialogHeaders(calledParty, 'INFO') },
+        ...(req.body ? { body: req.body } : {}),
+        ...(calledParty.firstHop ? { proxy: calledParty.firstHop } : {}),
+        _socket: req.socket,
+      });
+    } catch (err) {
+      this.failed('uas', req, res, err, log);
+      return;
+    }
+    log.info({ event: 'relay', method: 'INFO', early: true, status: response.status }, 'relayed INFO in the early dialog');
+    this.answer(res, response, undefined);
   }
 
   /**
@@ -68,7 +94,7 @@ export class DialogRelay {
       // Without an offer, drachtio-srf leaves the ACK of the other leg's 2xx to us (noAck).
       relayed = await sendInDialog(other, { method: 'INVITE', headers: this.headersOf(req, other, 'INVITE'), noAck: true, ...(offer ? { body: offer } : {}) });
     } catch (err) {
-      this.failed(dialog, req, res, err, log);
+      this.failed(dialog.type, req, res, err, log);
       return;
     }
     const { response, ack } = relayed;
@@ -77,7 +103,7 @@ export class DialogRelay {
       // The ACK of the sender carries the answer to the offer in the 2xx: pass it on once it comes.
       dialog.once('ack', (ackReq) => ack({ body: ackReq.body ?? '' }));
     }
-    this.answer(dialog, res, 'INVITE', response);
+    this.answer(res, response, dialog.local?.contact);
   }
 
   private otherLeg(dialog: SrfDialog, res: SrfOutgoingResponse): SrfDialog | null {
@@ -93,18 +119,18 @@ export class DialogRelay {
     return refreshesTarget(method) && other.local?.contact ? { ...headers, Contact: other.local.contact } : headers;
   }
 
-  /** The other party's final response, as this leg's response. */
-  private answer(dialog: SrfDialog, res: SrfOutgoingResponse, method: DialogRequestMethod, response: SrfResponse): void {
+  /** The other party's final response, as this leg's response; a 2xx to a target refresh names this leg's `contact`. */
+  private answer(res: SrfOutgoingResponse, response: SrfResponse, contact: string | undefined): void {
     const headers = relayedHeaders(response.headers, this.isTrusted(response.source_address));
-    const contact = refreshesTarget(method) && response.status < 300 && dialog.local?.contact;
+    if (response.status >= 300) contact = undefined;
     res.send(response.status, response.reason, {
       headers: contact ? { ...headers, Contact: contact } : headers,
       ...(response.body ? { body: response.body } : {}),
     });
   }
 
-  private failed(dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse, err: unknown, log: Logger): void {
-    log.warn({ event: 'relay', method: req.method, leg: dialog.type, err: (err as Error).message }, `relaying ${req.method} failed`);
+  private failed(leg: SrfDialog['type'], req: SrfRequest, res: SrfOutgoingResponse, err: unknown, log: Logger): void {
+    log.warn({ event: 'relay', method: req.method, leg, err: (err as Error).message }, `relaying ${req.method} failed`);
     if (res.finalResponseSent) return;
     res.send(isDialogGone(err) ? 481 : 500, undefined, {
       headers: { Warning: sipWarning(this.options.warnHost, `${req.method} could not be passed to the other party`) },

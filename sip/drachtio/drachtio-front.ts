@@ -18,17 +18,21 @@ import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { Readiness } from '../../src/observability/readiness.js';
 import type { CorePorts, SignallingFront } from '../../src/signalling.js';
+import type { Keys } from '../../src/store/keys.js';
+import type { RedisClient } from '../../src/store/redis.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
 import { CallRegistry } from './call-registry.js';
 import { DialogRelay } from './dialog-relay.js';
+import { EarlyDialogDirectory } from './early-dialog.js';
 import { fromTagOf, requestorOf, toInfoMessage } from './info-message.js';
 import { nextHop, ownAddresses } from './next-hop.js';
 import { withoutTag } from './sip-headers.js';
 import {
   closeConnection,
   createSrf,
+  sendRequest,
   sipErrorStatus,
   type SipHeaders,
   type Srf,
@@ -43,6 +47,8 @@ export interface DrachtioFrontDeps {
   logger: Logger;
   metrics: Metrics;
   readiness: Readiness;
+  redis: RedisClient;
+  keys: Keys;
 }
 
 /** Seconds an upstream proxy should wait before retrying an INVITE this draining instance refused. */
@@ -72,6 +78,7 @@ export class DrachtioFront implements SignallingFront {
   private readonly callEvents: CallEvents;
   private readonly warnHost: string;
   private readonly relay: DialogRelay;
+  private readonly earlyDialogs: EarlyDialogDirectory;
   private ownAddresses: ReadonlySet<string> = new Set();
   private connected = false;
   private refusalLogged = false;
@@ -85,7 +92,12 @@ export class DrachtioFront implements SignallingFront {
     this.log = deps.logger.child({ front: 'drachtio' });
     this.callEvents = new GuardedCallEvents(ports.calls, { budgetMs: deps.config.sip.selectBudgetMs, logger: this.log });
     this.warnHost = deps.config.sip.publicHost;
-    this.relay = new DialogRelay({ warnHost: this.warnHost, trusted: deps.config.sip.trusted });
+    this.relay = new DialogRelay({
+      warnHost: this.warnHost,
+      trusted: deps.config.sip.trusted,
+      sendRequest: (uri, options) => sendRequest(this.srf, uri, options),
+    });
+    this.earlyDialogs = new EarlyDialogDirectory(deps.redis, deps.keys, this.log);
   }
 
   /** Connected and authenticated to drachtio-server, and not draining. */
@@ -218,7 +230,11 @@ export class DrachtioFront implements SignallingFront {
             ...(hop.route ? { Route: hop.route } : {}),
             ...(annotation.toCalled.length > 0 ? { 'Alert-Info': annotation.toCalled.map(alertInfoValue).join(', ') } : {}),
           },
-          responseHeaders: (response) => callerResponseHeaders(annotation, response),
+          responseHeaders: (response) => {
+            // Called for every B-leg response before it is relayed (drachtio-srf's cbProvisional misses 18x with a body).
+            if (response.status < 200) this.calledPartyProvisional(call, response);
+            return callerResponseHeaders(annotation, response);
+          },
           proxyRequestHeaders: this.isTrusted(req) ? [...ASSERTED_IDENTITY_HEADERS, ...PROXIED_INVITE_HEADERS] : PROXIED_INVITE_HEADERS,
         },
         {
@@ -238,6 +254,7 @@ export class DrachtioFront implements SignallingFront {
     }
     call.adopt(legs.uac);
     call.adopt(legs.uas);
+    this.forgetEarlyDialog(call);
     if (call.isOver) return;
     log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
     if (call.reportedToCore) await this.callEvents.callAnswered(call.callId);
@@ -262,8 +279,20 @@ export class DrachtioFront implements SignallingFront {
     return caller && called ? { caller, called } : null;
   }
 
+  /** A tagged 18x opened (or, forking, replaced) the called party's early dialog: other instances may need it for an early INFO. */
+  private calledPartyProvisional(call: B2bCall, response: SrfResponse): void {
+    if (call.calledPartyRang(response) && call.reportedToCore && call.earlyDialog) this.earlyDialogs.save(call.callId, call.earlyDialog);
+  }
+
+  private forgetEarlyDialog(call: B2bCall): void {
+    if (!call.earlyDialog) return;
+    call.earlyDialog = null;
+    if (call.reportedToCore) this.earlyDialogs.forget(call.callId);
+  }
+
   private onCallEnded(call: B2bCall, reason: CallEndReason): void {
     this.calls.remove(call);
+    this.forgetEarlyDialog(call);
     call.log.info({ event: 'ended', reason }, 'call ended');
     if (call.reportedToCore) void this.callEvents.callEnded(call.callId, reason);
   }
@@ -305,15 +334,24 @@ export class DrachtioFront implements SignallingFront {
       sendAnswer(res, answer);
       return;
     }
-    this.count('info-refused');
     if (local || session) {
-      // drachtio-srf has no dialog object before the answer, so an early INFO cannot be relayed.
-      log.info({ event: 'info', early: true, status: 469 }, 'refused an early INFO that is not a copy request');
+      // Only the caller's INFO goes on. Toward the caller the B2BUA has sent no request yet, and a
+      // CSeq of its own choosing could run ahead of those drachtio-server sends there after the answer.
+      const fromCaller = !local || local.callId === callId;
+      const calledParty = !fromCaller ? null : local ? local.earlyDialog : await this.earlyDialogs.find(callId);
+      if (calledParty) {
+        this.count('info-relayed');
+        await this.relay.earlyInfo(calledParty, req, res, log);
+        return;
+      }
+      this.count('info-refused');
+      log.info({ event: 'info', early: true, fromCaller, status: 469 }, 'refused an early INFO that is not a copy request: no early dialog to pass it on in');
       res.send(469, undefined, {
-        headers: { 'Recv-Info': COPY_PACKAGE, Warning: sipWarning(this.warnHost, 'only cmr-copy INFO is accepted before the call is answered') },
+        headers: { 'Recv-Info': COPY_PACKAGE, Warning: sipWarning(this.warnHost, 'only cmr-copy INFO is accepted here before the call is answered') },
       });
       return;
     }
+    this.count('info-refused');
     log.info({ event: 'info', early: true, status: 481 }, 'INFO for an unknown call');
     res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'no such call') } });
   }

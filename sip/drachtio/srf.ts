@@ -41,6 +41,8 @@ export interface SrfRequest extends SipMessageView {
   readonly stackDialogId: string | undefined;
   /** An INVITE without a To tag: a new call, not a re-INVITE. */
   readonly isNewInvite: boolean;
+  /** The drachtio-server connection the request came on (opaque; requests it causes go back on it). */
+  readonly socket: unknown;
   on(event: 'cancel', listener: () => void): this;
 }
 
@@ -49,6 +51,19 @@ export interface SrfSentRequest extends SipMessageView {
   readonly method: string;
   readonly uri: string;
   cancel(): void;
+  /** Every response to it, provisional ones included. */
+  on(event: 'response', listener: (response: SrfResponse) => void): this;
+}
+
+/** A request outside any dialog drachtio-server knows; it honours Call-ID, From, To (tags included) and CSeq given here. */
+export interface NewRequestOptions {
+  method: string;
+  headers: SipHeaders;
+  body?: string;
+  /** Next hop to send the request through instead of the Request-URI's host. */
+  proxy?: string;
+  /** The drachtio-server connection to send it on (default: the first one). */
+  _socket?: unknown;
 }
 
 /** A response received from the network to a request this application sent. */
@@ -151,6 +166,7 @@ export interface Srf {
     options: B2BUAOptions,
     progress: B2BUAProgress,
   ): Promise<{ uas: SrfDialog; uac: SrfDialog }>;
+  request(uri: string, options: NewRequestOptions, callback: (err: Error | null, request?: SrfSentRequest) => void): this;
   /** `hostports`: the SIP endpoints of the drachtio-server, e.g. `udp/10.0.0.5:5060,tcp/10.0.0.5:5060`. */
   on(event: 'connect', listener: (err: Error | null, hostports: string, serverVersion?: string) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
@@ -173,6 +189,21 @@ function registerMissingStatuses(): void {
   const requireBesideSrf = createRequire(createRequire(import.meta.url).resolve('drachtio-srf'));
   const table = requireBesideSrf('sip-status') as Record<number, string>;
   for (const [code, reason] of Object.entries(MISSING_STATUSES)) table[Number(code)] ??= reason;
+}
+
+/** Sends a request outside any dialog and resolves with its final response. */
+export function sendRequest(srf: Srf, uri: string, options: NewRequestOptions): Promise<SrfResponse> {
+  return new Promise((resolve, reject) => {
+    srf.request(uri, options, (err, sent) => {
+      if (err || !sent) {
+        reject(err ?? new Error(`${options.method} was not sent`));
+        return;
+      }
+      sent.on('response', (response) => {
+        if (response.status >= 200) resolve(response);
+      });
+    });
+  });
 }
 
 /** The SIP status of a final non-2xx response that failed a drachtio-srf operation, else null. */

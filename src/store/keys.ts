@@ -31,6 +31,10 @@ export class Keys {
   callSession(callId: string): string {
     return `${this.namespace}:{call:${callId}}:session`;
   }
+  /** The drachtio front's record of the called party's early dialog, while the call rings. */
+  calledPartyEarlyDialog(callId: string): string {
+    return `${this.namespace}:{call:${callId}}:called-early-dialog`;
+  }
 
   // ── charging and activity feeds ──────────────────────────────────────────
   get chargesAll(): string {

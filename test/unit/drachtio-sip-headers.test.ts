@@ -1,7 +1,9 @@
-/** The drachtio front's pure header rules, table-driven. */
+/** The drachtio front's pure header rules and early-dialog identifiers, table-driven. */
 import { describe, expect, it } from 'vitest';
+import { calledPartyEarlyDialog, earlyDialogHeaders, sameEarlyDialog } from '../../sip/drachtio/early-dialog.js';
 import { hostPortOf, nextHop, ownAddresses } from '../../sip/drachtio/next-hop.js';
 import { relayedHeaders, withoutTag } from '../../sip/drachtio/sip-headers.js';
+import type { SrfResponse, SrfSentRequest } from '../../sip/drachtio/srf.js';
 
 describe('B2BUA header rules', () => {
   it.each([
@@ -55,5 +57,50 @@ describe('next hop', () => {
     ['tel:+15551230001', null],
   ])('host:port of %s is %s', (uri, hostPort) => {
     expect(hostPortOf(uri)).toBe(hostPort);
+  });
+});
+
+describe('the called party early dialog', () => {
+  /** A message view with these headers (what drachtio-srf's messages offer). */
+  const message = (headers: Record<string, string>) => ({ get: (name: string) => headers[name.toLowerCase()] });
+  const invite = message({ 'call-id': 'b-leg@as', from: '<sip:+15551230001@as>;tag=as1', cseq: '7 INVITE' });
+  const early = (headers: Record<string, string>) =>
+    calledPartyEarlyDialog(invite as unknown as SrfSentRequest, message(headers) as unknown as SrfResponse);
+
+  it('is opened by a tagged 18x with a Contact, and its first hop is the last Record-Route (RFC 3261 §12.1.2)', () => {
+    const dialog = early({
+      to: '<sip:+15551230002@ims>;tag=ue9',
+      contact: '<sip:ue@10.0.0.9:5060;transport=tcp>;expires=60',
+      'record-route': '<sip:p2.ims;lr>, <sip:p1.ims;lr>',
+    });
+    expect(dialog).toEqual({
+      callId: 'b-leg@as',
+      from: '<sip:+15551230001@as>;tag=as1',
+      to: '<sip:+15551230002@ims>;tag=ue9',
+      target: 'sip:ue@10.0.0.9:5060;transport=tcp',
+      firstHop: 'sip:p1.ims;lr',
+      inviteCSeq: 7,
+    });
+    expect(earlyDialogHeaders(dialog!, 'INFO')).toEqual({
+      'Call-ID': 'b-leg@as',
+      From: '<sip:+15551230001@as>;tag=as1',
+      To: '<sip:+15551230002@ims>;tag=ue9',
+      CSeq: '8 INFO',
+    });
+    expect(early({ to: '<sip:+15551230002@ims>;tag=ue9', contact: '<sip:ue@10.0.0.9>' })?.firstHop).toBeNull();
+  });
+
+  it.each([
+    ['no To tag', { to: '<sip:+15551230002@ims>', contact: '<sip:ue@10.0.0.9>' }],
+    ['no Contact', { to: '<sip:+15551230002@ims>;tag=ue9' }],
+  ])('is not opened by an 18x with %s', (_case, headers) => {
+    expect(early(headers)).toBeNull();
+  });
+
+  it('is another dialog when a forked branch answers with another tag', () => {
+    const first = early({ to: '<sip:b@ims>;tag=one', contact: '<sip:ue1@10.0.0.9>' })!;
+    expect(sameEarlyDialog(first, early({ to: '<sip:b@ims>;tag=one', contact: '<sip:ue1@10.0.0.9>' })!)).toBe(true);
+    expect(sameEarlyDialog(first, early({ to: '<sip:b@ims>;tag=two', contact: '<sip:ue2@10.0.0.8>' })!)).toBe(false);
+    expect(sameEarlyDialog(null, first)).toBe(false);
   });
 });

@@ -5,11 +5,12 @@
  * to the other leg.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectCalledCopied, expectCallerCopied, expectNothingCopied } from '../../support/call-outcomes.js';
+import { expectCalledCopied, expectCallerCopied, expectNothingCopied, newParties, numberOf } from '../../support/call-outcomes.js';
 import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
 import { answerCall, answeredCall, hangUp, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import { DrachtioPeer } from '../../support/drachtio-peer.js';
+import { sdp, type SipMessage } from '../../support/raw-sip.js';
 
 const COPY_HEADERS: Array<[string, string]> = [
   ['Info-Package', 'cmr-copy'],
@@ -35,6 +36,19 @@ afterAll(async () => {
 });
 
 type Call = DrachtioCall;
+
+/**
+ * A request the app placed in the called party's early dialog: the B leg's Call-ID and the
+ * app's From tag, the tag of the called party's 18x, its Contact as Request-URI, and a CSeq
+ * one past the INVITE's.
+ */
+function expectInCalledPartyEarlyDialog({ b }: Call, request: SipMessage): void {
+  expect(request.callId).toBe(b.invite.callId);
+  expect(request.tag('from')).toBe(b.invite.tag('from'));
+  expect(request.tag('to')).toBe(b.ownTag);
+  expect(request.uri).toBe('sip:ua@127.0.0.3:5080');
+  expect(request.cseq).toEqual({ seq: b.invite.cseq.seq + 1, method: 'INFO' });
+}
 
 /** The JSON copy request of contract §3.2 for the call's parties. */
 function copyBody({ parties }: Call): string {
@@ -102,15 +116,77 @@ describe('drachtio front: INFO', () => {
     expect((await copy.response()).status).toBe(200);
     await expectCallerCopied(app.ctx, call.parties);
 
-    // drachtio-srf has no early dialog to relay an ordinary INFO on: refused, naming what is taken.
+    // An ordinary INFO on that instance goes on into the called party's early dialog, found in Redis.
     const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n', early: true, connection: other.connection });
-    const refused = await dtmf.response();
-    expect(refused.status).toBe(469);
-    expect(refused.values('recv-info')).toEqual(['cmr-copy']);
-    expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
+    const atCalled = await call.b.nextRequest('INFO');
+    expectInCalledPartyEarlyDialog(call, atCalled);
+    expect(atCalled.body).toBe('Signal=5\r\nDuration=160\r\n');
+    call.b.reply(atCalled, 200);
+    expect((await dtmf.response()).status).toBe(200);
 
     await answerCall(app, call);
     await hangUp(app, call);
+  });
+
+  it('relays an ordinary INFO sent while ringing into the called party early dialog, through its route set, and the answer back', async () => {
+    const parties = await newParties(app.ctx);
+    const a = peer.call({
+      from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
+      to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
+      headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
+      connection: app.connection,
+    });
+    const b = await peer.nextCallee();
+    // Early media: a 183 with a session description, record-routed by two proxies.
+    b.respond(183, { headers: [['Record-Route', '<sip:p2.ims.example.net;lr>, <sip:p1.ims.example.net;lr>']], body: sdp(b.address, 50010) });
+    await a.response(183);
+    const call = { parties, a, b };
+
+    const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}', early: true });
+    const atCalled = await b.nextRequest('INFO');
+    expectInCalledPartyEarlyDialog(call, atCalled);
+    expect(peer.nextHopOf(atCalled)).toBe('sip:p1.ims.example.net;lr');
+    expect(atCalled.header('x-acme-trace')).toBe('ring-1');
+    expect(atCalled.header('content-type')).toBe('application/x-acme+json');
+    expect(atCalled.body).toBe('{"ring":true}');
+    b.reply(atCalled, 415, { headers: [['Accept', 'application/x-acme-v2+json']] });
+    const answer = await info.response();
+    expect(answer.status).toBe(415);
+    expect(answer.header('accept')).toBe('application/x-acme-v2+json');
+    expect(answer.callId).toBe(a.callId);
+
+    await answerCall(app, call);
+    await expectNothingCopied(app.ctx, parties);
+    await hangUp(app, call);
+  });
+
+  it('refuses an ordinary INFO with 469 naming cmr-copy while there is no early dialog to pass it on in', async () => {
+    const parties = await newParties(app.ctx);
+    const a = peer.call({
+      from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
+      to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
+      headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
+      connection: app.connection,
+    });
+    const b = await peer.nextCallee();
+    b.respond(100);
+
+    const refused = await a.request('INFO', { headers: DTMF, body: 'Signal=5\r\n', early: true }).response();
+    expect(refused.status).toBe(469);
+    expect(refused.values('recv-info')).toEqual(['cmr-copy']);
+    expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
+    expect(b.pending).toEqual([]);
+
+    // The called party's own INFO while it rings is not sent back to it, nor into the caller's early dialog.
+    b.respond(180);
+    await a.response(180);
+    const fromCalled = await b.request('INFO', { headers: DTMF, body: 'Signal=7\r\n', early: true }).response();
+    expect(fromCalled.status).toBe(469);
+    expect(a.pending).toEqual([]);
+    expect(b.pending).toEqual([]);
+
+    await answerCall(app, { parties, a, b });
+    await hangUp(app, { parties, a, b });
   });
 
   it('refuses an INFO that is not a copy request for a call no instance knows with 481', async () => {
