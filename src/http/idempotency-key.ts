@@ -1,9 +1,12 @@
 /**
  * The `Idempotency-Key` request header of POSTs that can charge (contract §4): optional, but when
- * given the request runs at most once per key and user; a repeat gets the first answer and the
- * same key with another body (or on another route) is 409. The fingerprint is a digest of both.
+ * given the request runs at most once per key and user; a repeat gets the first answer, marked
+ * `Idempotent-Replayed: true`, and the same key with another request is 409. The fingerprint
+ * covers the method, the route, the canonical user, the other path parameters and the body, so a
+ * key reused for anything else is refused.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ActionOutcome } from '../charging/charged-actions.js';
 import { CmrError } from '../domain/errors.js';
 import { fingerprintOf } from '../store/idempotency-store.js';
 
@@ -15,5 +18,15 @@ export function idempotencyOf(request: FastifyRequest): { key: string; fingerpri
   if (typeof key !== 'string' || !KEY.test(key)) {
     throw new CmrError('bad-request', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
   }
-  return { key, fingerprint: fingerprintOf({ route: `${request.method} ${request.routeOptions.url ?? ''}`, body: request.body }) };
+  const { uid: _uid, ...params } = (request.params ?? {}) as Record<string, unknown>;
+  return {
+    key,
+    fingerprint: fingerprintOf({ method: request.method, route: request.routeOptions.url, user: request.uid, params, body: request.body ?? null }),
+  };
+}
+
+/** Sends a charging action's answer; a repeat of an earlier request is marked `Idempotent-Replayed: true`. */
+export function sendOutcome<R>(reply: FastifyReply, status: number, outcome: ActionOutcome<R>): FastifyReply {
+  if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+  return status === 204 ? reply.code(204).send(null) : reply.code(status).send(outcome.answer);
 }

@@ -7,11 +7,10 @@ import { CmrError } from '../../../domain/errors.js';
 import { parseIdentity, type Identity } from '../../../domain/identity.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
-import { idempotencyOf } from '../../idempotency-key.js';
+import { idempotencyOf, sendOutcome } from '../../idempotency-key.js';
 import { principalOf } from '../../plugins/auth.js';
 import { CopyBody, CopyResult } from '../../schemas/copies.js';
 import { problemResponses, UidParams } from '../../schemas/common.js';
-import { sendOutcome } from '../management/requests.js';
 
 export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
   app.addSchema(CopyResult);

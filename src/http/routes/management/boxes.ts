@@ -17,7 +17,8 @@ import {
   PersonalBoxInput,
   UserBoxParams,
 } from '../../schemas/management.js';
-import { actionResponses, requesterOf, sendOutcome } from './requests.js';
+import { sendOutcome } from '../../idempotency-key.js';
+import { actionResponses, requesterOf } from './requests.js';
 
 export async function boxRoutes(app: App, { management }: Services): Promise<void> {
   const { boxes, catalogBoxes } = management;

@@ -3,7 +3,8 @@ import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { problemResponses, UidParams } from '../../schemas/common.js';
 import { GiftAnswer, GiftBody, IdempotencyHeaders } from '../../schemas/management.js';
-import { actionResponses, requesterOf, sendOutcome } from './requests.js';
+import { sendOutcome } from '../../idempotency-key.js';
+import { actionResponses, requesterOf } from './requests.js';
 
 export async function giftRoutes(app: App, { management }: Services): Promise<void> {
   app.post(

@@ -4,7 +4,8 @@ import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { problemResponses, UidParams } from '../../schemas/common.js';
 import { EntryAnswer, EntryParams, EntryPatch, IdempotencyHeaders, LibraryQuery, SubscribeBody } from '../../schemas/management.js';
-import { actionResponses, requesterOf, sendOutcome } from './requests.js';
+import { sendOutcome } from '../../idempotency-key.js';
+import { actionResponses, requesterOf } from './requests.js';
 
 export async function libraryRoutes(app: App, { management }: Services): Promise<void> {
   const { library } = management;

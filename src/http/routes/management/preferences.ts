@@ -23,7 +23,8 @@ import {
   RuleParams,
   RuleReplace,
 } from '../../schemas/management.js';
-import { actionResponses, requesterOf, sendOutcome } from './requests.js';
+import { sendOutcome } from '../../idempotency-key.js';
+import { actionResponses, requesterOf } from './requests.js';
 
 const REFERENCES =
   'A rule or the default may present only a resource the user holds actively or a box the user may use ' +
