@@ -4,11 +4,16 @@
  */
 import type { CallEndReason } from '../../src/calls/call-events.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { SrfDialog, SrfOutgoingResponse, SrfRequest, SrfSentRequest } from './srf.js';
+import { RELAYED_METHODS } from './dialog-relay.js';
+import type { DialogRequestEvent, SrfDialog, SrfOutgoingResponse, SrfRequest, SrfSentRequest } from './srf.js';
 
 export interface CallHooks {
   /** An INFO received on one leg of an answered call. */
   info(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): void;
+  /** A re-INVITE received on one leg of an answered call. */
+  reInvite(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): void;
+  /** UPDATE, OPTIONS, MESSAGE, REFER or NOTIFY received on one leg of an answered call. */
+  request(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): void;
   /** The call is over; called exactly once. */
   ended(call: B2bCall, reason: CallEndReason): void;
 }
@@ -65,6 +70,10 @@ export class B2bCall {
     }
     dialog.on('destroy', () => this.legEnded(dialog));
     dialog.on('info', (req, res) => this.hooks.info(this, dialog, req, res));
+    dialog.on('modify', (req, res) => this.hooks.reInvite(this, dialog, req, res));
+    for (const method of RELAYED_METHODS) {
+      dialog.on(method.toLowerCase() as DialogRequestEvent, (req, res) => this.hooks.request(this, dialog, req, res));
+    }
     if (!dialog.connected) this.legEnded(dialog);
   }
 

@@ -62,7 +62,7 @@ describe('drachtio front: requests inside an answered call', () => {
     a.ack({ seq: reInvite.message.cseq.seq });
 
     // The call goes on as before: still confirmed, nothing copied, and it ends normally.
-    expect((await presentingSession(app.ctx, a.callId)).state).toBe('confirmed');
+    expect((await presentingSession(app.ctx, a.callId))?.state).toBe('confirmed');
     await expectNothingCopied(app.ctx, call.parties);
     await hangUp(app, call);
   });
