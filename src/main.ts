@@ -28,7 +28,9 @@ async function main(): Promise<void> {
 
   const services = await createServices(config, logger, { defaultMetrics: true });
   const app = await buildApp(services);
-  const sipSettings = config.drachtio ? 'CMR_DRACHTIO_HOST/CMR_DRACHTIO_PORT' : `CMR_SIP_HOST/CMR_SIP_PORT (${config.sip.host}:${config.sip.port})`;
+  const sipSettings = config.drachtio
+    ? `CMR_DRACHTIO_HOST/CMR_DRACHTIO_PORT (${config.drachtio.host}:${config.drachtio.port})`
+    : `CMR_SIP_HOST/CMR_SIP_PORT (${config.sip.host}:${config.sip.port})`;
   const signalling = await naming(sipSettings, () => startSignalling(services, { calls: services.calls, copy: services.sipCopy }));
   try {
     await naming(`CMR_HTTP_HOST/CMR_HTTP_PORT (${config.http.host}:${config.http.port})`, () => app.listen({ host: config.http.host, port: config.http.port }));

@@ -27,6 +27,10 @@ export class B2bCall {
   private readonly dialogs: SrfDialog[] = [];
   private cancelled = false;
   private over = false;
+  private markOver!: () => void;
+  private readonly overSignal = new Promise<void>((resolve) => (this.markOver = resolve));
+  /** BYEs sent and not answered yet. */
+  private readonly byes = new Set<Promise<void>>();
   /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
   reportedToCore = false;
   /** The called party's early dialog while the call rings (null before a tagged 18x and once answered). */
@@ -125,15 +129,29 @@ export class B2bCall {
     this.end('bye');
   }
 
+  /** Resolves once the call is over and every BYE it sent has had its answer (or failed). */
+  async settled(): Promise<void> {
+    await this.overSignal;
+    while (this.byes.size > 0) await Promise.allSettled([...this.byes]);
+  }
+
   private bye(dialog: SrfDialog): void {
-    dialog.destroy().catch((err: unknown) => {
-      this.log.warn({ event: 'call', leg: dialog.type, err: (err as Error).message }, 'BYE failed');
-    });
+    const sent: Promise<void> = dialog
+      .destroy()
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.log.warn({ event: 'call', leg: dialog.type, err: (err as Error).message }, 'BYE failed');
+        },
+      )
+      .finally(() => this.byes.delete(sent));
+    this.byes.add(sent);
   }
 
   private end(reason: CallEndReason): void {
     if (this.over) return;
     this.over = true;
+    this.markOver();
     this.hooks.ended(this, reason);
   }
 }

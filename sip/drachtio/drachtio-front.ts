@@ -7,6 +7,7 @@
  * presented to the caller. Every INFO goes to the copy port first; what is not a copy request is
  * relayed to the other leg. A B2BUA (not a proxy) is what lets in-dialog requests reach us.
  */
+import type { Socket } from 'node:net';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
 import { sipWarning } from '../../src/calls/sip-warning.js';
 import { isTrusted } from '../../src/config/cidr.js';
@@ -28,6 +29,7 @@ import { DialogRelay } from './dialog-relay.js';
 import { EarlyDialogDirectory } from './early-dialog.js';
 import { fromTagOf, requestorOf, toInfoMessage } from './info-message.js';
 import { nextHop, ownAddresses } from './next-hop.js';
+import { OutboundConnections } from './outbound-connections.js';
 import { withoutTag } from './sip-headers.js';
 import {
   closeConnection,
@@ -55,6 +57,8 @@ export interface DrachtioFrontDeps {
 const DRAIN_RETRY_AFTER_SEC = '5';
 /** Longest pause between reconnection attempts to drachtio-server. */
 const RECONNECT_MAX_DELAY_MS = 2000;
+/** Outbound mode, end of a drain: how long the last BYEs get for their answers before the connections are cut. */
+const CONNECTION_CLOSE_GRACE_MS = 2000;
 /** Caller-side headers the B-leg INVITE keeps (From/To are copied without their tags; asserted identities only from trusted peers). */
 const PROXIED_INVITE_HEADERS = [
   'P-Preferred-Identity',
@@ -80,7 +84,12 @@ export class DrachtioFront implements SignallingFront {
   private readonly relay: DialogRelay;
   private readonly earlyDialogs: EarlyDialogDirectory;
   private ownAddresses: ReadonlySet<string> = new Set();
+  /** Inbound mode: connected and authenticated. */
   private connected = false;
+  /** Outbound mode: the listener and the connections drachtio-server opened. */
+  private outbound: OutboundConnections | null = null;
+  /** Outbound mode: the connection each call arrived on. */
+  private readonly callConnections = new WeakMap<B2bCall, Socket>();
   private refusalLogged = false;
   private draining = false;
   private stopping: Promise<void> | null = null;
@@ -100,32 +109,49 @@ export class DrachtioFront implements SignallingFront {
     this.earlyDialogs = new EarlyDialogDirectory(deps.redis, deps.keys, this.log);
   }
 
-  /** Connected and authenticated to drachtio-server, and not draining. */
+  /**
+   * Not draining, and connected and authenticated to drachtio-server (inbound mode) or listening
+   * for it (outbound mode, where no connection at all is the normal idle state).
+   */
   get ready(): boolean {
-    return this.connected && !this.draining;
+    return (this.outbound ? this.outbound.listening : this.connected) && !this.draining;
+  }
+
+  /** Outbound mode: the port drachtio-server connects to; null in inbound mode. */
+  get listeningPort(): number | null {
+    return this.outbound?.port ?? null;
   }
 
   get liveCalls(): number {
     return this.calls.size;
   }
 
-  /** Registers the handlers and starts the (self-reconnecting) inbound connection. */
-  start(): void {
-    const { host, port, secret } = this.connection;
+  /**
+   * Registers the handlers, then starts the (self-reconnecting) inbound connection, or listens
+   * for drachtio-server in outbound mode; rejects when it cannot listen there.
+   */
+  async start(): Promise<void> {
+    const { mode, host, port, secret } = this.connection;
     this.srf.on('connect', (err, hostports) => this.onConnect(err, hostports));
     // Without an 'error' listener drachtio-srf's connection errors would crash the process.
     this.srf.on('error', (err) => this.onConnectionLost(err.message));
-    this.srf.on('close', () => this.onConnectionLost('closed'));
+    this.srf.on('close', (socket) => (this.outbound ? this.onOutboundConnectionClosed(socket) : this.onConnectionLost('closed')));
     this.srf.invite((req, res) => this.guard(req, res, () => this.onInvite(req, res)));
     // INFO outside a known dialog: an early dialog (before 200), possibly a call of another instance.
     this.srf.use('info', (req, res) => this.guard(req, res, () => this.onEarlyInfo(req, res)));
+    if (mode === 'outbound') {
+      this.outbound = await OutboundConnections.listen(this.srf, { host, port, secret }, this.log);
+      this.log.info({ event: 'drachtio', mode, host, port: this.outbound.port }, 'listening for drachtio-server');
+      return;
+    }
     this.srf.connect({ host, port, secret, enablePing: true, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS } });
-    this.log.info({ event: 'drachtio', host, port }, 'connecting to drachtio-server');
+    this.log.info({ event: 'drachtio', mode, host, port }, 'connecting to drachtio-server');
   }
 
   /**
    * Drains: new INVITEs get 503 with Retry-After, live calls may end on their own until the
-   * drain limit, then the rest are hung up and the connection is closed.
+   * drain limit, then the rest are hung up and the connection is closed (outbound mode: the
+   * listener, then every connection once its last BYE is answered).
    */
   stop(): Promise<void> {
     this.stopping ??= this.drain();
@@ -146,12 +172,23 @@ export class DrachtioFront implements SignallingFront {
       this.log.warn({ event: 'drain', liveCalls: this.calls.size }, 'drain limit reached: hanging up the remaining calls');
       for (const call of this.calls.all()) call.hangUp();
     }
+    if (this.outbound) {
+      await this.outbound.close(CONNECTION_CLOSE_GRACE_MS);
+      this.log.info({ event: 'drain' }, 'stopped listening for drachtio-server');
+      return;
+    }
     closeConnection(this.srf);
     this.connected = false;
     this.log.info({ event: 'drain' }, 'disconnected from drachtio-server');
   }
 
   private onConnect(err: Error | null, hostports: string): void {
+    if (this.outbound) {
+      // One connection per call: a refused secret costs that call, so every refusal is logged.
+      if (err) this.log.error({ event: 'drachtio', err: err.message }, 'drachtio-server refused a connection for a call (check CMR_DRACHTIO_SECRET)');
+      else this.log.debug({ event: 'drachtio', hostports, connections: this.outbound.size }, 'drachtio-server connected for a call');
+      return;
+    }
     if (err) {
       this.connected = false;
       // Logged once per outage: drachtio-srf keeps retrying every few seconds.
@@ -163,6 +200,15 @@ export class DrachtioFront implements SignallingFront {
     this.connected = true;
     this.refusalLogged = false;
     this.log.info({ event: 'drachtio', hostports }, 'connected to drachtio-server');
+  }
+
+  /** Outbound mode: a connection closed under a call still up (drachtio-server went away): the call is lost. */
+  private onOutboundConnectionClosed(socket: Socket): void {
+    for (const call of this.calls.all()) {
+      if (this.callConnections.get(call) !== socket || call.isOver) continue;
+      call.log.warn({ event: 'drachtio' }, 'lost the drachtio-server connection of a live call');
+      call.connectionLost();
+    }
   }
 
   private onConnectionLost(reason: string): void {
@@ -197,12 +243,29 @@ export class DrachtioFront implements SignallingFront {
     });
     req.on('cancel', () => call.callerCancelled());
     this.calls.add(call);
+    const releaseConnection = this.holdConnection(call, req);
     try {
       await this.connect(call, req, res);
     } catch (err) {
       call.hangUp(); // whatever failed, no leg stays up and the call leaves the registry
       throw err;
+    } finally {
+      // Set up (or failed): no leg is adopted from here on, so its last BYE is known once it is over.
+      void call.settled().then(releaseConnection);
     }
+  }
+
+  /**
+   * Outbound mode: the call's connection stays open while the call is up. It also carries the
+   * B leg (drachtio-srf sends it on the connection of the caller's INVITE), and its endpoints
+   * are those of the drachtio-server that chose this instance.
+   */
+  private holdConnection(call: B2bCall, req: SrfRequest): () => void {
+    if (!this.outbound) return () => {};
+    this.callConnections.set(call, req.socket);
+    const hostports = req.server?.hostport;
+    if (hostports) this.ownAddresses = new Set([...this.ownAddresses, ...ownAddresses(hostports, this.deps.config.sip.publicHost)]);
+    return this.outbound.hold(req);
   }
 
   /** Sets up the B leg and, once the called party answers, the caller's leg. */
@@ -364,12 +427,19 @@ export class DrachtioFront implements SignallingFront {
     this.deps.metrics.sipMessages.inc({ front: 'drachtio', direction: 'in', kind });
   }
 
-  /** Runs a request handler; a fault still gets the request a final response, never crashes the process. */
+  /**
+   * Runs a request handler; a fault still gets the request a final response, never crashes the
+   * process. In outbound mode the request's connection is held until it is answered: one that
+   * carries no call (a refused INVITE, an early INFO) is closed then.
+   */
   private guard(req: SrfRequest, res: SrfOutgoingResponse, handle: () => Promise<void>): void {
-    handle().catch((err: unknown) => {
-      this.log.error({ event: 'sip', method: req.method, callId: req.get('Call-ID'), err }, 'request handling failed');
-      if (!res.finalResponseSent) res.send(500, undefined, { headers: { Warning: sipWarning(this.warnHost, 'internal error') } });
-    });
+    const release = this.outbound?.hold(req);
+    handle()
+      .catch((err: unknown) => {
+        this.log.error({ event: 'sip', method: req.method, callId: req.get('Call-ID'), err }, 'request handling failed');
+        if (!res.finalResponseSent) res.send(500, undefined, { headers: { Warning: sipWarning(this.warnHost, 'internal error') } });
+      })
+      .finally(() => release?.());
   }
 }
 
@@ -390,10 +460,10 @@ function sendAnswer(res: SrfOutgoingResponse, answer: SipAnswer): void {
   res.send(answer.status, answer.reason, { headers, ...(answer.body !== undefined ? { body: answer.body } : {}) });
 }
 
-/** Starts the drachtio front and registers its readiness check `sip`. */
-export function startDrachtioFront(deps: DrachtioFrontDeps, ports: CorePorts): DrachtioFront {
+/** Starts the drachtio front and registers its readiness check `sip`; rejects when outbound mode cannot listen. */
+export async function startDrachtioFront(deps: DrachtioFrontDeps, ports: CorePorts): Promise<DrachtioFront> {
   const front = new DrachtioFront(deps, ports);
   deps.readiness.register('sip', () => front.ready);
-  front.start();
+  await front.start();
   return front;
 }

@@ -9,6 +9,7 @@
  */
 import DrachtioSrf from 'drachtio-srf';
 import { createRequire } from 'node:module';
+import type { Server, Socket } from 'node:net';
 
 /** Header name → value; one value per name (drachtio-srf joins repeated headers with commas). */
 export type SipHeaders = Record<string, string>;
@@ -41,8 +42,10 @@ export interface SrfRequest extends SipMessageView {
   readonly stackDialogId: string | undefined;
   /** An INVITE without a To tag: a new call, not a re-INVITE. */
   readonly isNewInvite: boolean;
-  /** The drachtio-server connection the request came on (opaque; requests it causes go back on it). */
-  readonly socket: unknown;
+  /** The drachtio-server connection the request came on (in outbound mode, one per call). */
+  readonly socket: Socket;
+  /** The drachtio-server that passed the request on: its address and its SIP endpoints (`hostports` of `connect`). */
+  readonly server: { address: string; hostport: string } | undefined;
   on(event: 'cancel', listener: () => void): this;
 }
 
@@ -63,7 +66,7 @@ export interface NewRequestOptions {
   /** Next hop to send the request through instead of the Request-URI's host. */
   proxy?: string;
   /** The drachtio-server connection to send it on (default: the first one). */
-  _socket?: unknown;
+  _socket?: Socket;
 }
 
 /** A response received from the network to a request this application sent. */
@@ -151,12 +154,27 @@ export interface InboundConnection {
   reconnect: { retryMaxDelay: number };
 }
 
+/** Outbound mode: where the app listens for the connections drachtio-server opens, one per call it routes here. */
+export interface OutboundListener {
+  host: string;
+  port: number;
+  secret: string;
+}
+
 export type InviteHandler = (req: SrfRequest, res: SrfOutgoingResponse) => void;
 export type Middleware = (req: SrfRequest, res: SrfOutgoingResponse, next: () => void) => void;
 
 export interface Srf {
   connect(options: InboundConnection): void;
+  /**
+   * Outbound mode: listens for drachtio-server's connections and answers each with `authenticate`
+   * (no `route`: drachtio-server's request handlers decide what comes here). Returns the listening
+   * server, whose own `error` (e.g. EADDRINUSE) drachtio-srf does not handle.
+   */
+  listen(options: OutboundListener): Server;
   disconnect(): void;
+  /** Outbound mode: closes the connection a request came on; does nothing in inbound mode. */
+  endSession(req: SrfRequest): void;
   invite(handler: InviteHandler): void;
   use(method: 'info', handler: Middleware): void;
   createB2BUA(
@@ -170,7 +188,9 @@ export interface Srf {
   /** `hostports`: the SIP endpoints of the drachtio-server, e.g. `udp/10.0.0.5:5060,tcp/10.0.0.5:5060`. */
   on(event: 'connect', listener: (err: Error | null, hostports: string, serverVersion?: string) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
-  on(event: 'close' | 'reconnecting', listener: () => void): this;
+  /** A drachtio-server connection closed (the only one in inbound mode, one of many in outbound mode). */
+  on(event: 'close', listener: (connection: Socket) => void): this;
+  on(event: 'reconnecting', listener: () => void): this;
   removeAllListeners(): this;
 }
 

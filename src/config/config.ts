@@ -24,7 +24,11 @@ export interface Config {
     copyKey: string;
     selectBudgetMs: number;
   };
-  drachtio: { host: string; port: number; secret: string; drainTimeoutMs: number } | null;
+  /**
+   * The drachtio front. `inbound`: the app connects to drachtio-server at `host:port`.
+   * `outbound`: the app listens on `host:port` and drachtio-server connects to it for each call.
+   */
+  drachtio: { mode: DrachtioMode; host: string; port: number; secret: string; drainTimeoutMs: number } | null;
   redis: { target: RedisTarget; url: string; namespace: string; commandTimeoutMs: number };
   auth: { jwtSecret: string; usingDefaultSecret: boolean };
   charging: {
@@ -42,6 +46,9 @@ export interface Config {
   log: { level: LogLevel; pretty: boolean };
   shutdown: { graceMs: number };
 }
+
+export type DrachtioMode = 'inbound' | 'outbound';
+const DRACHTIO_MODES: readonly DrachtioMode[] = ['inbound', 'outbound'];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -140,6 +147,10 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
   if (!/^[0-9*#A-D]$/.test(copyKey)) throw new ConfigError('CMR_COPY_KEY', 'must be one DTMF key: 0-9, *, #, A-D');
 
   const drachtioHost = optStr('CMR_DRACHTIO_HOST', 'drachtio.host');
+  const drachtioMode = str('CMR_DRACHTIO_MODE', 'drachtio.mode');
+  if (!DRACHTIO_MODES.includes(drachtioMode as DrachtioMode)) {
+    throw new ConfigError('CMR_DRACHTIO_MODE', `must be inbound or outbound, got "${drachtioMode}"`);
+  }
   const redisUrl = str('CMR_REDIS_URL', 'redis.url');
   const namespace = str('CMR_REDIS_NAMESPACE', 'redis.namespace');
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
@@ -185,8 +196,10 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
       drachtioHost === null || drachtioHost === ''
         ? null
         : {
+            mode: drachtioMode as DrachtioMode,
             host: drachtioHost,
-            port: int('CMR_DRACHTIO_PORT', 'drachtio.port', 1, 65535),
+            // Outbound mode listens: 0 takes any free port, as for the other listeners.
+            port: int('CMR_DRACHTIO_PORT', 'drachtio.port', drachtioMode === 'outbound' ? 0 : 1, 65535),
             secret: str('CMR_DRACHTIO_SECRET', 'drachtio.secret'),
             drainTimeoutMs: int('CMR_DRAIN_TIMEOUT_MS', 'drachtio.drainTimeoutMs', 0, 3_600_000),
           },
@@ -251,7 +264,9 @@ export function parseRedisUrl(raw: string): RedisTarget {
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     http: `${config.http.host}:${config.http.port}`,
-    sipFront: config.drachtio ? `drachtio ${config.drachtio.host}:${config.drachtio.port}` : `embedded ${config.sip.host}:${config.sip.port}`,
+    sipFront: config.drachtio
+      ? `drachtio ${config.drachtio.mode} ${config.drachtio.host}:${config.drachtio.port}`
+      : `embedded ${config.sip.host}:${config.sip.port}`,
     redis: config.redis.target.mode === 'single' ? redactUrl(config.redis.url) : `cluster ${config.redis.target.nodes.length} nodes`,
     charging: config.charging.mode,
     portalWebhook: config.portal.webhookUrl ? redactUrl(config.portal.webhookUrl) : null,

@@ -3,22 +3,35 @@
  * REST app of `createTestContext` on the real Redis (fresh namespace unless shared), started
  * through `startSignalling` with the core ports the server entry gives it (`services.calls`,
  * `services.sipCopy`) unless a test about the front's own mechanics replaces one.
+ * `startDrachtioApp` connects to the peer (inbound mode); `startOutboundDrachtioApp` listens and
+ * the peer connects to it for each call (outbound mode).
  */
 import { DrachtioFront } from '../../sip/drachtio/drachtio-front.js';
-import { startSignalling, type CorePorts } from '../../src/signalling.js';
+import { startSignalling, type CorePorts, type SignallingFront } from '../../src/signalling.js';
 import { createTestContext, type TestContext } from './context.js';
 import type { AppConnection, DrachtioPeer } from './drachtio-peer.js';
 
 export const PEER_SECRET = 'peer-secret';
 
-export interface DrachtioApp {
+/** What the call helpers need of a running app, in either mode. */
+export interface RunningDrachtioApp {
   ctx: TestContext;
   front: DrachtioFront;
-  /** The app's connection as the peer sees it. */
-  connection: AppConnection;
+  /** The connection a new call reaches the app on: the standing one (inbound), a new one (outbound). */
+  callConnection(): Promise<AppConnection>;
   /** The `sip` readiness check. */
   sipReady(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface DrachtioApp extends RunningDrachtioApp {
+  /** The app's connection as the peer sees it. */
+  connection: AppConnection;
+}
+
+export interface OutboundDrachtioApp extends RunningDrachtioApp {
+  /** The port the app listens on for drachtio-server. */
+  port: number;
 }
 
 export interface DrachtioAppOptions {
@@ -27,29 +40,54 @@ export interface DrachtioAppOptions {
   ports?: (ctx: TestContext) => Partial<CorePorts>;
 }
 
+const BASE_ENV = {
+  CMR_DRACHTIO_HOST: '127.0.0.1',
+  CMR_DRACHTIO_SECRET: PEER_SECRET,
+  // A test that fails mid-call should not hold its teardown for the production drain limit.
+  CMR_DRAIN_TIMEOUT_MS: '2000',
+  // Tests that are not about failing open must not fail open on a busy machine.
+  CMR_SELECT_BUDGET_MS: '2000',
+};
+
 export async function startDrachtioApp(peer: DrachtioPeer, options: DrachtioAppOptions = {}): Promise<DrachtioApp> {
-  const ctx = await createTestContext({
-    env: {
-      CMR_DRACHTIO_HOST: '127.0.0.1',
-      CMR_DRACHTIO_PORT: String(peer.port),
-      CMR_DRACHTIO_SECRET: PEER_SECRET,
-      // A test that fails mid-call should not hold its teardown for the production drain limit.
-      CMR_DRAIN_TIMEOUT_MS: '2000',
-      // Tests that are not about failing open must not fail open on a busy machine.
-      CMR_SELECT_BUDGET_MS: '2000',
-      ...options.env,
-    },
-  });
   const connecting = peer.nextConnection();
-  const front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
-  if (!(front instanceof DrachtioFront)) throw new Error(`expected the drachtio front, got ${front.name}`);
+  const started = await startFront({ CMR_DRACHTIO_PORT: String(peer.port), ...options.env }, options);
   const connection = await connecting;
+  await until(started.sipReady, 'the front reports ready');
+  return { ...started, connection, callConnection: () => Promise.resolve(connection) };
+}
+
+/** The app in outbound mode on a free port; the peer connects to it for each call. */
+export async function startOutboundDrachtioApp(peer: DrachtioPeer, options: DrachtioAppOptions = {}): Promise<OutboundDrachtioApp> {
+  const started = await startFront({ CMR_DRACHTIO_MODE: 'outbound', CMR_DRACHTIO_PORT: '0', ...options.env }, options);
+  const port = started.front.listeningPort;
+  if (port === null) throw new Error('the front in outbound mode reports no listening port');
+  await until(started.sipReady, 'the front reports ready');
+  return {
+    ...started,
+    port,
+    callConnection: async () => {
+      const connection = await peer.connectToApp(port);
+      if (!connection) throw new Error('the app was refused by the peer');
+      return connection;
+    },
+  };
+}
+
+async function startFront(env: Record<string, string>, options: DrachtioAppOptions): Promise<Omit<RunningDrachtioApp, 'callConnection'>> {
+  const ctx = await createTestContext({ env: { ...BASE_ENV, ...env } });
+  let front: SignallingFront;
+  try {
+    front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
+  if (!(front instanceof DrachtioFront)) throw new Error(`expected the drachtio front, got ${front.name}`);
   const sipReady = async () => (await ctx.services.readiness.report()).checks['sip'] === true;
-  await until(sipReady, 'the front reports ready');
   return {
     ctx,
     front,
-    connection,
     sipReady,
     close: async () => {
       await front.stop();

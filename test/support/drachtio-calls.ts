@@ -3,7 +3,7 @@
  * ringing, answered and hung up, as the SIP tests of that front set them up.
  */
 import { expectEndedAfterAnswer, newParties, numberOf, sessionWhen, type Parties } from './call-outcomes.js';
-import type { DrachtioApp } from './drachtio-app.js';
+import type { RunningDrachtioApp } from './drachtio-app.js';
 import type { CalleeLeg, CallerLeg, DrachtioPeer } from './drachtio-peer.js';
 
 export interface DrachtioCall {
@@ -15,13 +15,13 @@ export interface DrachtioCall {
 }
 
 /** A call ringing: the caller has its 180. */
-export async function ringingCall(peer: DrachtioPeer, app: DrachtioApp): Promise<DrachtioCall> {
+export async function ringingCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
   const parties = await newParties(app.ctx);
   const a = peer.call({
     from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
     to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
     headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
-    connection: app.connection,
+    connection: await app.callConnection(),
   });
   const b = await peer.nextCallee();
   b.respond(180);
@@ -30,7 +30,7 @@ export async function ringingCall(peer: DrachtioPeer, app: DrachtioApp): Promise
 }
 
 /** The called party answers; resolves once the core has recorded the answer. */
-export async function answerCall(app: DrachtioApp, { a, b }: DrachtioCall): Promise<void> {
+export async function answerCall(app: RunningDrachtioApp, { a, b }: DrachtioCall): Promise<void> {
   b.respond(200);
   await b.nextRequest('ACK');
   await a.response(200);
@@ -38,14 +38,14 @@ export async function answerCall(app: DrachtioApp, { a, b }: DrachtioCall): Prom
   await sessionWhen(app.ctx, a.callId, 'confirmed');
 }
 
-export async function answeredCall(peer: DrachtioPeer, app: DrachtioApp): Promise<DrachtioCall> {
+export async function answeredCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
   const call = await ringingCall(peer, app);
   await answerCall(app, call);
   return call;
 }
 
 /** The caller hangs up; resolves once the presenting session has ended. */
-export async function hangUp(app: DrachtioApp, { a, b }: DrachtioCall): Promise<void> {
+export async function hangUp(app: RunningDrachtioApp, { a, b }: DrachtioCall): Promise<void> {
   const bye = a.request('BYE');
   b.reply(await b.nextRequest('BYE'), 200);
   await bye.response();

@@ -17,6 +17,12 @@
  * Like drachtio-server it completes what the app leaves to the stack (Via, tags, Call-ID, CSeq,
  * Contact, Content-Length) and keeps the transactions and dialogs that tie the two together.
  *
+ * Two ways to meet the app, as drachtio-server has: inbound, the app connects to this peer,
+ * authenticates and sends `route|<verb>`; outbound (`connectToApp`), this peer connects to the
+ * app's listening port for a call, the app sends `authenticate` at once, and once that is
+ * answered the call's INVITE is delivered on the connection (client.cpp `outboundReady`).
+ * Either way everything else of the call then flows on that connection.
+ *
  * The test plays the network through legs: a `CallerLeg` is a UA that sent an INVITE to the
  * app, a `CalleeLeg` the UA the app's B-leg INVITE reached. Everything the app (or the stack on
  * its behalf) sends toward a UA lands in that leg's inbox, parsed from the raw wire text.
@@ -44,6 +50,9 @@ interface Connection extends AppConnection {
   socket: net.Socket;
   routes: Set<string>;
   authenticated: boolean;
+  /** Settles with the outcome of the app's `authenticate`. */
+  authentication: Promise<boolean>;
+  settleAuthentication: (accepted: boolean) => void;
 }
 
 interface ServerTransaction {
@@ -111,6 +120,26 @@ export class DrachtioPeer {
   /** The next app connection that authenticates and routes INVITE and INFO (drachtio-srf routes right after authenticating). */
   nextConnection(): Promise<AppConnection> {
     return withTimeout(new Promise<Connection>((resolve) => this.connectionWaiters.push(resolve)), 'an app connection');
+  }
+
+  /**
+   * Outbound mode: connects to an app listening for drachtio-server on `port`, as drachtio-server
+   * does for a call its request handlers send there. Resolves with the connection once the app
+   * has authenticated (deliver the call on it), or null when its secret was refused (this peer
+   * then answers `NO` and closes the connection, as drachtio-server does).
+   */
+  async connectToApp(port: number): Promise<AppConnection | null> {
+    const socket = net.connect(port, '127.0.0.1');
+    // Listening before the connection is up: the app's `authenticate` comes right away.
+    const connection = this.attach(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+      socket.once('error', reject);
+    });
+    return (await withTimeout(connection.authentication, 'the app to authenticate')) ? connection : null;
   }
 
   /**
@@ -208,12 +237,21 @@ export class DrachtioPeer {
       socket.resetAndDestroy();
       return;
     }
+    this.attach(socket);
+  }
+
+  /** Speaks the wire protocol on a connection, whichever side opened it. */
+  private attach(socket: net.Socket): Connection {
     let markClosed!: () => void;
+    let settleAuthentication!: (accepted: boolean) => void;
+    const authentication = new Promise<boolean>((resolve) => (settleAuthentication = resolve));
     const connection: Connection = {
       id: this.nextConnectionId++,
       socket,
       routes: new Set(),
       authenticated: false,
+      authentication,
+      settleAuthentication,
       closed: new Promise<void>((resolve) => (markClosed = resolve)),
     };
     this.connections.push(connection);
@@ -233,9 +271,12 @@ export class DrachtioPeer {
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
-      this.connections.splice(this.connections.indexOf(connection), 1);
+      const index = this.connections.indexOf(connection);
+      if (index >= 0) this.connections.splice(index, 1);
+      connection.settleAuthentication(false);
       markClosed();
     });
+    return connection;
   }
 
   private onMessage(connection: Connection, message: string): void {
@@ -250,10 +291,12 @@ export class DrachtioPeer {
           this.refusedAuthentications++;
           this.reply(connection, id, 'NO|incorrect secret');
           connection.socket.end();
+          connection.settleAuthentication(false);
           return;
         }
         connection.authenticated = true;
         this.reply(connection, id, `OK|udp/${SERVER_SIP_HOST}:${SERVER_SIP_PORT},tcp/${SERVER_SIP_HOST}:${SERVER_SIP_PORT}|${SERVER_VERSION}`);
+        connection.settleAuthentication(true);
         return;
       case 'route':
         connection.routes.add(tokens[0]!);

@@ -22,6 +22,7 @@ describe('configuration', () => {
       CMR_DRACHTIO_HOST: '10.0.0.5',
       CMR_DRACHTIO_PORT: '9023',
       CMR_DRACHTIO_SECRET: 's3cret',
+      CMR_DRACHTIO_MODE: 'outbound',
       CMR_REDIS_URL: 'redis+cluster://127.0.0.1:7000,127.0.0.1:7001',
       CMR_CHARGING_MODE: 'nchf',
       CMR_CHF_URL: 'http://127.0.0.1:9999/',
@@ -35,7 +36,7 @@ describe('configuration', () => {
     expect(config.http.port).toBe(9090);
     expect(config.charging.leaseMs).toBe(2500);
     expect(config.sip.publicHost).toBe('127.0.0.2');
-    expect(config.drachtio).toEqual({ host: '10.0.0.5', port: 9023, secret: 's3cret', drainTimeoutMs: 30000 });
+    expect(config.drachtio).toEqual({ mode: 'outbound', host: '10.0.0.5', port: 9023, secret: 's3cret', drainTimeoutMs: 30000 });
     expect(config.redis.target).toEqual({ mode: 'cluster', nodes: [{ host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 }] });
     expect(config.charging).toMatchObject({ mode: 'nchf', chfUrl: 'http://127.0.0.1:9999' });
     expect(config.sip.trusted.map((c) => c.text)).toEqual(['10.0.0.0/8', '2001:db8::/32']);
@@ -57,6 +58,7 @@ describe('configuration', () => {
     [{ CMR_SIP_TRUSTED: '10.0.0.0/33' }, 'CMR_SIP_TRUSTED', /prefix/],
     [{ CMR_SIP_TRUSTED: 'example.com' }, 'CMR_SIP_TRUSTED', /CIDR/],
     [{ CMR_COPY_KEY: '**' }, 'CMR_COPY_KEY', /DTMF/],
+    [{ CMR_DRACHTIO_MODE: 'sideways' }, 'CMR_DRACHTIO_MODE', /inbound or outbound/],
     [{ CMR_SELECT_BUDGET_MS: '0' }, 'CMR_SELECT_BUDGET_MS', /integer/],
     [{ CMR_CHARGING_LEASE_MS: '5' }, 'CMR_CHARGING_LEASE_MS', /integer from 100/],
     [{ CMR_LOG_LEVEL: 'loud' }, 'CMR_LOG_LEVEL', /one of/],

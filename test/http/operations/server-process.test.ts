@@ -35,6 +35,32 @@ describe('server process', () => {
     }
   });
 
+  it('in drachtio outbound mode, names the settings behind a port it cannot listen on for drachtio-server, and exits 1', { timeout: 120_000 }, async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          ...process.env,
+          CMR_DRACHTIO_MODE: 'outbound',
+          CMR_DRACHTIO_HOST: '127.0.0.1',
+          CMR_DRACHTIO_PORT: String(port),
+          CMR_HTTP_PORT: '0',
+          CMR_LOG_LEVEL: 'silent',
+        },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        expect.stringContaining(`cmr-server: failed to start: CMR_DRACHTIO_HOST/CMR_DRACHTIO_PORT (127.0.0.1:${port}): listen EADDRINUSE`),
+      ]);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('serves /healthz, and on SIGTERM finishes the request in flight, closes and exits 0', { timeout: 120_000 }, async () => {
     const server = await startServerProcess({ CMR_REDIS_NAMESPACE: `t-${randomUUID().slice(0, 8)}`, CMR_SIP_PORT: '0' });
     const health = await fetch(`${server.httpUrl}/healthz`);
