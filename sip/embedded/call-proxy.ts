@@ -26,19 +26,35 @@ export interface CallProxyOptions {
   trusted: readonly Cidr[];
   outboundProxy: string | null;
   selectBudgetMs: number;
+  /** Timer C (RFC 3261 §16.8, more than 3 minutes): the longest a proxied INVITE may ring without a final response; then its branch is cancelled. */
+  timerCMs: number;
+  /**
+   * How long a cancelled branch has to send its final response (64×T1 by default, as a client
+   * transaction waits) before the proxy answers the caller itself: a called party that never
+   * answers a CANCEL must not leave the call ringing for ever.
+   */
+  cancelWaitMs: number;
   maxCallSec: number;
   logger: Logger;
 }
 
 const ASSERTED = ASSERTED_IDENTITY_HEADERS.map((name) => name.toLowerCase());
 
-/** An initial INVITE between its arrival and its final response: what CANCEL needs. */
+/** An initial INVITE between its arrival and its final response: what CANCEL and the timers need. */
 interface PendingInvite {
+  invite: SipRequest;
+  /** The presenting call it opened (null for a spiral or before it is set up). */
+  call: CallRecord | null;
   cancelled: boolean;
+  /** Why the branch was cancelled: the caller's CANCEL, or Timer C. */
+  cancelReason: 'cancel' | 'timeout';
   provisional: boolean;
   cancelSent: boolean;
   forwarded?: { request: SipRequest; to: Peer };
+  /** Timer C, then the wait for the cancelled branch's final response. */
+  timer?: NodeJS.Timeout;
 }
+
 
 /** A request checked and routed, ready to go to its next hop. */
 interface Checked {
@@ -137,7 +153,7 @@ export class CallProxy implements StackHandler {
   private async onInitialInvite(request: SipRequest, source: Peer, checked: Checked): Promise<void> {
     const callId = request.headers['call-id'];
     const key = pendingKey(request);
-    const pending: PendingInvite = { cancelled: false, provisional: false, cancelSent: false };
+    const pending: PendingInvite = { invite: request, call: null, cancelled: false, cancelReason: 'cancel', provisional: false, cancelSent: false };
     this.pending.set(key, pending);
     this.stack.reply(request, 100, 'Trying');
 
@@ -146,14 +162,14 @@ export class CallProxy implements StackHandler {
     const log = this.options.logger.child({ callId });
     let call: CallRecord | null = null;
     const finish = (status: number, reason: string) => {
-      this.pending.delete(key);
+      this.settle(key, pending);
       if (call) this.endCall(callId, status === 487 ? 'cancel' : 'failure');
       this.stack.reply(request, status, reason);
     };
     try {
       const annotation = spiral ? NOTHING_PRESENTED : await this.annotate(request, source, log);
       if (spiral) log.info({ event: 'invite-spiral' }, 'INVITE spiralled back; proxied without presentation');
-      else call = this.table.open(callId, tagOf(request.headers.from)!, annotation.toCaller, log);
+      else call = pending.call = this.table.open(callId, tagOf(request.headers.from)!, annotation.toCaller, log);
 
       if (pending.cancelled) return finish(487, 'Request Terminated');
       const to = await this.resolve(checked.routing.hop);
@@ -168,26 +184,66 @@ export class CallProxy implements StackHandler {
       pending.forwarded = { request: forwarded, to };
     } catch (err) {
       // The stack answers 500; the call must not stay behind.
-      this.pending.delete(key);
+      this.settle(key, pending);
       if (call) this.endCall(callId, 'failure');
       throw err;
     }
   }
 
+  /** The INVITE has its final response (or the proxy gave it one): no more timers, no more CANCEL. */
+  private settle(key: string, pending: PendingInvite): void {
+    clearTimeout(pending.timer);
+    if (this.pending.get(key) === pending) this.pending.delete(key);
+  }
+
+  /** (Re)starts Timer C: each provisional response gives the branch another full period. */
+  private armTimerC(key: string, pending: PendingInvite): void {
+    if (pending.cancelled) return;
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(() => {
+      (pending.call?.log ?? this.options.logger).info({ event: 'timer-c', callId: pending.invite.headers['call-id'] }, 'no final response in time: cancelling the branch');
+      this.cancelBranch(key, pending, 'timeout');
+    }, this.options.timerCMs);
+    pending.timer.unref();
+  }
+
+  /**
+   * Cancels the forwarded INVITE (once a provisional came back, RFC 3261 §9.1) and gives its
+   * branch `cancelWaitMs` to answer; then the caller gets 487 (CANCEL) or 408 (Timer C) from here.
+   */
+  private cancelBranch(key: string, pending: PendingInvite, why: PendingInvite['cancelReason']): void {
+    const [status, reason] = why === 'cancel' ? [487, 'Request Terminated'] : [408, 'Request Timeout'];
+    pending.cancelled = true;
+    pending.cancelReason = why;
+    this.sendCancelIfDue(pending);
+    clearTimeout(pending.timer);
+    pending.timer = setTimeout(() => {
+      if (this.pending.get(key) !== pending) return;
+      this.settle(key, pending);
+      if (pending.call) this.endCall(pending.call.callId, why);
+      (pending.call?.log ?? this.options.logger).info({ event: 'branch-silent', callId: pending.invite.headers['call-id'], status }, 'cancelled branch sent no final response');
+      this.stack.reply(pending.invite, status, reason);
+    }, this.options.cancelWaitMs);
+    pending.timer.unref();
+  }
+
   private onInviteResponse(request: SipRequest, response: SipResponse, key: string, pending: PendingInvite, call: CallRecord | null): void {
     if (response.status === 100) return; // hop by hop: this server sent its own
+    if (this.pending.get(key) !== pending && response.status >= 300) return; // the caller was answered here already
     if (response.status < 200) {
       pending.provisional = true;
       this.sendCancelIfDue(pending);
+      this.armTimerC(key, pending);
       if (call) appendHeader(response, 'alert-info', call.toCaller.map(alertInfoValue));
       advertiseCopy(response);
     } else if (response.status < 300) {
-      this.pending.delete(key);
+      // A 2xx goes to the caller even after the proxy answered it (RFC 3261 §16.7): it ACKs and hangs up.
+      this.settle(key, pending);
       advertiseCopy(response);
       if (call) this.answerCall(call);
     } else {
-      this.pending.delete(key);
-      if (call) this.endCall(call.callId, pending.cancelled ? 'cancel' : 'failure');
+      this.settle(key, pending);
+      if (call) this.endCall(call.callId, pending.cancelled ? pending.cancelReason : 'failure');
     }
     this.stack.respond(request, response);
   }
@@ -200,8 +256,7 @@ export class CallProxy implements StackHandler {
       return;
     }
     this.stack.reply(request, 200, 'OK');
-    pending.cancelled = true;
-    this.sendCancelIfDue(pending);
+    if (!pending.cancelled) this.cancelBranch(pendingKey(request), pending, 'cancel'); // not again for a retransmission
   }
 
   private sendCancelIfDue(pending: PendingInvite): void {

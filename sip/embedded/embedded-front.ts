@@ -48,6 +48,8 @@ export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise
         trusted: options.sip.trusted,
         outboundProxy: options.sip.outboundProxy,
         selectBudgetMs: options.sip.selectBudgetMs,
+        timerCMs: options.sip.timerCSec * 1000,
+        cancelWaitMs: options.sip.cancelWaitMs,
         maxCallSec: options.maxCallSec,
         logger,
       });

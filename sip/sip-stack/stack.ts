@@ -30,6 +30,9 @@ import {
 } from './sip-package.js';
 import { openTransports, type Peer, type Protocol, type Transports } from './transports.js';
 
+/** Reason phrases of the responses the transaction layer makes up itself (a timeout, a transport failure), which it leaves empty. */
+const STACK_REASONS: Partial<Record<number, string>> = { 408: 'Request Timeout', 503: 'Service Unavailable' };
+
 export type { Peer, Protocol } from './transports.js';
 
 export interface StackOptions {
@@ -233,7 +236,8 @@ export class SipStack {
     const connection = this.connectionTo(to, () => failed?.());
     const transaction = this.transactions.createClientTransaction(connection, request, (response) => {
       try {
-        onResponse({ ...response, headers: { ...response.headers, via: response.headers.via.slice(1) } });
+        const reason = response.reason || STACK_REASONS[response.status] || '';
+        onResponse({ ...response, reason, headers: { ...response.headers, via: response.headers.via.slice(1) } });
       } catch (err) {
         this.options.logger.error({ event: 'sip-handler-error', callId: request.headers['call-id'], err }, 'response handler failed');
       }

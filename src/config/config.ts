@@ -23,6 +23,10 @@ export interface Config {
     outboundProxy: string | null;
     copyKey: string;
     selectBudgetMs: number;
+    /** Embedded proxy: Timer C (RFC 3261 §16.8), how long a ringing branch may go without a final response. */
+    timerCSec: number;
+    /** Embedded proxy: how long a cancelled branch has to answer before the caller gets 487 from the proxy. */
+    cancelWaitMs: number;
   };
   /**
    * The drachtio front. `inbound`: the app connects to drachtio-server at `host:port`.
@@ -191,6 +195,8 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
       outboundProxy,
       copyKey,
       selectBudgetMs: int('CMR_SELECT_BUDGET_MS', 'sip.selectBudgetMs', 1, 10_000),
+      timerCSec: int('CMR_SIP_TIMER_C_SEC', 'sip.timerCSec', 1, 3600),
+      cancelWaitMs: int('CMR_SIP_CANCEL_WAIT_MS', 'sip.cancelWaitMs', 100, 120_000),
     },
     drachtio:
       drachtioHost === null || drachtioHost === ''

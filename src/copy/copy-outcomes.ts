@@ -34,6 +34,7 @@ const SIP_FAILURE: Partial<Record<ErrorCode, { status: number; reason: string }>
   'privacy-forbids': { status: 403, reason: 'Forbidden' },
   unauthorized: { status: 403, reason: 'Forbidden' },
   'not-found': { status: 404, reason: 'Not Found' },
+  'dialog-gone': { status: 481, reason: 'Call/Transaction Does Not Exist' },
   conflict: { status: 409, reason: 'Conflict' },
   'idempotency-key-reused': { status: 409, reason: 'Conflict' },
   'payload-too-large': { status: 413, reason: 'Request Entity Too Large' },

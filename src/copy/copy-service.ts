@@ -175,6 +175,12 @@ export class CopyService {
     if (!session) {
       throw new CmrError('not-found', 'peer' in request.call ? `no live or recent call with ${request.call.peer}` : 'no live or recent call for this dialog');
     }
+    // A copy request in the call's signalling is one of its dialog: once the call is over (BYE,
+    // CANCEL, failure) there is no dialog left to send it in (RFC 3261 §12.2.2). The grace period
+    // is for copies through the REST API, which name the peer instead.
+    if (!('peer' in request.call) && session.state === 'ended') {
+      throw new CmrError('dialog-gone', 'the call is over: a copy request must be sent within the call');
+    }
     checkClient(request.client, await this.parts.clients.find(request.client.id));
     const side = sideOf(session, request.requestor);
     if (!side) throw new CmrError('forbidden', 'the requestor is neither the caller nor the called party of this call');

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'privacy-forbids'
   | 'not-found'
+  | 'dialog-gone'
   | 'not-acceptable'
   | 'conflict'
   | 'idempotency-key-reused'
@@ -29,6 +30,8 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   'privacy-forbids': 403,
   'not-found': 404,
+  // Only SIP meets it (481 there): REST copies name the peer, not a dialog.
+  'dialog-gone': 404,
   'not-acceptable': 406,
   conflict: 409,
   'idempotency-key-reused': 409,
@@ -48,6 +51,7 @@ const TITLE: Record<ErrorCode, string> = {
   forbidden: 'Forbidden',
   'privacy-forbids': 'Forbidden by privacy settings',
   'not-found': 'Not found',
+  'dialog-gone': 'The call is over',
   'not-acceptable': 'Not acceptable',
   conflict: 'Conflict',
   'idempotency-key-reused': 'Idempotency key reused with another request',

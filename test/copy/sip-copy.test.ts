@@ -12,7 +12,7 @@ import type { Identity } from '../../src/domain/identity.js';
 import type { ActivityRecord } from '../../src/domain/types.js';
 import type { TestContext } from '../support/context.js';
 import { createChfTestContext, type ChfTestContext } from '../support/chf-context.js';
-import { copyInfo, dtmfInfo, libraryOf, newUser, owning, seedCopyCatalog, setPrivacy, startCall } from '../support/copy-fixtures.js';
+import { copyInfo, dtmfInfo, HANDSET, libraryOf, newUser, owning, seedCopyCatalog, setPrivacy, startCall } from '../support/copy-fixtures.js';
 import { eventually } from '../support/eventually.js';
 import { entry, seedUser } from '../support/presentation-fixtures.js';
 import type { TestChf } from '../support/test-chf.js';
@@ -289,15 +289,23 @@ describe('concurrency', () => {
 });
 
 describe('the grace period', () => {
-  it('copies after the call ended within the grace period, and answers 404 once it is over', async () => {
-    const inside = await callPresenting();
-    await ctx.services.calls.callAnswered(inside.session.callId);
-    await ctx.services.calls.callEnded(inside.session.callId, 'bye');
-    expect(resultOf(await handleInfo(copyInfo(inside.session))).result).toBe('copied');
+  /** The REST online copy of what `peer` presents to `requestor`: it names the peer, not a dialog. */
+  const restCopy = (requestor: Identity, peer: Identity) =>
+    ctx.services.copy.copy({ mode: 'online', channel: 'rest', requestor, actor: requestor, call: { peer }, client: HANDSET, parties: null, resourceIds: null });
+
+  it('answers a copy INFO sent after the call ended with 481, while a REST copy of that call still works until the grace period is over', async () => {
+    const ended = await callPresenting();
+    await ctx.services.calls.callAnswered(ended.session.callId);
+    await ctx.services.calls.callEnded(ended.session.callId, 'bye');
+    // The dialog is gone (RFC 3261 §12.2.2): no copy, no charge.
+    await expectRefused(await handleInfo(copyInfo(ended.session)), 481, /the call is over/, ended.caller);
+    expect((await restCopy(ended.caller, ended.called)).answer.result).toBe('copied');
+    expect(chf.chargesOf(ended.caller)).toBe(1);
 
     const after = await callPresenting();
     await ctx.services.calls.callEnded(after.session.callId, 'bye');
     await eventually(async () => expect(await ctx.services.calls.getCall(after.session.callId)).toBeNull(), (GRACE_SEC + 3) * 1000, 100);
+    await expect(restCopy(after.caller, after.called)).rejects.toMatchObject({ code: 'not-found' });
     await expectRefused(await handleInfo(copyInfo(after.session)), 404, /no live or recent call/, after.caller);
   });
 });

@@ -6,7 +6,7 @@ describe('configuration', () => {
   it('uses config/default.json when no variable is set', () => {
     const config = loadConfig({});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
-    expect(config.sip).toMatchObject({ host: '127.0.0.1', port: 5060, copyKey: '*', selectBudgetMs: 50 });
+    expect(config.sip).toMatchObject({ host: '127.0.0.1', port: 5060, copyKey: '*', selectBudgetMs: 50, timerCSec: 181, cancelWaitMs: 32_000 });
     expect(config.redis.target).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
     expect(config.charging).toMatchObject({ mode: 'cdr', leaseMs: null });
     expect(config.drachtio).toBeNull();

@@ -275,3 +275,56 @@ describe('embedded proxy when the core fails', () => {
     }
   });
 });
+
+describe('embedded proxy timers', () => {
+  let harness: SipHarness;
+  let caller: RawPeer;
+  let called: RawPeer;
+
+  beforeAll(async () => {
+    // Short timers, so a silent called party shows within the test: Timer C 1 s, cancel wait 300 ms.
+    harness = await startSipHarness({ env: { CMR_SIP_TIMER_C_SEC: '1', CMR_SIP_CANCEL_WAIT_MS: '300' } });
+    caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
+    called = await RawPeer.open('udp', CALLED_IP, harness.server, 'called');
+  });
+  afterAll(async () => {
+    await Promise.all([caller?.close(), called?.close()]);
+    await harness?.close();
+  });
+
+  /** A call ringing at the called party; returns the INVITE as sent and as the called party got it. */
+  async function ringing(callId: string) {
+    const invite = request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId });
+    caller.send(invite);
+    const atCalled = await called.receive((m) => isRequest('INVITE')(m) && m.header('call-id')[0] === callId);
+    called.send(responseTo(atCalled, 180, 'Ringing', { toTag: 'ringing', contact: called }));
+    await caller.receive((m) => isStatus(180, 'INVITE')(m) && m.header('call-id')[0] === callId);
+    return { invite, atCalled };
+  }
+
+  it('answers the caller 487 itself and ends the call when the called party never answers the CANCEL', async () => {
+    const callId = newCallId();
+    const { invite } = await ringing(callId);
+
+    // CANCEL matches the INVITE by its Via branch (RFC 3261 §9.1).
+    caller.send(invite.replace(/^INVITE /, 'CANCEL ').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL'));
+    await caller.receive((m) => isStatus(200, 'CANCEL')(m) && m.header('call-id')[0] === callId);
+    const cancel = await called.receive((m) => isRequest('CANCEL')(m) && m.header('call-id')[0] === callId);
+    called.send(responseTo(cancel, 200, 'OK'));
+    // …and no 487 from the called party: the proxy gives up waiting.
+    await caller.receive((m) => isStatus(487, 'INVITE')(m) && m.header('call-id')[0] === callId);
+    await expectEndedUnanswered(harness.ctx, callId);
+  });
+
+  it('cancels a branch that rings past Timer C, relays its 487 and ends the call', async () => {
+    const callId = newCallId();
+    const { atCalled } = await ringing(callId);
+
+    const cancel = await called.receive((m) => isRequest('CANCEL')(m) && m.header('call-id')[0] === callId);
+    expect(cancel.header('via')[0]).toBe(atCalled.header('via')[0]);
+    called.send(responseTo(cancel, 200, 'OK'));
+    called.send(responseTo(atCalled, 487, 'Request Terminated', { toTag: 'ringing' }));
+    await caller.receive((m) => isStatus(487, 'INVITE')(m) && m.header('call-id')[0] === callId);
+    await expectEndedUnanswered(harness.ctx, callId);
+  });
+});
