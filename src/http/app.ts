@@ -71,6 +71,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.addSchema(Problem);
+  // JSON in (contract §4): a body of any other type is 415, not a string that then fails validation.
+  app.removeContentTypeParser('text/plain');
   // Kept for the authorization matrix test and for /docs: every route with its declared access.
   const routeTable: RouteInfo[] = [];
   app.decorate('routeTable', routeTable);

@@ -61,10 +61,7 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
       return sendProblem(reply, request, error.code, error.detail, error.extra);
     }
     if (error.validation) {
-      const errors = error.validation.map((v) => ({
-        path: `${error.validationContext ?? ''}${v.instancePath || ''}`,
-        message: v.message ?? 'is invalid',
-      }));
+      const errors = validationErrors(error.validation, error.validationContext ?? '');
       return sendProblem(reply, request, 'validation-failed', errors.map((e) => `${e.path} ${e.message}`).join('; '), { errors });
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
@@ -82,3 +79,27 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
     sendProblem(reply, request, 'not-found', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 });
+
+type ValidationError = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * One message per invalid field. A field that must be one of a few values (a union of literals,
+ * which Ajv reports as one failed `const` per literal, then `anyOf`) names the values allowed.
+ */
+function validationErrors(validation: ValidationError[], context: string): Array<{ path: string; message: string }> {
+  const fields = new Map<string, { allowed: unknown[]; messages: string[] }>();
+  for (const v of validation) {
+    const path = `${context}${v.instancePath || ''}`;
+    const field = fields.get(path) ?? { allowed: [], messages: [] };
+    fields.set(path, field);
+    const params = v.params as { allowedValue?: unknown; allowedValues?: unknown[]; type?: unknown };
+    if (v.keyword === 'const') field.allowed.push(params.allowedValue);
+    else if (v.keyword === 'type' && params.type === 'null' && field.allowed.length > 0) field.allowed.push(null);
+    else if (v.keyword === 'enum') field.allowed.push(...(params.allowedValues ?? []));
+    else if (!field.messages.includes(v.message ?? 'is invalid')) field.messages.push(v.message ?? 'is invalid');
+  }
+  return [...fields].map(([path, { allowed, messages }]) => ({
+    path,
+    message: allowed.length > 0 ? `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}` : messages.join(', '),
+  }));
+}

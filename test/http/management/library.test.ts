@@ -99,6 +99,16 @@ describe('subscribe', () => {
     expect(await t.stateOf(user)).toEqual(before);
   });
 
+  it('answers 415 for a body that is not JSON and changes nothing', async () => {
+    const user = freshUser();
+    const before = await t.stateOf(user);
+    const res = await t.call('POST', path(user, '/library'), { as: user, body: '{"resourceId":"r-1"}', headers: { 'content-type': 'text/plain' } });
+    expect(res.statusCode).toBe(415);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json().code).toBe('unsupported-media-type');
+    expect(await t.stateOf(user)).toEqual(before);
+  });
+
   it('answers 400 for a malformed user identity in the path', async () => {
     const res = await t.call('POST', '/v1/users/alice/library', { as: 'sp', body: { resourceId: 'r-1' } });
     expect(res.statusCode).toBe(400);

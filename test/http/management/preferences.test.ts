@@ -108,7 +108,7 @@ describe('the whole document', () => {
     ['a default presenting an unknown box', { default: { boxId: 'pb-none' } }, '/default'],
     ['a target naming both a resource and a box', { default: { resourceId: 'r-1', boxId: 'b-cat' } }, 'default'],
     ['a priority of the wrong type', { rules: [rule({ priority: 'high' })] }, 'priority'],
-    ['an unknown audience', { privacy: { copy: 'friends', contacts: [], blocked: [], gifts: 'everyone' } }, 'copy'],
+    ['an unknown audience', { privacy: { copy: 'friends', contacts: [], blocked: [], gifts: 'everyone' } }, '/privacy/copy must be one of "everyone", "contacts", "nobody"'],
     ['an unknown field', { theme: 'dark' }, ''],
     ['a missing part', { filters: undefined }, 'filters'],
   ])('refuses %s (400) and changes nothing', async (_label, changes, where) => {
