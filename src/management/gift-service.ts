@@ -4,6 +4,7 @@
  * the receiver gets an entry with `origin: gift` and `from` the giver, written in the receiver's
  * library through the giver's outbox once the charge is granted.
  */
+import type { ActivityRecorder } from '../activity/activity-recorder.js';
 import type { ActionOutcome, ChargedActions, ChargeSpec } from '../charging/charged-actions.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { CmrError } from '../domain/errors.js';
@@ -27,12 +28,32 @@ export interface GiftDeps {
   catalog: CatalogService;
   users: UserStore;
   index: ExpiryIndex;
+  activities: Pick<ActivityRecorder, 'note'>;
 }
 
 export class GiftService {
   constructor(private readonly deps: GiftDeps) {}
 
-  give(requester: Requester, input: { to: string; resourceId: string }): Promise<ActionOutcome<GiftAnswer>> {
+  /** Gives the resource; a gift the receiver's privacy refuses is recorded as a denied activity of the giver, as a refused copy is. */
+  async give(requester: Requester, input: { to: string; resourceId: string }): Promise<ActionOutcome<GiftAnswer>> {
+    try {
+      return await this.run(requester, input);
+    } catch (err) {
+      if (err instanceof CmrError && err.code === 'privacy-forbids') {
+        await this.deps.activities.note({
+          actor: requester.actor,
+          subject: requester.user,
+          kind: 'gift',
+          channel: requester.channel,
+          result: 'denied',
+          detail: { code: err.code, reason: err.detail, to: input.to, resourceIds: [input.resourceId] },
+        });
+      }
+      throw err;
+    }
+  }
+
+  private run(requester: Requester, input: { to: string; resourceId: string }): Promise<ActionOutcome<GiftAnswer>> {
     const parsed = parseIdentity(input.to);
     if (!parsed.ok) throw new CmrError('bad-identity', `to: ${parsed.reason}`);
     const to = parsed.identity;

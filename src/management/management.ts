@@ -70,7 +70,7 @@ export function createManagement(parts: ManagementParts, options: ManagementOpti
     library,
     boxes: new BoxService({ actions, catalog, catalogBoxes, users, index }),
     catalogBoxes,
-    gifts: new GiftService({ actions, catalog, users, index }),
+    gifts: new GiftService({ actions, catalog, users, index, activities: parts.activities }),
     preferences: new PreferencesService({ actions, users, catalogBoxes: parts.catalogBoxes }),
     serviceInfo: new ServiceInfoReader(redis, keys, now),
     expiryIndex: index,

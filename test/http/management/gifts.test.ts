@@ -86,7 +86,7 @@ describe("the receiver's gifts privacy", () => {
     ['contacts, giver not a contact', { gifts: 'contacts', contacts: ['tel:+15550000000'] }],
     ['everyone, giver blocked', { gifts: 'everyone', blocked: ['GIVER'] }],
     ['contacts, giver a contact but blocked', { gifts: 'contacts', contacts: ['GIVER'], blocked: ['GIVER'] }],
-  ])('refuses the gift (403) when %s, changing nothing', async (_label, privacy) => {
+  ])('refuses the gift (403) when %s, changing nothing, and records the refusal for the giver', async (_label, privacy) => {
     const { giver, receiver } = await pair(privacy);
     const giverBefore = await t.stateOf(giver);
     const receiverBefore = await t.stateOf(receiver);
@@ -95,6 +95,8 @@ describe("the receiver's gifts privacy", () => {
     expect(res.json().code).toBe('privacy-forbids');
     expect(await t.stateOf(giver)).toEqual(giverBefore);
     expect(await t.stateOf(receiver)).toEqual(receiverBefore);
+    const [refusal] = await t.activities(giver);
+    expect(refusal).toMatchObject({ kind: 'gift', actor: giver, subject: giver, result: 'denied', chargeId: null, detail: { code: 'privacy-forbids', to: receiver } });
   });
 
   it.each([
