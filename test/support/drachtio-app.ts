@@ -6,10 +6,12 @@
  * `startDrachtioApp` connects to the peer (inbound mode); `startOutboundDrachtioApp` listens and
  * the peer connects to it for each call (outbound mode).
  */
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { DrachtioFront } from '../../sip/drachtio/drachtio-front.js';
 import { startSignalling, type CorePorts, type SignallingFront } from '../../src/signalling.js';
 import { createTestContext, type TestContext } from './context.js';
-import type { AppConnection, DrachtioPeer } from './drachtio-peer.js';
+import { seedCopyCatalog } from './copy-fixtures.js';
+import { DrachtioPeer, type AppConnection } from './drachtio-peer.js';
 
 export const PEER_SECRET = 'peer-secret';
 
@@ -48,6 +50,28 @@ const BASE_ENV = {
   // Tests that are not about failing open must not fail open on a busy machine.
   CMR_SELECT_BUDGET_MS: '2000',
 };
+
+/**
+ * A test file's scripted drachtio-server and one app on it with the copy catalog: started before
+ * its tests (handed to `started`) and closed after them; every test must leave no call behind.
+ */
+export function drachtioSuite<A extends RunningDrachtioApp>(start: (peer: DrachtioPeer) => Promise<A>, started: (suite: { peer: DrachtioPeer; app: A }) => void): void {
+  let peer: DrachtioPeer | undefined;
+  let app: A | undefined;
+  beforeAll(async () => {
+    peer = await DrachtioPeer.start({ secret: PEER_SECRET });
+    app = await start(peer);
+    await seedCopyCatalog(app.ctx.services);
+    started({ peer, app });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await peer?.close();
+  });
+  afterEach(() => {
+    expect(app?.front.liveCalls).toBe(0);
+  });
+}
 
 export async function startDrachtioApp(peer: DrachtioPeer, options: DrachtioAppOptions = {}): Promise<DrachtioApp> {
   const connecting = peer.nextConnection();

@@ -14,8 +14,8 @@ export interface DrachtioCall {
   b: CalleeLeg;
 }
 
-/** A call ringing: the caller has its 180. */
-export async function ringingCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
+/** A call placed: the B-leg INVITE has reached the called party, which has not answered yet. */
+export async function placedCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
   const parties = await newParties(app.ctx);
   const a = peer.call({
     from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
@@ -23,10 +23,15 @@ export async function ringingCall(peer: DrachtioPeer, app: RunningDrachtioApp): 
     headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
     connection: await app.callConnection(),
   });
-  const b = await peer.nextCallee();
-  b.respond(180);
-  await a.response(180);
-  return { parties, a, b };
+  return { parties, a, b: await peer.nextCallee() };
+}
+
+/** A call ringing: the caller has its 180. */
+export async function ringingCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
+  const call = await placedCall(peer, app);
+  call.b.respond(180);
+  await call.a.response(180);
+  return call;
 }
 
 /** The called party answers; resolves once the core has recorded the answer. */

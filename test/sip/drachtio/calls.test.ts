@@ -4,7 +4,7 @@
  * service behind it. Assertions read the raw SIP the app put on the wire and the presenting
  * session the REST API shows.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../../src/domain/identity.js';
 import {
   expectEndedAfterAnswer,
@@ -16,28 +16,16 @@ import {
   TONES,
   type Parties,
 } from '../../support/call-outcomes.js';
-import { HANDSET, newUser, seedCopyCatalog } from '../../support/copy-fixtures.js';
-import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
-import { DrachtioPeer, type CallerLeg, type CalleeLeg } from '../../support/drachtio-peer.js';
+import { HANDSET, newUser } from '../../support/copy-fixtures.js';
+import { drachtioSuite, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
+import type { CallerLeg, CalleeLeg, DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp } from '../../support/raw-sip.js';
 
 const alertInfo = (tone: { resourceId: string; contentUri: string }) => `<${tone.contentUri}>;resource=${tone.resourceId}`;
 
 let peer: DrachtioPeer;
 let app: DrachtioApp;
-
-beforeAll(async () => {
-  peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startDrachtioApp(peer);
-  await seedCopyCatalog(app.ctx.services);
-});
-afterAll(async () => {
-  await app.close();
-  await peer.close();
-});
-afterEach(() => {
-  expect(app.front.liveCalls).toBe(0);
-});
+drachtioSuite(startDrachtioApp, (started) => ({ peer, app } = started));
 
 function callFromNetwork(parties: { caller: Identity; called: Identity }): CallerLeg {
   return peer.call({

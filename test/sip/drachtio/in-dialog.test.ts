@@ -4,31 +4,18 @@
  * resume and codec changes work end to end through the B2BUA. The scripted drachtio-server plays
  * both parties; assertions read the raw SIP the app put on each leg.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectNothingCopied, presentingSession } from '../../support/call-outcomes.js';
-import { seedCopyCatalog } from '../../support/copy-fixtures.js';
-import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
+import { drachtioSuite, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
 import { answeredCall, hangUp } from '../../support/drachtio-calls.js';
-import { DrachtioPeer } from '../../support/drachtio-peer.js';
+import type { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp } from '../../support/raw-sip.js';
 
 const SDP: Array<[string, string]> = [['Content-Type', 'application/sdp']];
 
 let peer: DrachtioPeer;
 let app: DrachtioApp;
-
-beforeAll(async () => {
-  peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startDrachtioApp(peer);
-  await seedCopyCatalog(app.ctx.services);
-});
-afterAll(async () => {
-  await app.close();
-  await peer.close();
-});
-afterEach(() => {
-  expect(app.front.liveCalls).toBe(0);
-});
+drachtioSuite(startDrachtioApp, (started) => ({ peer, app } = started));
 
 /** An SDP offer putting the session on hold (RFC 3264 §8.4). */
 function holdOffer(address: string, port: number): string {

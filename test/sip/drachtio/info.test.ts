@@ -5,10 +5,10 @@
  * to the other leg.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectCalledCopied, expectCallerCopied, expectNothingCopied, newParties, numberOf } from '../../support/call-outcomes.js';
+import { expectCalledCopied, expectCallerCopied, expectNothingCopied } from '../../support/call-outcomes.js';
 import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
-import { answerCall, answeredCall, hangUp, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
+import { answerCall, answeredCall, hangUp, placedCall, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp, type SipMessage } from '../../support/raw-sip.js';
 
@@ -129,18 +129,11 @@ describe('drachtio front: INFO', () => {
   });
 
   it('relays an ordinary INFO sent while ringing into the called party early dialog, through its route set, and the answer back', async () => {
-    const parties = await newParties(app.ctx);
-    const a = peer.call({
-      from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
-      to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
-      headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
-      connection: app.connection,
-    });
-    const b = await peer.nextCallee();
+    const call = await placedCall(peer, app);
+    const { parties, a, b } = call;
     // Early media: a 183 with a session description, record-routed by two proxies.
     b.respond(183, { headers: [['Record-Route', '<sip:p2.ims.example.net;lr>, <sip:p1.ims.example.net;lr>']], body: sdp(b.address, 50010) });
     await a.response(183);
-    const call = { parties, a, b };
 
     const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}', early: true });
     const atCalled = await b.nextRequest('INFO');
@@ -161,14 +154,8 @@ describe('drachtio front: INFO', () => {
   });
 
   it('refuses an ordinary INFO with 469 naming cmr-copy while there is no early dialog to pass it on in', async () => {
-    const parties = await newParties(app.ctx);
-    const a = peer.call({
-      from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
-      to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
-      headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
-      connection: app.connection,
-    });
-    const b = await peer.nextCallee();
+    const call = await placedCall(peer, app);
+    const { a, b } = call;
     b.respond(100);
 
     const refused = await a.request('INFO', { headers: DTMF, body: 'Signal=5\r\n', early: true }).response();
@@ -185,8 +172,8 @@ describe('drachtio front: INFO', () => {
     expect(a.pending).toEqual([]);
     expect(b.pending).toEqual([]);
 
-    await answerCall(app, { parties, a, b });
-    await hangUp(app, { parties, a, b });
+    await answerCall(app, call);
+    await hangUp(app, call);
   });
 
   it('refuses an INFO that is not a copy request for a call no instance knows with 481', async () => {

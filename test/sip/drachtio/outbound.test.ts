@@ -4,30 +4,18 @@
  * app authenticates on each connection, the call runs on it, and the app closes it once the call
  * is over. The real presentation, copy and charging services are behind the front.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectCallerCopied, newParties, numberOf, presentingSession, sessionWhen, TONES } from '../../support/call-outcomes.js';
-import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
-import { PEER_SECRET, startOutboundDrachtioApp, until, type OutboundDrachtioApp } from '../../support/drachtio-app.js';
+import { HANDSET } from '../../support/copy-fixtures.js';
+import { drachtioSuite, startOutboundDrachtioApp, until, type OutboundDrachtioApp } from '../../support/drachtio-app.js';
 import { answeredCall, hangUp } from '../../support/drachtio-calls.js';
-import { DrachtioPeer, type AppConnection } from '../../support/drachtio-peer.js';
+import type { AppConnection, DrachtioPeer } from '../../support/drachtio-peer.js';
 
 const alertInfo = (tone: { resourceId: string; contentUri: string }) => `<${tone.contentUri}>;resource=${tone.resourceId}`;
 
 let peer: DrachtioPeer;
 let app: OutboundDrachtioApp;
-
-beforeAll(async () => {
-  peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startOutboundDrachtioApp(peer);
-  await seedCopyCatalog(app.ctx.services);
-});
-afterAll(async () => {
-  await app.close();
-  await peer.close();
-});
-afterEach(() => {
-  expect(app.front.liveCalls).toBe(0);
-});
+drachtioSuite(startOutboundDrachtioApp, (started) => ({ peer, app } = started));
 
 /** Waits until the app has closed the connection (drachtio-server never closes it itself). */
 async function closedByApp(connection: AppConnection): Promise<void> {
