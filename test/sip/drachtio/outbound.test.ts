@@ -9,7 +9,7 @@ import { expectCallerCopied, newParties, numberOf, presentingSession, sessionWhe
 import { HANDSET } from '../../support/copy-fixtures.js';
 import { drachtioSuite, startOutboundDrachtioApp, until, type OutboundDrachtioApp } from '../../support/drachtio-app.js';
 import { answeredCall, hangUp } from '../../support/drachtio-calls.js';
-import type { AppConnection, DrachtioPeer } from '../../support/drachtio-peer.js';
+import { DrachtioPeer, type AppConnection } from '../../support/drachtio-peer.js';
 
 const alertInfo = (tone: { resourceId: string; contentUri: string }) => `<${tone.contentUri}>;resource=${tone.resourceId}`;
 
