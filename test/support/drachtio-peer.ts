@@ -680,18 +680,7 @@ export class CallerLeg extends NetworkLeg {
 
   /** CANCEL: the stack answers it with 200 and hands it to the app with the INVITE's transaction. */
   cancel(): void {
-    const raw = buildSip(
-      `CANCEL ${this.invite.uri} SIP/2.0`,
-      [
-        ['Via', this.invite.header('via')!],
-        ['Max-Forwards', '70'],
-        ['From', this.invite.header('from')!],
-        ['To', this.invite.header('to')!],
-        ['Call-ID', this.callId],
-        ['CSeq', '1 CANCEL'],
-      ],
-      '',
-    );
+    const raw = cancelOf(this.invite);
     const cancel = parseSip(raw);
     this.receive(parseSip(buildSip('SIP/2.0 200 OK', cancel.headerLines.filter(([n]) => n !== 'max-forwards').map(([n, v]) => [n, v]), '')));
     this.peer.deliver(this.connection, raw, this, { transactionId: this.inviteTransactionId, dialogId: this.dialogId });
@@ -762,19 +751,7 @@ export class CalleeLeg extends NetworkLeg {
 
   /** The wire form of the app's CANCEL of the B-leg INVITE. */
   cancelRequest(app: SipMessage): string {
-    return buildSip(
-      `CANCEL ${this.invite.uri} SIP/2.0`,
-      [
-        ['Via', this.invite.header('via')!],
-        ['Max-Forwards', '70'],
-        ['From', this.invite.header('from')!],
-        ['To', this.invite.header('to')!],
-        ['Call-ID', this.callId],
-        ['CSeq', '1 CANCEL'],
-        ...appHeaders(app),
-      ],
-      '',
-    );
+    return cancelOf(this.invite, appHeaders(app));
   }
 
   protected get inviteSeq(): number {
@@ -794,6 +771,23 @@ export class ClientRequest {
     const { seq, method } = this.message.cseq;
     return this.leg.next((m) => m.isResponse && m.cseq.seq === seq && m.cseq.method === method && m.status >= 200, `the final response to ${method} ${seq}`);
   }
+}
+
+/** The CANCEL of an INVITE: its Request-URI, top Via, From, To and Call-ID, CSeq number and `CANCEL` (RFC 3261 §9.1). */
+function cancelOf(invite: SipMessage, extra: HeaderList = []): string {
+  return buildSip(
+    `CANCEL ${invite.uri} SIP/2.0`,
+    [
+      ['Via', invite.header('via')!],
+      ['Max-Forwards', '70'],
+      ['From', invite.header('from')!],
+      ['To', invite.header('to')!],
+      ['Call-ID', invite.callId],
+      ['CSeq', `${invite.cseq.seq} CANCEL`],
+      ...extra,
+    ],
+    '',
+  );
 }
 
 function appHeaders(app: SipMessage): HeaderList {
