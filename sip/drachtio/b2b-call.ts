@@ -33,7 +33,7 @@ export class B2bCall {
   private readonly byes = new Set<Promise<void>>();
   /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
   reportedToCore = false;
-  /** The called party's early dialog while the call rings (null before a tagged 18x and once answered). */
+  /** The called party's early dialog while the call rings (null before a reliable 18x and once answered). */
   earlyDialog: CalledPartyEarlyDialog | null = null;
 
   constructor(
@@ -59,8 +59,8 @@ export class B2bCall {
 
   /** A provisional response of the called party; true when it opened an early dialog other than the one known. */
   calledPartyRang(response: SrfResponse): boolean {
-    if (!this.bLegRequest || this.over) return false;
-    const dialog = calledPartyEarlyDialog(this.bLegRequest, response);
+    if (this.over) return false;
+    const dialog = calledPartyEarlyDialog(response);
     if (!dialog || sameEarlyDialog(this.earlyDialog, dialog)) return false;
     this.earlyDialog = dialog;
     return true;

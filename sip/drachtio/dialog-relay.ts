@@ -11,10 +11,11 @@ import { sipWarning } from '../../src/calls/sip-warning.js';
 import type { Cidr } from '../../src/config/cidr.js';
 import { isTrusted } from '../../src/config/cidr.js';
 import type { Logger } from '../../src/observability/logger.js';
-import { earlyDialogHeaders, type CalledPartyEarlyDialog } from './early-dialog.js';
+import type { CalledPartyEarlyDialog } from './early-dialog.js';
 import { relayedHeaders } from './sip-headers.js';
 import {
   isDialogGone,
+  sendableStatus,
   type AckSender,
   type DialogRequestMethod,
   type DialogRequestOptions,
@@ -25,6 +26,25 @@ import {
   type SrfRequest,
   type SrfResponse,
 } from './srf.js';
+
+/**
+ * Longest wait for the other party's final response: past a transaction's own timeout (64×T1,
+ * 32 s), which drachtio-server reports as a 408. Only a lost connection to drachtio-server, whose
+ * pending requests drachtio-srf forgets, runs into it.
+ */
+const RELAY_WAIT_MS = 40_000;
+/** How long the ACK carrying the answer to an offerless re-INVITE's 2xx is waited for (64×T1). */
+const ACK_WAIT_MS = 32_000;
+
+/** The other party gave no final response in time (or the connection to drachtio-server went). */
+class RelayTimeout extends Error {
+  constructor() {
+    super('no final response from the other party');
+  }
+}
+
+/** Request-URI of a request sent in a dialog drachtio-server keeps: it is replaced by the dialog's remote target. */
+const IN_DIALOG_URI = 'sip:placeholder';
 
 /** Methods a leg's dialog hands to the application (drachtio-srf names its events after them). */
 export const RELAYED_METHODS = ['UPDATE', 'OPTIONS', 'MESSAGE', 'REFER', 'NOTIFY'] as const;
@@ -48,7 +68,7 @@ export class DialogRelay {
     const method = req.method as DialogRequestMethod;
     let response: SrfResponse;
     try {
-      ({ response } = await sendInDialog(other, { method, headers: this.headersOf(req, other, method), ...(req.body ? { body: req.body } : {}) }));
+      ({ response } = await withDeadline(sendInDialog(other, { method, headers: this.headersOf(req, other, method), ...(req.body ? { body: req.body } : {}) })));
     } catch (err) {
       this.failed(dialog.type, req, res, err, log);
       return;
@@ -58,19 +78,22 @@ export class DialogRelay {
   }
 
   /**
-   * Passes an INFO the caller sent in its early dialog (while the call rings) to the called
+   * Passes an INFO the caller sent in its early dialog (while the call rings) into the called
    * party's early dialog, and the called party's final response back.
    */
   async earlyInfo(calledParty: CalledPartyEarlyDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
     let response: SrfResponse;
     try {
-      response = await this.options.sendRequest(calledParty.target, {
-        method: 'INFO',
-        headers: { ...relayedHeaders(req.headers, this.isTrusted(req.source_address)), ...earlyDialogHeaders(calledParty, 'INFO') },
-        ...(req.body ? { body: req.body } : {}),
-        ...(calledParty.firstHop ? { proxy: calledParty.firstHop } : {}),
-        _socket: req.socket,
-      });
+      // drachtio-server puts the dialog's remote target in place of this Request-URI.
+      response = await withDeadline(
+        this.options.sendRequest(IN_DIALOG_URI, {
+          method: 'INFO',
+          headers: relayedHeaders(req.headers, this.isTrusted(req.source_address)),
+          ...(req.body ? { body: req.body } : {}),
+          stackDialogId: calledParty.stackDialogId,
+          _socket: req.socket,
+        }),
+      );
     } catch (err) {
       this.failed('uas', req, res, err, log);
       return;
@@ -92,18 +115,39 @@ export class DialogRelay {
     let relayed: { response: SrfResponse; ack: AckSender | undefined };
     try {
       // Without an offer, drachtio-srf leaves the ACK of the other leg's 2xx to us (noAck).
-      relayed = await sendInDialog(other, { method: 'INVITE', headers: this.headersOf(req, other, 'INVITE'), noAck: true, ...(offer ? { body: offer } : {}) });
+      relayed = await withDeadline(
+        sendInDialog(other, { method: 'INVITE', headers: this.headersOf(req, other, 'INVITE'), noAck: true, ...(offer ? { body: offer } : {}) }),
+      );
     } catch (err) {
       this.failed(dialog.type, req, res, err, log);
       return;
     }
     const { response, ack } = relayed;
     log.info({ event: 'relay', method: 'INVITE', leg: dialog.type, status: response.status, offerless: !offer }, 'relayed re-INVITE');
-    if (ack) {
-      // The ACK of the sender carries the answer to the offer in the 2xx: pass it on once it comes.
-      dialog.once('ack', (ackReq) => ack({ body: ackReq.body ?? '' }));
-    }
+    if (ack) this.passAckOn(dialog, ack, log);
     this.answer(res, response, dialog.local?.contact);
+  }
+
+  /**
+   * The sender's ACK carries the answer to the offer in the other leg's 2xx: it goes on in that
+   * leg's ACK once it comes. One that never comes leaves no listener behind to catch the ACK of a
+   * later re-INVITE.
+   */
+  private passAckOn(dialog: SrfDialog, ack: AckSender, log: Logger): void {
+    const passOn = (ackReq: SrfRequest) => {
+      clearTimeout(timer);
+      try {
+        ack({ body: ackReq.body ?? '' });
+      } catch (err) {
+        log.warn({ event: 'relay', method: 'ACK', leg: dialog.type, err: (err as Error).message }, 'passing the ACK on failed');
+      }
+    };
+    const timer = setTimeout(() => {
+      dialog.removeListener('ack', passOn);
+      log.warn({ event: 'relay', method: 'ACK', leg: dialog.type }, 'no ACK with the answer to an offerless re-INVITE came');
+    }, ACK_WAIT_MS);
+    timer.unref();
+    dialog.once('ack', passOn);
   }
 
   private otherLeg(dialog: SrfDialog, res: SrfOutgoingResponse): SrfDialog | null {
@@ -123,7 +167,13 @@ export class DialogRelay {
   private answer(res: SrfOutgoingResponse, response: SrfResponse, contact: string | undefined): void {
     const headers = relayedHeaders(response.headers, this.isTrusted(response.source_address));
     if (response.status >= 300) contact = undefined;
-    res.send(response.status, response.reason, {
+    if (response.status === 401 || response.status === 407) {
+      // A challenge for credentials of the other leg, which the sender cannot answer on its own leg.
+      res.send(403, undefined, { headers: { Warning: sipWarning(this.options.warnHost, 'the other party asks for credentials') } });
+      return;
+    }
+    const status = sendableStatus(response.status);
+    res.send(status, status === response.status ? response.reason : undefined, {
       headers: contact ? { ...headers, Contact: contact } : headers,
       ...(response.body ? { body: response.body } : {}),
     });
@@ -132,7 +182,7 @@ export class DialogRelay {
   private failed(leg: SrfDialog['type'], req: SrfRequest, res: SrfOutgoingResponse, err: unknown, log: Logger): void {
     log.warn({ event: 'relay', method: req.method, leg, err: (err as Error).message }, `relaying ${req.method} failed`);
     if (res.finalResponseSent) return;
-    res.send(isDialogGone(err) ? 481 : 500, undefined, {
+    res.send(err instanceof RelayTimeout ? 408 : isDialogGone(err) ? 481 : 500, undefined, {
       headers: { Warning: sipWarning(this.options.warnHost, `${req.method} could not be passed to the other party`) },
     });
   }
@@ -145,6 +195,24 @@ export class DialogRelay {
 /** re-INVITE and UPDATE may change the remote target (RFC 3261 §12.2, RFC 3311 §5.2). */
 function refreshesTarget(method: DialogRequestMethod): boolean {
   return method === 'INVITE' || method === 'UPDATE';
+}
+
+/** The final response, or a `RelayTimeout` once `RELAY_WAIT_MS` has passed without it. */
+function withDeadline<T>(sent: Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new RelayTimeout()), RELAY_WAIT_MS);
+    timer.unref();
+    sent.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
 
 /**

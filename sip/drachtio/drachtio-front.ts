@@ -342,7 +342,7 @@ export class DrachtioFront implements SignallingFront {
     return caller && called ? { caller, called } : null;
   }
 
-  /** A tagged 18x opened (or, forking, replaced) the called party's early dialog: other instances may need it for an early INFO. */
+  /** A reliable 18x opened (or, forking, replaced) the called party's early dialog: other instances may need it for an early INFO. */
   private calledPartyProvisional(call: B2bCall, response: SrfResponse): void {
     if (call.calledPartyRang(response) && call.reportedToCore && call.earlyDialog) this.earlyDialogs.save(call.callId, call.earlyDialog);
   }

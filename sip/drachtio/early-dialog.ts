@@ -1,61 +1,35 @@
 /**
- * The called party's early dialog, as the B2BUA knows it from the B-leg INVITE and the first
- * tagged 18x: what it takes to send a request inside that dialog before the call is answered.
+ * The called party's early dialog, when there is one the B2BUA can send in: what it takes to pass
+ * a request of the ringing caller (an ordinary INFO while it hears the ringback) to the called party.
  *
- * drachtio-srf has no early-dialog object and drachtio-server keeps no dialog for an early
- * UAC leg an application could name, so a request meant for the ringing called party (an INFO
- * the caller sends while it hears the ringback) is sent as a request of its own that carries
- * the dialog's identifiers (drachtio-server honours a Call-ID, From and To with their tags and a
- * CSeq given by the application). The directory keeps those identifiers in Redis while the call
- * rings, because drachtio-server hands such an INFO to any instance that routes INFO.
+ * drachtio-srf has no early-dialog object, and drachtio-server keeps an early UAC dialog only for
+ * a reliable 18x (RFC 3262, `RSeq`): then it names it in the response, and a request sent with
+ * that dialog id goes inside it with the dialog's route set and the next CSeq, as any request in a
+ * confirmed dialog. After an unreliable 18x there is no such dialog, and a request built by hand
+ * could not carry the route set (drachtio-server drops a Route from the app) nor a CSeq that stays
+ * below those drachtio-server sends in the dialog later (a BYE one past the INVITE's), so nothing
+ * is sent then. The directory keeps the dialog id in Redis while the call rings, because
+ * drachtio-server hands such an INFO to any instance that routes INFO.
  */
 import type { Logger } from '../../src/observability/logger.js';
 import type { Keys } from '../../src/store/keys.js';
 import type { RedisClient } from '../../src/store/redis.js';
-import { headerEntries, uriOf } from '../common/header-values.js';
-import type { SipHeaders, SrfResponse, SrfSentRequest } from './srf.js';
+import type { SrfResponse } from './srf.js';
 
 export interface CalledPartyEarlyDialog {
-  /** Call-ID of the B leg. */
-  callId: string;
-  /** From of the B-leg INVITE, with the B2BUA's tag. */
-  from: string;
-  /** To of the called party's 18x, with its tag. */
-  to: string;
-  /** The called party's Contact: the Request-URI of requests in the dialog. */
-  target: string;
-  /** First hop of the route set (the last Record-Route of the 18x), if any. */
-  firstHop: string | null;
-  /** CSeq number of the B-leg INVITE. */
-  inviteCSeq: number;
+  /** drachtio-server's id of the early dialog. */
+  stackDialogId: string;
 }
 
-/** The early dialog a provisional response of the called party opens, or null when it opens none (no To tag or no Contact). */
-export function calledPartyEarlyDialog(invite: SrfSentRequest, response: SrfResponse): CalledPartyEarlyDialog | null {
-  const to = response.get('To');
-  const contact = headerEntries(response.get('Contact'))[0];
-  const callId = invite.get('Call-ID');
-  const from = invite.get('From');
-  const inviteCSeq = Number.parseInt(invite.get('CSeq') ?? '', 10);
-  if (!to || !/;\s*tag\s*=/i.test(to) || !contact || !callId || !from || !Number.isFinite(inviteCSeq)) return null;
-  // A UAC's route set is the Record-Route of the response in reverse order (RFC 3261 §12.1.2).
-  const lastRecordRoute = headerEntries(response.get('Record-Route')).at(-1);
-  return { callId, from, to, target: uriOf(contact), firstHop: lastRecordRoute ? uriOf(lastRecordRoute) : null, inviteCSeq };
+/** The early dialog a provisional response of the called party opens for the B2BUA, or null (not reliable). */
+export function calledPartyEarlyDialog(response: SrfResponse): CalledPartyEarlyDialog | null {
+  if (response.status <= 100 || response.status >= 200 || !response.has('RSeq') || !response.stackDialogId) return null;
+  return { stackDialogId: response.stackDialogId };
 }
 
-/** The dialog's identity: the same called party answering with another tag (forking) opens another dialog. */
+/** The same early dialog (a forked branch answering reliably opens another one). */
 export function sameEarlyDialog(a: CalledPartyEarlyDialog | null, b: CalledPartyEarlyDialog): boolean {
-  return a !== null && a.callId === b.callId && a.to === b.to && a.target === b.target;
-}
-
-/**
- * The headers that place a request inside the early dialog. Its CSeq is one past the INVITE's:
- * never lower than any request the called party has seen in this dialog, nor than those
- * drachtio-server itself sends in it later (a BYE after the answer is one past the INVITE too),
- * so the called party never refuses one of them as out of order (RFC 3261 §12.2.2).
- */
-export function earlyDialogHeaders(dialog: CalledPartyEarlyDialog, method: string): SipHeaders {
-  return { 'Call-ID': dialog.callId, From: dialog.from, To: dialog.to, CSeq: `${dialog.inviteCSeq + 1} ${method}` };
+  return a !== null && a.stackDialogId === b.stackDialogId;
 }
 
 /** How long a ringing call's early dialog is kept for other instances: longer than any call rings. */

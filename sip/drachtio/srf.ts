@@ -58,13 +58,13 @@ export interface SrfSentRequest extends SipMessageView {
   on(event: 'response', listener: (response: SrfResponse) => void): this;
 }
 
-/** A request outside any dialog drachtio-server knows; it honours Call-ID, From, To (tags included) and CSeq given here. */
+/** A request sent through drachtio-server without a dialog object of drachtio-srf. */
 export interface NewRequestOptions {
   method: string;
   headers: SipHeaders;
   body?: string;
-  /** Next hop to send the request through instead of the Request-URI's host. */
-  proxy?: string;
+  /** A dialog drachtio-server keeps (an early one included): the request goes inside it, Request-URI, route set and CSeq from the dialog. */
+  stackDialogId?: string;
   /** The drachtio-server connection to send it on (default: the first one). */
   _socket?: Socket;
 }
@@ -73,6 +73,8 @@ export interface NewRequestOptions {
 export interface SrfResponse extends SipMessageView {
   readonly status: number;
   readonly reason: string;
+  /** drachtio-server's id of the dialog the response belongs to, if any. */
+  readonly stackDialogId: string | undefined;
   /** Address of the peer that sent the response to drachtio-server. */
   readonly source_address: string;
 }
@@ -123,6 +125,7 @@ export interface SrfDialog {
   /** A re-INVITE; without a listener drachtio-srf answers it itself with the old session. */
   on(event: 'modify', listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
   once(event: 'ack', listener: (req: SrfRequest) => void): this;
+  removeListener(event: 'ack', listener: (req: SrfRequest) => void): this;
   /** A request inside the dialog; resolves with the first response. (`dialog.info()`/`bye()` are broken in 5.0.x.) */
   request(options: DialogRequestOptions): Promise<SrfResponse>;
   /** The callback form: called with every response, and with the ACK to send when `noAck` held it back. */
@@ -205,13 +208,25 @@ export function createSrf(): Srf {
  */
 const MISSING_STATUSES: Record<number, string> = { 469: 'Bad Info Package' }; // RFC 6086 §11.6
 
-function registerMissingStatuses(): void {
+function statusTable(): Record<number, string> {
   const requireBesideSrf = createRequire(createRequire(import.meta.url).resolve('drachtio-srf'));
-  const table = requireBesideSrf('sip-status') as Record<number, string>;
+  return requireBesideSrf('sip-status') as Record<number, string>;
+}
+
+function registerMissingStatuses(): void {
+  const table = statusTable();
   for (const [code, reason] of Object.entries(MISSING_STATUSES)) table[Number(code)] ??= reason;
 }
 
-/** Sends a request outside any dialog and resolves with its final response. */
+/**
+ * A status `Response#send` can send for `status`: the status itself, or the x00 of its class when
+ * drachtio-srf's table does not know it (RFC 3261 §8.1.3.2: an unknown code counts as its x00).
+ */
+export function sendableStatus(status: number): number {
+  return statusTable()[status] !== undefined ? status : Math.floor(status / 100) * 100;
+}
+
+/** Sends a request (inside the dialog `stackDialogId` names, if any) and resolves with its final response. */
 export function sendRequest(srf: Srf, uri: string, options: NewRequestOptions): Promise<SrfResponse> {
   return new Promise((resolve, reject) => {
     srf.request(uri, options, (err, sent) => {

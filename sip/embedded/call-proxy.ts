@@ -109,6 +109,7 @@ export class CallProxy implements StackHandler {
 
   stop(): void {
     this.table.clear();
+    for (const pending of this.pending.values()) clearTimeout(pending.timer);
     this.pending.clear();
   }
 
@@ -182,6 +183,7 @@ export class CallProxy implements StackHandler {
         appendHeader(outgoing, 'alert-info', annotation.toCalled.map(alertInfoValue));
       });
       pending.forwarded = { request: forwarded, to };
+      this.armTimerC(key, pending); // set when the request is forwarded, reset by each provisional (RFC 3261 §16.6)
     } catch (err) {
       // The stack answers 500; the call must not stay behind.
       this.settle(key, pending);
@@ -201,6 +203,7 @@ export class CallProxy implements StackHandler {
     if (pending.cancelled) return;
     clearTimeout(pending.timer);
     pending.timer = setTimeout(() => {
+      if (this.pending.get(key) !== pending) return;
       (pending.call?.log ?? this.options.logger).info({ event: 'timer-c', callId: pending.invite.headers['call-id'] }, 'no final response in time: cancelling the branch');
       this.cancelBranch(key, pending, 'timeout');
     }, this.options.timerCMs);
@@ -228,7 +231,12 @@ export class CallProxy implements StackHandler {
   }
 
   private onInviteResponse(request: SipRequest, response: SipResponse, key: string, pending: PendingInvite, call: CallRecord | null): void {
-    if (response.status === 100) return; // hop by hop: this server sent its own
+    if (response.status === 100) {
+      // Hop by hop: this server sent its own. It still lets a CANCEL go downstream (RFC 3261 §9.1).
+      pending.provisional = true;
+      this.sendCancelIfDue(pending);
+      return;
+    }
     if (this.pending.get(key) !== pending && response.status >= 300) return; // the caller was answered here already
     if (response.status < 200) {
       pending.provisional = true;
@@ -237,7 +245,8 @@ export class CallProxy implements StackHandler {
       if (call) appendHeader(response, 'alert-info', call.toCaller.map(alertInfoValue));
       advertiseCopy(response);
     } else if (response.status < 300) {
-      // A 2xx goes to the caller even after the proxy answered it (RFC 3261 §16.7): it ACKs and hangs up.
+      // After the proxy answered the caller itself (487/408) its server transaction is over and a
+      // late 2xx goes nowhere: the called party, never ACKed, ends its side when its retransmissions time out.
       this.settle(key, pending);
       advertiseCopy(response);
       if (call) this.answerCall(call);

@@ -212,6 +212,8 @@ describe('bad requests change nothing', () => {
     await bad({ mode: 'offline', from: owner, resourceIds: [] }, 'validation-failed');
     await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'], extra: 1 }, 'validation-failed');
     await bad({ mode: 'online', peer: owner }, 'validation-failed');
+    // The other branch of the body's union is not held against a valid mode.
+    expect((await postCopy(user, { mode: 'online', peer: owner })).json().detail).not.toMatch(/must be one of/);
     await bad({ mode: 'offline', from: 'not an identity', resourceIds: ['r-song'] }, 'bad-identity');
     await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'] }, 'bad-request', { 'idempotency-key': 'bad key with spaces' });
     await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'], pad: 'x'.repeat(9000) }, 'payload-too-large');

@@ -743,7 +743,9 @@ export class CalleeLeg extends NetworkLeg {
     ];
     const raw = buildSip(`SIP/2.0 ${status} ${REASONS[status] ?? 'Status'}`, headers, body);
     this.dialogId = `${this.callId};from-tag=${this.appTag}`;
-    if (status >= 200 && status < 300) this.peer.addDialog(this.dialogId, this);
+    // drachtio-server keeps the dialog from a 2xx, or from a reliable 18x (RFC 3262) on: the app may send in it.
+    const reliable = status > 100 && status < 200 && headers.some(([name]) => name.toLowerCase() === 'rseq');
+    if ((status >= 200 && status < 300) || reliable) this.peer.addDialog(this.dialogId, this);
     if (status >= 200) this.peer.forgetInvite(this.inviteTransactionId);
     if (status >= 300) this.receive(this.stackAck(this.invite, parseSip(raw)));
     this.peer.deliver(this.connection, raw, this, { transactionId: this.inviteTransactionId, dialogId: this.dialogId });

@@ -1,9 +1,9 @@
 /** The drachtio front's pure header rules and early-dialog identifiers, table-driven. */
 import { describe, expect, it } from 'vitest';
-import { calledPartyEarlyDialog, earlyDialogHeaders, sameEarlyDialog } from '../../sip/drachtio/early-dialog.js';
+import { calledPartyEarlyDialog, sameEarlyDialog } from '../../sip/drachtio/early-dialog.js';
 import { hostPortOf, nextHop, ownAddresses } from '../../sip/drachtio/next-hop.js';
 import { relayedHeaders, withoutTag } from '../../sip/drachtio/sip-headers.js';
-import type { SrfResponse, SrfSentRequest } from '../../sip/drachtio/srf.js';
+import type { SrfResponse } from '../../sip/drachtio/srf.js';
 
 describe('B2BUA header rules', () => {
   it.each([
@@ -61,46 +61,27 @@ describe('next hop', () => {
 });
 
 describe('the called party early dialog', () => {
-  /** A message view with these headers (what drachtio-srf's messages offer). */
-  const message = (headers: Record<string, string>) => ({ get: (name: string) => headers[name.toLowerCase()] });
-  const invite = message({ 'call-id': 'b-leg@as', from: '<sip:+15551230001@as>;tag=as1', cseq: '7 INVITE' });
-  const early = (headers: Record<string, string>) =>
-    calledPartyEarlyDialog(invite as unknown as SrfSentRequest, message(headers) as unknown as SrfResponse);
+  /** A provisional response as drachtio-srf offers it. */
+  const response = (status: number, headers: Record<string, string>, stackDialogId?: string) =>
+    ({ status, stackDialogId, has: (name: string) => name.toLowerCase() in headers }) as unknown as SrfResponse;
 
-  it('is opened by a tagged 18x with a Contact, and its first hop is the last Record-Route (RFC 3261 §12.1.2)', () => {
-    const dialog = early({
-      to: '<sip:+15551230002@ims>;tag=ue9',
-      contact: '<sip:ue@10.0.0.9:5060;transport=tcp>;expires=60',
-      'record-route': '<sip:p2.ims;lr>, <sip:p1.ims;lr>',
-    });
-    expect(dialog).toEqual({
-      callId: 'b-leg@as',
-      from: '<sip:+15551230001@as>;tag=as1',
-      to: '<sip:+15551230002@ims>;tag=ue9',
-      target: 'sip:ue@10.0.0.9:5060;transport=tcp',
-      firstHop: 'sip:p1.ims;lr',
-      inviteCSeq: 7,
-    });
-    expect(earlyDialogHeaders(dialog!, 'INFO')).toEqual({
-      'Call-ID': 'b-leg@as',
-      From: '<sip:+15551230001@as>;tag=as1',
-      To: '<sip:+15551230002@ims>;tag=ue9',
-      CSeq: '8 INFO',
-    });
-    expect(early({ to: '<sip:+15551230002@ims>;tag=ue9', contact: '<sip:ue@10.0.0.9>' })?.firstHop).toBeNull();
+  it('is the dialog drachtio-server keeps for a reliable 18x', () => {
+    expect(calledPartyEarlyDialog(response(183, { rseq: '1', require: '100rel' }, 'dlg-1'))).toEqual({ stackDialogId: 'dlg-1' });
   });
 
   it.each([
-    ['no To tag', { to: '<sip:+15551230002@ims>', contact: '<sip:ue@10.0.0.9>' }],
-    ['no Contact', { to: '<sip:+15551230002@ims>;tag=ue9' }],
-  ])('is not opened by an 18x with %s', (_case, headers) => {
-    expect(early(headers)).toBeNull();
+    ['an unreliable 180', response(180, {}, 'dlg-1')],
+    ['a 100', response(100, { rseq: '1' }, 'dlg-1')],
+    ['a reliable 18x without a dialog id', response(180, { rseq: '1' })],
+    ['a final response', response(200, { rseq: '1' }, 'dlg-1')],
+  ])('is not opened by %s', (_case, provisional) => {
+    expect(calledPartyEarlyDialog(provisional)).toBeNull();
   });
 
-  it('is another dialog when a forked branch answers with another tag', () => {
-    const first = early({ to: '<sip:b@ims>;tag=one', contact: '<sip:ue1@10.0.0.9>' })!;
-    expect(sameEarlyDialog(first, early({ to: '<sip:b@ims>;tag=one', contact: '<sip:ue1@10.0.0.9>' })!)).toBe(true);
-    expect(sameEarlyDialog(first, early({ to: '<sip:b@ims>;tag=two', contact: '<sip:ue2@10.0.0.8>' })!)).toBe(false);
+  it('is another dialog when a forked branch answers reliably too', () => {
+    const first = calledPartyEarlyDialog(response(180, { rseq: '1' }, 'one'))!;
+    expect(sameEarlyDialog(first, { stackDialogId: 'one' })).toBe(true);
+    expect(sameEarlyDialog(first, { stackDialogId: 'two' })).toBe(false);
     expect(sameEarlyDialog(null, first)).toBe(false);
   });
 });

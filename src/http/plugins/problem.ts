@@ -84,22 +84,30 @@ type ValidationError = NonNullable<FastifyError['validation']>[number];
 
 /**
  * One message per invalid field. A field that must be one of a few values (a union of literals,
- * which Ajv reports as one failed `const` per literal, then `anyOf`) names the values allowed.
+ * which Ajv reports as one failed `const` per literal, then `anyOf` at the same place) names the
+ * values allowed. A `const` failing in a branch of a union of objects (the other branch's
+ * discriminator) says nothing about the field, so only a field's own `anyOf` turns them into a list.
  */
 function validationErrors(validation: ValidationError[], context: string): Array<{ path: string; message: string }> {
+  const pathOf = (v: ValidationError) => `${context}${v.instancePath || ''}`;
+  const unions = new Set(validation.filter((v) => v.keyword === 'anyOf').map(pathOf));
   const fields = new Map<string, { allowed: unknown[]; messages: string[] }>();
   for (const v of validation) {
-    const path = `${context}${v.instancePath || ''}`;
+    const path = pathOf(v);
     const field = fields.get(path) ?? { allowed: [], messages: [] };
     fields.set(path, field);
     const params = v.params as { allowedValue?: unknown; allowedValues?: unknown[]; type?: unknown };
-    if (v.keyword === 'const') field.allowed.push(params.allowedValue);
-    else if (v.keyword === 'type' && params.type === 'null' && field.allowed.length > 0) field.allowed.push(null);
-    else if (v.keyword === 'enum') field.allowed.push(...(params.allowedValues ?? []));
+    const union = unions.has(path);
+    if (v.keyword === 'enum') field.allowed.push(...(params.allowedValues ?? []));
+    else if (union && v.keyword === 'const') field.allowed.push(params.allowedValue);
+    else if (union && v.keyword === 'type' && params.type === 'null') field.allowed.push(null);
+    else if (union && v.keyword === 'anyOf') continue;
     else if (!field.messages.includes(v.message ?? 'is invalid')) field.messages.push(v.message ?? 'is invalid');
   }
-  return [...fields].map(([path, { allowed, messages }]) => ({
-    path,
-    message: allowed.length > 0 ? `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}` : messages.join(', '),
-  }));
+  return [...fields]
+    .map(([path, { allowed, messages }]) => ({
+      path,
+      message: allowed.length > 0 ? `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}` : messages.join(', '),
+    }))
+    .filter((field) => field.message !== '');
 }

@@ -138,4 +138,22 @@ describe('drachtio front: requests inside an answered call', () => {
     expect((await message.response()).status).toBe(486);
     await hangUp(app, call);
   });
+
+  it('answers in its own name what it cannot pass back as it is: a challenge of the other leg, a status drachtio-srf does not know', async () => {
+    const call = await answeredCall(peer, app);
+    const { a, b } = call;
+
+    const challenged = a.request('MESSAGE', { headers: [['Content-Type', 'text/plain']], body: 'hi' });
+    b.reply(await b.nextRequest('MESSAGE'), 407, { headers: [['Proxy-Authenticate', 'Digest realm="b.example", nonce="1"']] });
+    const refused = await challenged.response();
+    expect(refused.status).toBe(403);
+    expect(refused.header('proxy-authenticate')).toBeUndefined();
+    expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
+
+    // 607 Unwanted (RFC 8197) is not in drachtio-srf's table: the caller gets its class, 600.
+    const unwanted = b.request('MESSAGE', { headers: [['Content-Type', 'text/plain']], body: 'buy now' });
+    a.reply(await a.nextRequest('MESSAGE'), 607);
+    expect((await unwanted.response()).status).toBe(600);
+    await hangUp(app, call);
+  });
 });

@@ -316,6 +316,19 @@ describe('embedded proxy timers', () => {
     await expectEndedUnanswered(harness.ctx, callId);
   });
 
+  it('cancels a branch that sends only 100 Trying once Timer C runs out', async () => {
+    const callId = newCallId();
+    caller.send(request('INVITE', `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId }));
+    const atCalled = await called.receive((m) => isRequest('INVITE')(m) && m.header('call-id')[0] === callId);
+    called.send(responseTo(atCalled, 100, 'Trying'));
+
+    const cancel = await called.receive((m) => isRequest('CANCEL')(m) && m.header('call-id')[0] === callId);
+    called.send(responseTo(cancel, 200, 'OK'));
+    called.send(responseTo(atCalled, 487, 'Request Terminated', { toTag: 'trying' }));
+    await caller.receive((m) => isStatus(487, 'INVITE')(m) && m.header('call-id')[0] === callId);
+    await expectEndedUnanswered(harness.ctx, callId);
+  });
+
   it('cancels a branch that rings past Timer C, relays its 487 and ends the call', async () => {
     const callId = newCallId();
     const { atCalled } = await ringing(callId);

@@ -53,10 +53,10 @@ describe.each(['udp', 'tcp'] as const)('embedded SIP front over %s', (transport)
     await expectEndedAfterAnswer(harness.ctx, callId);
   });
 
-  it('copies from an INFO in the early dialog, and passes the ordinary INFO after it to the called party', async () => {
-    const { parties, callId } = await call('caller-copy-early.xml', 'called-early-info.xml');
+  it('copies from an INFO in the early dialog, while the call rings, and the call then ends on CANCEL', async () => {
+    const { parties, callId } = await call('caller-copy-early.xml', 'called-ringing-cancel.xml');
     await expectCallerCopied(harness.ctx, parties);
-    await expectEndedAfterAnswer(harness.ctx, callId);
+    await expectEndedUnanswered(harness.ctx, callId);
   });
 
   it('copies on the DTMF copy key', async () => {
