@@ -12,6 +12,7 @@ import type { Cidr } from '../../src/config/cidr.js';
 import { isTrusted } from '../../src/config/cidr.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { CalledPartyEarlyDialog } from './early-dialog.js';
+import { withDeadline } from '../common/deadline.js';
 import { relayedHeaders } from './sip-headers.js';
 import {
   isDialogGone,
@@ -68,7 +69,7 @@ export class DialogRelay {
     const method = req.method as DialogRequestMethod;
     let response: SrfResponse;
     try {
-      ({ response } = await withDeadline(sendInDialog(other, { method, headers: this.headersOf(req, other, method), ...(req.body ? { body: req.body } : {}) })));
+      ({ response } = await withRelayDeadline(sendInDialog(other, { method, headers: this.headersOf(req, other, method), ...(req.body ? { body: req.body } : {}) })));
     } catch (err) {
       this.failed(dialog.type, req, res, err, log);
       return;
@@ -85,7 +86,7 @@ export class DialogRelay {
     let response: SrfResponse;
     try {
       // drachtio-server puts the dialog's remote target in place of this Request-URI.
-      response = await withDeadline(
+      response = await withRelayDeadline(
         this.options.sendRequest(IN_DIALOG_URI, {
           method: 'INFO',
           headers: relayedHeaders(req.headers, this.isTrusted(req.source_address)),
@@ -115,7 +116,7 @@ export class DialogRelay {
     let relayed: { response: SrfResponse; ack: AckSender | undefined };
     try {
       // Without an offer, drachtio-srf leaves the ACK of the other leg's 2xx to us (noAck).
-      relayed = await withDeadline(
+      relayed = await withRelayDeadline(
         sendInDialog(other, { method: 'INVITE', headers: this.headersOf(req, other, 'INVITE'), noAck: true, ...(offer ? { body: offer } : {}) }),
       );
     } catch (err) {
@@ -198,21 +199,8 @@ function refreshesTarget(method: DialogRequestMethod): boolean {
 }
 
 /** The final response, or a `RelayTimeout` once `RELAY_WAIT_MS` has passed without it. */
-function withDeadline<T>(sent: Promise<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new RelayTimeout()), RELAY_WAIT_MS);
-    timer.unref();
-    sent.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+function withRelayDeadline<T>(sent: Promise<T>): Promise<T> {
+  return withDeadline(sent, RELAY_WAIT_MS, () => new RelayTimeout());
 }
 
 /**

@@ -29,6 +29,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { withDeadline } from '../../sip/common/deadline.js';
 import { buildSip, parseSip, randomToken, sdp, type HeaderList, type SipMessage } from './raw-sip.js';
 
 /** The SIP address this pretend drachtio-server announces and writes into Via/Contact. */
@@ -813,19 +814,7 @@ function stackTime(): string {
 }
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), WAIT_MS);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+  return withDeadline(promise, WAIT_MS, () => new Error(`timed out waiting for ${what}`));
 }
 
 const REASONS: Record<number, string> = {
