@@ -29,8 +29,8 @@ export interface Config {
     cancelWaitMs: number;
   };
   /**
-   * The drachtio front. `inbound`: the app connects to drachtio-server at `host:port`.
-   * `outbound`: the app listens on `host:port` and drachtio-server connects to it for each call.
+   * The drachtio front. `inbound`: the app connects to the drachtio server at `host:port`.
+   * `outbound`: the app listens on `host:port` and the drachtio server connects to it for each call.
    */
   drachtio: { mode: DrachtioMode; host: string; port: number; secret: string; drainTimeoutMs: number } | null;
   redis: { target: RedisTarget; url: string; namespace: string; commandTimeoutMs: number };
