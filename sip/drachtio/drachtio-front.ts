@@ -16,11 +16,8 @@ import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipAnswer } from '../../src/copy/sip-copy-port.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { Metrics } from '../../src/observability/metrics.js';
-import type { Readiness } from '../../src/observability/readiness.js';
 import type { CorePorts, SignallingFront } from '../../src/signalling.js';
-import type { Keys } from '../../src/store/keys.js';
-import type { RedisClient } from '../../src/store/redis.js';
+import type { Services } from '../../src/wiring.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
@@ -44,14 +41,8 @@ import {
   type SrfResponse,
 } from './srf.js';
 
-export interface DrachtioFrontDeps {
-  config: Config;
-  logger: Logger;
-  metrics: Metrics;
-  readiness: Readiness;
-  redis: RedisClient;
-  keys: Keys;
-}
+/** What the front needs of the server's services. */
+export type DrachtioFrontDeps = Pick<Services, 'config' | 'logger' | 'metrics' | 'readiness' | 'redis' | 'keys'>;
 
 /** Seconds an upstream proxy should wait before retrying an INVITE this draining instance refused. */
 const DRAIN_RETRY_AFTER_SEC = '5';

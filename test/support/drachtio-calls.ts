@@ -2,6 +2,7 @@
  * Calls between two new subscribers through the drachtio front and a scripted drachtio-server:
  * ringing, answered and hung up, as the SIP tests of that front set them up.
  */
+import { expect } from 'vitest';
 import { expectEndedAfterAnswer, newParties, numberOf, sessionWhen, type Parties } from './call-outcomes.js';
 import type { RunningDrachtioApp } from './drachtio-app.js';
 import type { CalleeLeg, CallerLeg, DrachtioPeer } from './drachtio-peer.js';
@@ -55,4 +56,20 @@ export async function hangUp(app: RunningDrachtioApp, { a, b }: DrachtioCall): P
   b.reply(await b.nextRequest('BYE'), 200);
   await bye.response();
   await expectEndedAfterAnswer(app.ctx, a.callId);
+}
+
+/**
+ * Rings and answers a call the server announces nothing on: no Alert-Info toward either party,
+ * yet copying is advertised on the 180 and the 200 (refusing a copy is the copy service's answer).
+ */
+export async function answerUnannounced({ a, b }: Pick<DrachtioCall, 'a' | 'b'>): Promise<void> {
+  expect(b.invite.values('alert-info')).toEqual([]);
+  b.respond(180);
+  const ringing = await a.response(180);
+  expect(ringing.values('alert-info')).toEqual([]);
+  expect(ringing.values('recv-info')).toEqual(['cmr-copy']);
+  b.respond(200);
+  await b.nextRequest('ACK');
+  expect((await a.response(200)).values('recv-info')).toEqual(['cmr-copy']);
+  a.ack();
 }

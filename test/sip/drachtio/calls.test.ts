@@ -16,6 +16,7 @@ import {
   TONES,
   type Parties,
 } from '../../support/call-outcomes.js';
+import { answerUnannounced } from '../../support/drachtio-calls.js';
 import { HANDSET, newUser } from '../../support/copy-fixtures.js';
 import { drachtioSuite, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
 import type { CallerLeg, CalleeLeg, DrachtioPeer } from '../../support/drachtio-peer.js';
@@ -107,15 +108,7 @@ describe('drachtio front: call setup and release', () => {
     const parties = { caller: newUser(), called: newUser() };
     const a = callFromNetwork(parties);
     const b = await peer.nextCallee();
-    expect(b.invite.values('alert-info')).toEqual([]);
-    b.respond(180);
-    const ringing = await a.response(180);
-    expect(ringing.values('alert-info')).toEqual([]);
-    expect(ringing.values('recv-info')).toEqual(['cmr-copy']);
-    b.respond(200);
-    await b.nextRequest('ACK');
-    expect((await a.response(200)).values('recv-info')).toEqual(['cmr-copy']);
-    a.ack();
+    await answerUnannounced({ a, b });
     await sessionWhen(app.ctx, a.callId, 'confirmed');
     const copyBody = JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET });
     const copy = a.request('INFO', {

@@ -11,6 +11,7 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { startSignalling } from '../../../src/signalling.js';
 import { createServices } from '../../../src/wiring.js';
 import { expectEndedAfterAnswer, presentingSession, sessionWhen } from '../../support/call-outcomes.js';
+import { answerUnannounced } from '../../support/drachtio-calls.js';
 import { testConfig } from '../../support/context.js';
 import { PEER_SECRET, startDrachtioApp, until, type DrachtioApp, type DrachtioAppOptions } from '../../support/drachtio-app.js';
 import { DrachtioPeer, type AppConnection, type CallerLeg, type CalleeLeg } from '../../support/drachtio-peer.js';
@@ -148,15 +149,7 @@ describe('drachtio front: the core failing', () => {
 
     const a = call(app.connection);
     const b = await peer.nextCallee();
-    expect(b.invite.values('alert-info')).toEqual([]);
-    b.respond(180);
-    const ringing = await a.response(180);
-    expect(ringing.values('alert-info')).toEqual([]);
-    expect(ringing.values('recv-info')).toEqual(['cmr-copy']);
-    b.respond(200);
-    await b.nextRequest('ACK');
-    expect((await a.response(200)).status).toBe(200);
-    a.ack();
+    await answerUnannounced({ a, b });
     await hangUp({ a, b });
 
     // The real call service failed open: one selection, counted as such.
@@ -178,13 +171,7 @@ describe('drachtio front: the core failing', () => {
     for (let i = 0; i < 2; i++) {
       const a = call(app.connection);
       const b = await peer.nextCallee();
-      expect(b.invite.values('alert-info')).toEqual([]);
-      b.respond(180);
-      expect((await a.response(180)).values('alert-info')).toEqual([]);
-      b.respond(200);
-      await b.nextRequest('ACK');
-      expect((await a.response(200)).status).toBe(200);
-      a.ack();
+      await answerUnannounced({ a, b });
       await hangUp({ a, b });
     }
     expect(started).toBe(2);
