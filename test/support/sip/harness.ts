@@ -45,21 +45,35 @@ export interface HarnessOptions {
   services?: ServiceOptions;
 }
 
+/** Fresh ports for each try: another process may take a free port before the front listens on it. */
+const START_ATTEMPTS = 5;
+
 export async function startSipHarness(options: HarnessOptions = {}): Promise<SipHarness> {
-  const port = await freePort(SERVER_IP);
-  const wsPort = await freePort(SERVER_IP);
-  const ctx = await createTestContext({
-    env: {
-      CMR_SIP_HOST: SERVER_IP,
-      CMR_SIP_PORT: String(port),
-      CMR_SIP_WS_PORT: String(wsPort),
-      // Tests that are not about failing open must not fail open on a busy machine.
-      CMR_SELECT_BUDGET_MS: '2000',
-      ...options.env,
-    },
-    ...(options.services ? { services: options.services } : {}),
-  });
-  const front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort(SERVER_IP);
+    const wsPort = await freePort(SERVER_IP);
+    const ctx = await createTestContext({
+      env: {
+        CMR_SIP_HOST: SERVER_IP,
+        CMR_SIP_PORT: String(port),
+        CMR_SIP_WS_PORT: String(wsPort),
+        // Tests that are not about failing open must not fail open on a busy machine.
+        CMR_SELECT_BUDGET_MS: '2000',
+        ...options.env,
+      },
+      ...(options.services ? { services: options.services } : {}),
+    });
+    try {
+      const front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
+      return harnessOn(ctx, front, port, wsPort);
+    } catch (err) {
+      await ctx.close();
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+function harnessOn(ctx: TestContext, front: SignallingFront, port: number, wsPort: number): SipHarness {
   return {
     ctx,
     front,
