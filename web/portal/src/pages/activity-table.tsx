@@ -1,0 +1,48 @@
+/** Activity records as a table, for the user's history and the SP's live feed. */
+import type { FeedItem } from '../../../api/activity-stream';
+import { dateTime } from '../ui';
+
+/** A record's detail in a few words: the resources, the other party, the reason of a refusal. */
+function detailText(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' · ');
+}
+
+export function ActivityTable({ items, caption, showActor = false }: { items: FeedItem[]; caption: string; showActor?: boolean }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            {showActor && <th scope="col">Who</th>}
+            <th scope="col">What</th>
+            <th scope="col">Channel</th>
+            <th scope="col">Result</th>
+            <th scope="col">Detail</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map(({ cursor, record }) => (
+            <tr key={cursor} data-cursor={cursor}>
+              <td>{dateTime(record.at)}</td>
+              {showActor && (
+                <td>
+                  {record.actor}
+                  {record.subject && record.subject !== record.actor ? ` for ${record.subject}` : ''}
+                </td>
+              )}
+              <td>{record.kind}</td>
+              <td>{record.channel}</td>
+              <td class={`result-${record.result}`}>{record.result}</td>
+              <td class="detail">{detailText(record.detail as Record<string, unknown>)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
