@@ -22,6 +22,8 @@ export function createApi(token: string, onRefused: (reason: string) => void): A
   api.use({
     onRequest({ request }) {
       request.headers.set('authorization', `Bearer ${token}`);
+      // Labels the activity records of what is done here as the portal's.
+      request.headers.set('x-cmr-channel', 'portal');
       return request;
     },
     async onResponse({ response }) {

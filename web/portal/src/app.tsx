@@ -64,11 +64,20 @@ export function App() {
     setState({ kind: 'signed-out', reason });
   };
 
-  // A sign-in link's token first, else the one this tab already holds.
+  // A sign-in link's token first, else the one this tab already holds; a link opened later in
+  // the same tab (only the fragment changes) signs in with its token too.
   useEffect(() => {
-    const token = takeTokenFromLink() ?? storedToken();
-    if (!token) return setState({ kind: 'signed-out', reason: null });
-    void signIn(token).then((answer) => ('session' in answer ? setState({ kind: 'signed-in', session: answer.session }) : signOut(answer.refused)));
+    const start = (token: string | null) => {
+      if (!token) return setState({ kind: 'signed-out', reason: null });
+      void signIn(token).then((answer) => ('session' in answer ? setState({ kind: 'signed-in', session: answer.session }) : signOut(answer.refused)));
+    };
+    start(takeTokenFromLink() ?? storedToken());
+    const linkOpened = () => {
+      const token = takeTokenFromLink();
+      if (token) start(token);
+    };
+    addEventListener('hashchange', linkOpened);
+    return () => removeEventListener('hashchange', linkOpened);
   }, []);
 
   useEffect(() => {

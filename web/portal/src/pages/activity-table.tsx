@@ -1,12 +1,21 @@
 /** Activity records as a table, for the user's history and the SP's live feed. */
 import type { FeedItem } from '../../../api/activity-stream';
-import { dateTime } from '../ui';
+import { dateTime, money } from '../ui';
 
-/** A record's detail in a few words: the resources, the other party, the reason of a refusal. */
+/** Detail fields that only repeat what the page shows elsewhere or mean nothing to a reader. */
+const HIDDEN = new Set(['entryIds']);
+
+/** A record's detail in a few words: the resources, the other party, the charge, the reason of a refusal. */
 function detailText(detail: Record<string, unknown>): string {
   return Object.entries(detail)
-    .filter(([, v]) => v !== null && v !== undefined && v !== '')
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .filter(([key, v]) => !HIDDEN.has(key) && v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0))
+    .map(([key, v]) => {
+      if (key === 'charge' && typeof v === 'object') {
+        const { amount, currency, outcome } = v as { amount?: number; currency?: string; outcome?: string };
+        return `charge: ${amount !== undefined && currency ? money(amount, currency) : '—'}${outcome && outcome !== 'granted' ? ` ${outcome}` : ''}`;
+      }
+      return `${key}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`;
+    })
     .join(' · ');
 }
 

@@ -5,7 +5,7 @@ import { checkList, checkText, splitList, type FieldSchema } from '../../../api/
 import { CatalogBoxInput, ResourceInput } from '../../../api/schemas';
 import { loadResources, type Box, type Resource } from '../catalog';
 import { usePortal } from '../context';
-import { Field, Loading, money, Outcome, Page, Section, useAction, useLoad } from '../ui';
+import { Field, Loading, money, Outcome, Page, Section, useAction, useLoad, type ActionState } from '../ui';
 
 const TYPES = ['audio', 'video', 'image', 'text', 'multimedia'] as const;
 const RATINGS = ['general', 'teen', 'mature'] as const;
@@ -19,13 +19,23 @@ export function CatalogManagementPage() {
     return { resources, boxes };
   });
   const [editing, setEditing] = useState<Resource | null>(null);
+  // Kept by the page: the message of a saved edit outlives the edit form it came from.
+  const [saving, runSave] = useAction();
   return (
     <Page title="Catalog management">
       <Loading loaded={loaded}>
         {({ resources, boxes }) => (
           <>
             <Section title={editing ? `Edit ${editing.title}` : 'Add a resource'}>
-              <ResourceForm key={editing?.id ?? 'new'} resource={editing} onDone={() => (setEditing(null), loaded.reload())} onCancel={editing ? () => setEditing(null) : undefined} />
+              <ResourceForm
+                key={editing?.id ?? 'new'}
+                resource={editing}
+                saving={saving}
+                runSave={runSave}
+                onDone={() => (setEditing(null), loaded.reload())}
+                onCancel={editing ? () => setEditing(null) : undefined}
+              />
+              <Outcome state={saving} />
             </Section>
             <Section title="Resources">
               <ResourceTable resources={[...resources.values()]} onEdit={setEditing} onChanged={loaded.reload} />
@@ -58,9 +68,16 @@ function fieldsOf(resource: Resource | null): ResourceFields {
   };
 }
 
-function ResourceForm({ resource, onDone, onCancel }: { resource: Resource | null; onDone: () => void; onCancel?: () => void }) {
+interface ResourceFormProps {
+  resource: Resource | null;
+  saving: ActionState;
+  runSave: (work: () => Promise<string | null>) => Promise<boolean>;
+  onDone: () => void;
+  onCancel?: () => void;
+}
+
+function ResourceForm({ resource, saving: state, runSave: run, onDone, onCancel }: ResourceFormProps) {
   const { api } = usePortal();
-  const [state, run] = useAction();
   const [fields, setFields] = useState(fieldsOf(resource));
   const [type, setType] = useState<Resource['type']>(resource?.type ?? 'audio');
   const [rating, setRating] = useState<Resource['rating']>(resource?.rating ?? 'general');
@@ -157,7 +174,6 @@ function ResourceForm({ resource, onDone, onCancel }: { resource: Resource | nul
           </button>
         )}
       </div>
-      <Outcome state={state} />
     </form>
   );
 }
@@ -218,6 +234,9 @@ const B = CatalogBoxInput.properties;
 
 function BoxesSection({ boxes, resources, onChanged }: { boxes: Box[]; resources: Map<string, Resource>; onChanged: () => void }) {
   const [editing, setEditing] = useState<Box | null>(null);
+  // A new form after each save, so an added box's values do not stay in it.
+  const [saved, setSaved] = useState(0);
+  const [saving, runSave] = useAction();
   const { api } = usePortal();
   const [state, run] = useAction();
   const remove = (box: Box) =>
@@ -249,15 +268,30 @@ function BoxesSection({ boxes, resources, onChanged }: { boxes: Box[]; resources
       <Outcome state={state} />
       <details class="card" open={editing !== null}>
         <summary>{editing ? `Edit the box ${editing.name}` : 'Add a box'}</summary>
-        <BoxForm key={editing?.id ?? 'new'} box={editing} resources={resources} onDone={() => (setEditing(null), onChanged())} />
+        <BoxForm
+          key={editing?.id ?? `new-${saved}`}
+          box={editing}
+          resources={resources}
+          saving={saving}
+          runSave={runSave}
+          onDone={() => (setEditing(null), setSaved((n) => n + 1), onChanged())}
+        />
+        <Outcome state={saving} />
       </details>
     </Section>
   );
 }
 
-function BoxForm({ box, resources, onDone }: { box: Box | null; resources: Map<string, Resource>; onDone: () => void }) {
+interface BoxFormProps {
+  box: Box | null;
+  resources: Map<string, Resource>;
+  saving: ActionState;
+  runSave: ResourceFormProps['runSave'];
+  onDone: () => void;
+}
+
+function BoxForm({ box, resources, saving: state, runSave: run, onDone }: BoxFormProps) {
   const { api } = usePortal();
-  const [state, run] = useAction();
   const [fields, setFields] = useState({
     id: box?.id ?? '',
     name: box?.name ?? '',
@@ -324,7 +358,6 @@ function BoxForm({ box, resources, onDone }: { box: Box | null; resources: Map<s
       <button type="submit" class="primary" disabled={state.busy}>
         {box ? 'Save box' : 'Add box'}
       </button>
-      <Outcome state={state} />
     </form>
   );
 }

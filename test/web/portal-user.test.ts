@@ -1,0 +1,199 @@
+/// <reference lib="dom" />
+/**
+ * The CMR Portal as a user uses it, in Chromium against the real server and Redis: sign in with
+ * the Access token field, subscribe and see the charge, set the default and a rule, preview calls,
+ * renew, copy from a live call, set privacy, and read charges and activity. Bad input shows the
+ * API's own words. Every page is photographed at desktop and phone width.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALICE, BOB, CAROL, entry, resource, seedCatalog, seedUser } from '../support/presentation-fixtures.js';
+import { openPage, startPortalBrowser, type PortalBrowser } from '../support/portal-browser.js';
+import { testMediaRoutes } from '../support/test-media.js';
+
+let portal: PortalBrowser;
+let page: Page;
+
+beforeAll(async () => {
+  portal = await startPortalBrowser({ routes: [testMediaRoutes] });
+  const media = `${portal.baseUrl}/v1/test-media`;
+  await seedCatalog(portal.ctx.services, [
+    resource('r-summer', { title: 'Summer Breeze', contentUri: `${media}/tone.wav`, mimeType: 'audio/wav', categories: ['pop'] }),
+    resource('r-jazz', { title: 'Late Night Jazz', contentUri: `${media}/tone.wav`, mimeType: 'audio/wav', categories: ['jazz'] }),
+    resource('r-card', { title: 'Business Card', type: 'image', contentUri: `${media}/card.svg`, mimeType: 'image/svg+xml', categories: ['business'] }),
+  ]);
+  // Bob presents his Business Card to every caller; the portal copies during calls as its own client.
+  await seedUser(portal.ctx.services, BOB, { preferences: { default: { resourceId: 'r-card' } }, library: [entry('r-card')] });
+  await portal.ctx.services.clients.create({ id: 'cmr-portal', name: 'CMR Portal', enabled: true, minVersion: '0.1.0' });
+  page = await portal.newPage();
+}, 60_000);
+afterAll(async () => portal?.close());
+
+const status = (scope: { getByRole: Page['getByRole'] }) => scope.getByRole('status');
+const card = (title: string) => page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: title, exact: true }) });
+
+describe('the portal for a user', () => {
+  it('refuses a bad token with the server\'s reason, then signs in with the Access token field', async () => {
+    await page.goto(`${portal.baseUrl}/portal/`);
+    await page.getByRole('heading', { level: 1, name: 'Sign in to the CMR Portal' }).waitFor();
+    await portal.shoot(page, 'sign-in');
+    await page.getByLabel('Access token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const refusal = page.locator('.field-error');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/^the access token was refused: invalid bearer token: /);
+
+    await page.getByLabel('Access token').fill(portal.ctx.token(ALICE));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
+    expect(await page.getByRole('banner').textContent()).toContain(ALICE);
+    // The token stays in this tab's session storage, nowhere else.
+    expect(await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie])).toEqual([1, 0, '']);
+  });
+
+  it('subscribes in the Catalog and shows the charge as an amount with its currency; a repeat shows the API\'s refusal', async () => {
+    await openPage(page, 'Catalog');
+    const summer = card('Summer Breeze');
+    expect(await summer.locator('audio').getAttribute('src')).toBe(`${portal.baseUrl}/v1/test-media/tone.wav`);
+    // The player plays the content URI: its one-second tone loads.
+    expect(await summer.locator('audio').evaluate((audio: HTMLAudioElement) => new Promise((resolve) => {
+      audio.addEventListener('loadedmetadata', () => resolve(Math.round(audio.duration)), { once: true });
+      audio.preload = 'metadata';
+      audio.load();
+    }))).toBe(1);
+    await summer.getByRole('button', { name: 'Subscribe' }).click();
+    await status(summer).filter({ hasText: 'Subscribed to Summer Breeze' }).waitFor();
+    expect(await status(summer).textContent()).toMatch(/: charged €1\.99 \(charge ch-/);
+
+    await card('Late Night Jazz').getByRole('button', { name: 'Subscribe' }).click();
+    await status(card('Late Night Jazz')).filter({ hasText: 'charged €1.99' }).waitFor();
+
+    await summer.getByRole('button', { name: 'Subscribe' }).click();
+    const alert = summer.getByRole('alert');
+    await alert.waitFor();
+    const library = await portal.ctx.app.inject({ method: 'POST', url: `/v1/users/${encodeURIComponent(ALICE)}/library`, headers: portal.ctx.as(ALICE), payload: { resourceId: 'r-summer' } });
+    expect(library.statusCode).toBe(409);
+    expect(await alert.textContent()).toBe(library.json().detail);
+  });
+
+  it('gives a resource, checking the Gift to field as the API does', async () => {
+    const jazz = card('Late Night Jazz');
+    await jazz.getByLabel('Gift to').fill('bob');
+    await jazz.getByRole('button', { name: 'Gift' }).click();
+    expect(await jazz.locator('.field-error').textContent()).toBe('Gift to identity has no scheme (tel: or sip:)');
+    await jazz.getByLabel('Gift to').fill(CAROL);
+    await jazz.getByRole('button', { name: 'Gift' }).click();
+    await status(jazz).filter({ hasText: `Gave Late Night Jazz to ${CAROL}: charged €1.99` }).waitFor();
+    await portal.shoot(page, 'user-catalog');
+  });
+
+  it('sets the default and a rule in Preferences and previews what callers would be presented', async () => {
+    await openPage(page, 'Preferences');
+    await page.getByLabel('Presented when no rule matches').selectOption({ label: 'Summer Breeze' });
+    await page.getByRole('button', { name: 'Set default' }).click();
+    await page.getByRole('status').filter({ hasText: 'Callers are now presented Summer Breeze by default: no charge' }).waitFor();
+
+    await page.getByText('Add a rule').click();
+    const form = page.locator('details', { hasText: 'Add a rule' });
+    await form.getByLabel('Present').selectOption({ label: 'Late Night Jazz' });
+    await form.getByLabel('Callers').fill(BOB);
+    await form.getByLabel('Priority').fill('-1');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    expect(await form.locator('.field-error').textContent()).toBe('must be at least 0');
+    await form.getByLabel('Priority').fill('5');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('listitem', { name: 'Rule 1: Late Night Jazz' }).waitFor();
+    expect(await page.getByRole('listitem', { name: 'Rule 1: Late Night Jazz' }).textContent()).toContain(`for calls from ${BOB}`);
+
+    const preview = async (caller: string) => {
+      await page.getByLabel('Caller', { exact: true }).fill(caller);
+      await page.getByRole('button', { name: 'Preview', exact: true }).click();
+      const result = page.getByRole('region', { name: 'Preview result' });
+      await result.filter({ hasText: `A call from ${caller} now would present` }).waitFor();
+      return result.textContent();
+    };
+    expect(await preview(BOB)).toMatch(/would present Late Night Jazz \(rule /);
+    expect(await preview(CAROL)).toMatch(/would present Summer Breeze \(the default;/);
+    await portal.shoot(page, 'user-preferences');
+  });
+
+  it('renews in the Library with the charge shown, and switches auto-renew', async () => {
+    await openPage(page, 'Library');
+    const summer = card('Summer Breeze');
+    await summer.getByRole('button', { name: 'Renew' }).click();
+    await status(summer).filter({ hasText: 'Renewed Summer Breeze' }).waitFor();
+    expect(await status(summer).textContent()).toMatch(/charged €1\.49 \(charge ch-/);
+    await summer.getByRole('switch', { name: 'Auto-renew' }).click();
+    await status(summer).filter({ hasText: 'Auto-renew on for Summer Breeze: no charge' }).waitFor();
+    expect(await summer.getByRole('switch', { name: 'Auto-renew' }).isChecked()).toBe(true);
+    await portal.shoot(page, 'user-library');
+  });
+
+  it('copies what a live call presents, from Calls', async () => {
+    await portal.ctx.services.calls.callStarted({ callId: 'portal-call-1@192.0.2.1', fromTag: 'pc1', caller: ALICE, called: BOB });
+    await portal.ctx.services.calls.callAnswered('portal-call-1@192.0.2.1');
+    await openPage(page, 'Calls');
+    const call = card(`Call to ${BOB}`);
+    await call.waitFor();
+    expect(await call.textContent()).toContain('You are presentedBusiness Card');
+    const loadedWidth = (img: HTMLImageElement) =>
+      img.complete ? img.naturalWidth : new Promise<number>((resolve) => img.addEventListener('load', () => resolve(img.naturalWidth), { once: true }));
+    expect(await call.getByRole('img', { name: 'Preview of Business Card' }).evaluate(loadedWidth)).toBe(480);
+    await portal.shoot(page, 'user-calls');
+    await call.getByRole('button', { name: 'Copy' }).click();
+    await status(call).filter({ hasText: 'Copied Business Card into your library: charged €0.99 (charge ch-' }).waitFor();
+    // Asked again, the copy is not charged twice.
+    await call.getByRole('button', { name: 'Copy' }).click();
+    await status(call).filter({ hasText: 'You already hold Business Card: nothing charged.' }).waitFor();
+    await portal.ctx.services.calls.callEnded('portal-call-1@192.0.2.1', 'bye');
+  });
+
+  it('saves privacy, refusing a blocked entry that is not an identity', async () => {
+    await openPage(page, 'Privacy');
+    await page.getByLabel('Who may copy from my library').selectOption('contacts');
+    await page.getByLabel('Contacts').fill(`${BOB}\nsip:Carol@IMS.example.net`);
+    await page.getByLabel('Blocked').fill('mallory');
+    await page.getByRole('button', { name: 'Save privacy' }).click();
+    expect(await page.locator('.field-error').textContent()).toBe('"mallory" identity has no scheme (tel: or sip:)');
+    await page.getByLabel('Blocked').fill('tel:+15559990000');
+    await page.getByRole('button', { name: 'Save privacy' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved your privacy settings: no charge' }).waitFor();
+    // The server stores identities canonical, and the page shows what it stored.
+    expect(await page.getByLabel('Contacts').inputValue()).toBe(`${BOB}\nsip:Carol@ims.example.net`);
+    await portal.shoot(page, 'user-privacy');
+  });
+
+  it('lists the charges and the activity, newest first', async () => {
+    await openPage(page, 'Charges');
+    const rows = page.getByRole('row');
+    await rows.nth(1).waitFor();
+    const charges = await rows.allTextContents();
+    expect(charges.filter((r) => r.includes('subscribe') && r.includes('€1.99'))).toHaveLength(2);
+    expect(charges.some((r) => r.includes('renew') && r.includes('€1.49'))).toBe(true);
+    expect(charges.some((r) => r.includes('gift') && r.includes('€1.99'))).toBe(true);
+    await portal.shoot(page, 'user-charges');
+
+    await openPage(page, 'Activity');
+    await rows.nth(1).waitFor();
+    const activity = await rows.allTextContents();
+    expect(activity[1]).toContain('privacy');
+    expect(activity.some((r) => r.includes('subscribe') && r.includes('success'))).toBe(true);
+    await portal.shoot(page, 'user-activity');
+  });
+
+  it('signs out, and back on the sign-in page after the token expires, saying so', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sign in to the CMR Portal' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+
+    const { signToken } = await import('../../src/http/tokens.js');
+    const { TEST_SECRET } = await import('../support/context.js');
+    await page.goto(portal.link(signToken(TEST_SECRET, { sub: ALICE, role: 'user' }, 2)));
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
+    // The link's token leaves the address bar at once.
+    expect(page.url()).toBe(`${portal.baseUrl}/portal/`);
+    const alert = page.getByRole('alert');
+    await alert.waitFor({ timeout: 5000 });
+    expect(await alert.textContent()).toMatch(/^You were signed out: your access token expired at .+: sign in again\.$/);
+  });
+});
