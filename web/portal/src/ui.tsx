@@ -141,12 +141,15 @@ export function Field({ label, error, hint, children }: FieldProps) {
   );
 }
 
-/** A checkbox presented as an on/off switch. */
-export function Switch({ label, checked, disabled, onChange }: { label: string; checked: boolean; disabled?: boolean; onChange: (on: boolean) => void }) {
+/** A checkbox presented as an on/off switch; `of` names what it switches for screen readers when the card around it shows it already. */
+export function Switch({ label, of, checked, disabled, onChange }: { label: string; of?: string; checked: boolean; disabled?: boolean; onChange: (on: boolean) => void }) {
   return (
     <label class="switch">
       <input type="checkbox" role="switch" checked={checked} disabled={disabled} onChange={(e) => onChange(e.currentTarget.checked)} />
-      <span>{label}</span>
+      <span>
+        {label}
+        {of && <span class="visually-hidden"> {of}</span>}
+      </span>
     </label>
   );
 }
@@ -175,11 +178,11 @@ export function money(amount: number, currency: string): string {
 
 type Charge = { id: string; amount: number; currency: string } | null;
 
-/** The charge of an action, in words: what it cost, or that it was free or changed nothing. */
+/** The charge of an action, in words: what it cost, or that it was free or changed nothing (the Charges page has its id). */
 export function chargeText(charge: Charge): string {
   if (!charge) return 'nothing changed, nothing charged';
-  if (charge.amount === 0) return `no charge (recorded as ${charge.id})`;
-  return `charged ${money(charge.amount, charge.currency)} (charge ${charge.id})`;
+  if (charge.amount === 0) return 'no charge';
+  return `charged ${money(charge.amount, charge.currency)}`;
 }
 
 export const dateTime = (iso: string | undefined | null): string => (iso ? new Date(iso).toLocaleString() : '—');

@@ -74,7 +74,8 @@ function EntryCard({ entry, resources, onChanged }: { entry: LibraryEntry; resou
       </dl>
       <div class="actions">
         <Switch
-          label={`Auto-renew ${title}`}
+          label="Auto-renew"
+          of={title}
           checked={entry.autoRenew}
           disabled={!editable || entry.status !== 'active' || state.busy}
           onChange={(autoRenew) =>
