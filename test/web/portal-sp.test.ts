@@ -16,7 +16,8 @@ let portal: PortalBrowser;
 let sp: Page;
 
 beforeAll(async () => {
-  portal = await startPortalBrowser({ routes: [testMediaRoutes] });
+  // Calls are placed through the call service on a busy machine: selection gets time enough never to fail open.
+  portal = await startPortalBrowser({ routes: [testMediaRoutes], env: { CMR_SELECT_BUDGET_MS: '5000' } });
   const tone = `${portal.baseUrl}/v1/test-media/tone.wav`;
   await seedCatalog(portal.ctx.services, [
     resource('r-summer', { title: 'Summer Breeze', contentUri: tone }),
@@ -155,7 +156,8 @@ describe('the portal for the SP', () => {
   it('counts the calls presenting now in the bar', async () => {
     const count = sp.getByTestId('presenting-now');
     await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor();
-    await portal.ctx.services.calls.callStarted({ callId: 'sp-count-1@192.0.2.1', fromTag: 'sc1', caller: ALICE, called: BOB });
+    const annotation = await portal.ctx.services.calls.callStarted({ callId: 'sp-count-1@192.0.2.1', fromTag: 'sc1', caller: ALICE, called: BOB });
+    expect(annotation.toCaller.map((r) => r.resourceId)).toEqual(['r-jazz']);
     await portal.ctx.services.calls.callAnswered('sp-count-1@192.0.2.1');
     await count.filter({ hasText: 'Calls presenting now: 1' }).waitFor({ timeout: 8000 });
     await portal.ctx.services.calls.callEnded('sp-count-1@192.0.2.1', 'bye');

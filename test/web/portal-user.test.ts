@@ -7,7 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALICE, BOB, CAROL, entry, resource, seedCatalog, seedUser } from '../support/presentation-fixtures.js';
+import { ALICE, BOB, box, CAROL, entry, resource, seedCatalog, seedUser } from '../support/presentation-fixtures.js';
 import { openPage, startPortalBrowser, type PortalBrowser } from '../support/portal-browser.js';
 import { testMediaRoutes } from '../support/test-media.js';
 
@@ -15,13 +15,15 @@ let portal: PortalBrowser;
 let page: Page;
 
 beforeAll(async () => {
-  portal = await startPortalBrowser({ routes: [testMediaRoutes] });
+  // Calls are placed through the call service on a busy machine: selection gets time enough never to fail open.
+  portal = await startPortalBrowser({ routes: [testMediaRoutes], env: { CMR_SELECT_BUDGET_MS: '5000' } });
   const media = `${portal.baseUrl}/v1/test-media`;
   await seedCatalog(portal.ctx.services, [
     resource('r-summer', { title: 'Summer Breeze', contentUri: `${media}/tone.wav`, mimeType: 'audio/wav', categories: ['pop'] }),
     resource('r-jazz', { title: 'Late Night Jazz', contentUri: `${media}/tone.wav`, mimeType: 'audio/wav', categories: ['jazz'] }),
     resource('r-card', { title: 'Business Card', type: 'image', contentUri: `${media}/card.svg`, mimeType: 'image/svg+xml', categories: ['business'] }),
-  ]);
+    resource('r-rock', { title: 'Thunder Riff', contentUri: `${media}/tone.wav`, mimeType: 'audio/wav', categories: ['rock'] }),
+  ], [box('box-rock', ['r-rock'], { name: 'Rock box', price: 299, currency: 'EUR', validityDays: 30 })]);
   // Bob presents his Business Card to every caller; the portal copies during calls as its own client.
   await seedUser(portal.ctx.services, BOB, { preferences: { default: { resourceId: 'r-card' } }, library: [entry('r-card')] });
   await portal.ctx.services.clients.create({ id: 'cmr-portal', name: 'CMR Portal', enabled: true, minVersion: '0.1.0' });
@@ -85,6 +87,27 @@ describe('the portal for a user', () => {
     await jazz.getByRole('button', { name: 'Gift' }).click();
     await status(jazz).filter({ hasText: `Gave Late Night Jazz to ${CAROL}: charged €1.99` }).waitFor();
     await portal.shoot(page, 'user-catalog');
+  });
+
+  it('subscribes to a box, and copies from another user\'s library only what that user holds', async () => {
+    const rock = card('Rock box');
+    await rock.getByRole('button', { name: 'Subscribe' }).click();
+    await status(rock).filter({ hasText: 'Subscribed to the box Rock box (1 resource): charged €2.99.' }).waitFor();
+
+    const copy = page.getByRole('region', { name: "Copy from another user's library" });
+    await copy.getByLabel('Copy from').fill(CAROL);
+    await copy.getByLabel('Resource to copy').selectOption({ label: 'Business Card (€0.99)' });
+    await copy.getByRole('button', { name: 'Copy' }).click();
+    const refusal = copy.getByRole('alert');
+    await refusal.waitFor();
+    const api = await portal.ctx.app.inject({
+      method: 'POST',
+      url: `/v1/users/${encodeURIComponent(ALICE)}/copies`,
+      headers: portal.ctx.as(ALICE),
+      payload: { mode: 'offline', from: CAROL, resourceIds: ['r-card'] },
+    });
+    expect(api.statusCode).toBe(404);
+    expect(await refusal.textContent()).toBe(api.json().detail);
   });
 
   it('sets the default and a rule in Preferences and previews what callers would be presented', async () => {

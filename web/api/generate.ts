@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import openapiTS, { astToString } from 'openapi-typescript';
+import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -34,7 +34,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
 }
 
 export async function generateApiTypes(document: Record<string, unknown>): Promise<string> {
-  const ast = await openapiTS(document as Parameters<typeof openapiTS>[0], { alphabetize: true });
+  const ast = await openapiTS(document as unknown as OpenAPI3, { alphabetize: true });
   return HEADER + astToString(ast);
 }
 

@@ -22,7 +22,7 @@ function detailText(detail: Record<string, unknown>): string {
 export function ActivityTable({ items, caption, showActor = false }: { items: FeedItem[]; caption: string; showActor?: boolean }) {
   return (
     <div class="table-wrap">
-      <table>
+      <table class="stack">
         <caption class="visually-hidden">{caption}</caption>
         <thead>
           <tr>
@@ -37,17 +37,17 @@ export function ActivityTable({ items, caption, showActor = false }: { items: Fe
         <tbody>
           {items.map(({ cursor, record }) => (
             <tr key={cursor} data-cursor={cursor}>
-              <td>{dateTime(record.at)}</td>
+              <td data-label="When">{dateTime(record.at)}</td>
               {showActor && (
-                <td>
+                <td data-label="Who">
                   {record.actor}
                   {record.subject && record.subject !== record.actor ? ` for ${record.subject}` : ''}
                 </td>
               )}
-              <td>{record.kind}</td>
-              <td>{record.channel}</td>
-              <td class={`result-${record.result}`}>{record.result}</td>
-              <td class="detail">{detailText(record.detail as Record<string, unknown>)}</td>
+              <td data-label="What">{record.kind}</td>
+              <td data-label="Channel">{record.channel}</td>
+              <td data-label="Result" class={`result-${record.result}`}>{record.result}</td>
+              <td data-label="Detail" class="detail">{detailText(record.detail as Record<string, unknown>)}</td>
             </tr>
           ))}
         </tbody>

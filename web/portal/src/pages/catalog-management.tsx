@@ -191,7 +191,7 @@ function ResourceTable({ resources, onEdit, onChanged }: { resources: Resource[]
     <>
       <Outcome state={state} />
       <div class="table-wrap">
-        <table>
+        <table class="stack">
           <caption class="visually-hidden">Catalog resources</caption>
           <thead>
             <tr>
@@ -207,12 +207,12 @@ function ResourceTable({ resources, onEdit, onChanged }: { resources: Resource[]
           <tbody>
             {resources.map((r) => (
               <tr key={r.id}>
-                <td>
+                <td data-label="Title">
                   {r.title} <span class="muted mono">{r.id}</span>
                 </td>
-                <td>{r.type}</td>
-                <td>{money(r.prices.subscribe, r.prices.currency)}</td>
-                <td>{r.status}</td>
+                <td data-label="Type">{r.type}</td>
+                <td data-label="Price">{money(r.prices.subscribe, r.prices.currency)}</td>
+                <td data-label="Status">{r.status}</td>
                 <td class="actions">
                   <button type="button" onClick={() => onEdit(r)} aria-label={`Edit ${r.title}`}>
                     Edit

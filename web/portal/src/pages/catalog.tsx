@@ -129,7 +129,8 @@ function BoxCard({ box, resources }: { box: Box; resources: Map<string, Resource
       const answer = await must(
         portal.api.POST('/v1/users/{uid}/box-subscriptions', { params: { ...own(portal), header: { 'idempotency-key': idempotencyKey() } }, body: { boxId: box.id } }),
       );
-      return `Subscribed to the box ${box.name} (${answer.entries.length} resources): ${chargeText(answer.charge)}.`;
+      const n = answer.entries.length;
+      return `Subscribed to the box ${box.name} (${n} resource${n === 1 ? '' : 's'}): ${chargeText(answer.charge)}.`;
     });
   return (
     <li class="card" aria-labelledby={headingId}>

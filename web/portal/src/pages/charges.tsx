@@ -18,7 +18,7 @@ export function ChargesPage() {
       {!paged.loading && paged.items.length === 0 && !paged.error && <p>No charges yet.</p>}
       {paged.items.length > 0 && (
         <div class="table-wrap">
-          <table>
+          <table class="stack">
             <caption class="visually-hidden">Charges, newest first</caption>
             <thead>
               <tr>
@@ -33,18 +33,18 @@ export function ChargesPage() {
             <tbody>
               {paged.items.map((c) => (
                 <tr key={c.id}>
-                  <td>{dateTime(c.at)}</td>
-                  {sp && <td>{c.subscriber}</td>}
-                  <td>
+                  <td data-label="When">{dateTime(c.at)}</td>
+                  {sp && <td data-label="Subscriber">{c.subscriber}</td>}
+                  <td data-label="What">
                     {c.kind}
                     {c.resourceIds.length ? ` · ${c.resourceIds.join(', ')}` : ''}
                   </td>
-                  <td>{money(c.amount, c.currency)}</td>
-                  <td>
+                  <td data-label="Amount">{money(c.amount, c.currency)}</td>
+                  <td data-label="Outcome">
                     {c.outcome}
                     {c.reason ? ` (${c.reason})` : ''}
                   </td>
-                  <td class="mono">{c.id}</td>
+                  <td data-label="Charge" class="mono">{c.id}</td>
                 </tr>
               ))}
             </tbody>
