@@ -17,13 +17,16 @@ export type Answer<P extends keyof paths, M extends keyof paths[P]> = paths[P][M
   ? JsonOf<R[200 & keyof R]> | JsonOf<R[201 & keyof R]>
   : never;
 
-export function createApi(token: string, onRefused: (reason: string) => void): Api {
+/**
+ * `channel` labels the activity records of what the page does (`X-CMR-Channel`); the portal's
+ * actions are recorded as `portal`, another page may name none.
+ */
+export function createApi(token: string, onRefused: (reason: string) => void, channel: 'portal' | null = 'portal'): Api {
   const api = createClient<paths>({ baseUrl: location.origin });
   api.use({
     onRequest({ request }) {
       request.headers.set('authorization', `Bearer ${token}`);
-      // Labels the activity records of what is done here as the portal's.
-      request.headers.set('x-cmr-channel', 'portal');
+      if (channel) request.headers.set('x-cmr-channel', channel);
       return request;
     },
     async onResponse({ response }) {

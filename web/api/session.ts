@@ -50,19 +50,13 @@ export async function signIn(token: string): Promise<{ session: Session } | { re
 export function watchExpiry(who: Who, onExpired: (reason: string) => void): () => void {
   if (!who.expiresAt) return () => undefined;
   const at = new Date(who.expiresAt);
-  const expire = () => onExpired(`your access token expired at ${at.toLocaleString()}: sign in again`);
-  // Timers of more than about 24.8 days overflow; a check every hour covers longer tokens.
-  const wait = Math.min(at.getTime() - Date.now(), 3_600_000);
-  if (wait <= 0) {
-    queueMicrotask(expire);
-    return () => undefined;
-  }
-  let cancel = () => undefined as void;
-  const timer = setTimeout(() => {
-    cancel = watchExpiry(who, onExpired);
-  }, wait);
-  return () => {
-    clearTimeout(timer);
-    cancel();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const check = () => {
+    const left = at.getTime() - Date.now();
+    if (left <= 0) return onExpired(`your access token expired at ${at.toLocaleString()}: sign in again`);
+    // Timers of more than about 24.8 days overflow: a long-lived token is looked at again every hour.
+    timer = setTimeout(check, Math.min(left, 3_600_000));
   };
+  check();
+  return () => clearTimeout(timer);
 }

@@ -1,5 +1,5 @@
 /** Library: the user's entries with their origin and expiry; auto-renew, Renew, Cancel, each with its charge. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { idempotencyKey, must } from '../../../api/client';
 import { loadResources, own, titleOf, type LibraryEntry, type Resource } from '../catalog';
 import { usePortal } from '../context';
@@ -39,8 +39,11 @@ export function LibraryPage() {
   );
 }
 
-function EntryCard({ entry, resources, onChanged }: { entry: LibraryEntry; resources: Map<string, Resource>; onChanged: () => void }) {
+function EntryCard({ entry: listed, resources, onChanged }: { entry: LibraryEntry; resources: Map<string, Resource>; onChanged: () => void }) {
   const portal = usePortal();
+  // The entry as the last answer gave it, until the reloaded library shows it too.
+  const [entry, setEntry] = useState(listed);
+  useEffect(() => setEntry(listed), [listed]);
   const { api } = portal;
   const [state, run] = useAction();
   const [confirming, setConfirming] = useState(false);
@@ -81,6 +84,7 @@ function EntryCard({ entry, resources, onChanged }: { entry: LibraryEntry; resou
           onChange={(autoRenew) =>
             act(async () => {
               const answer = await must(api.PATCH('/v1/users/{uid}/library/{entryId}', { params: params(), body: { autoRenew } }));
+              setEntry(answer.entry);
               return `Auto-renew ${autoRenew ? 'on' : 'off'} for ${title}: ${chargeText(answer.charge)}.`;
             })
           }
@@ -92,6 +96,7 @@ function EntryCard({ entry, resources, onChanged }: { entry: LibraryEntry; resou
           onClick={() =>
             act(async () => {
               const answer = await must(api.POST('/v1/users/{uid}/library/{entryId}/renew', { params: params() }));
+              setEntry(answer.entry);
               return `Renewed ${title} until ${date(answer.entry.expiresAt)}: ${chargeText(answer.charge)}.`;
             })
           }
