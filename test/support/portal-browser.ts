@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The portal in a real browser against the real server: the REST app (with the built portal) of a
  * test context listening on a free loopback port, real Redis under the test's namespace, and
@@ -20,6 +21,28 @@ export const SHOTS_DIR = process.env['PORTAL_SHOTS'] ?? join(tmpdir(), 'portal-s
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
+export interface PageFindings {
+  /** Buttons, links and form controls with no accessible name (their HTML, shortened). */
+  unnamed: string[];
+  /** The page scrolls sideways at phone width. */
+  widerThanPhone: boolean;
+}
+
+/** Every interactive element must have a name in the accessibility tree (what a screen reader says). */
+async function unnamedControls(page: Page): Promise<string[]> {
+  const found: string[] = [];
+  for (const role of ['button', 'link', 'textbox', 'combobox', 'checkbox', 'switch', 'spinbutton'] as const) {
+    for (const control of await page.getByRole(role).all()) {
+      const name = await control.evaluate((el) => {
+        const labels = (el as HTMLInputElement).labels;
+        return (el.getAttribute('aria-label') ?? '') + (labels ? [...labels].map((l) => l.textContent).join('') : '') + (el.closest('label')?.textContent ?? '') + (['BUTTON', 'A'].includes(el.tagName) ? el.textContent : '');
+      });
+      if (!name.trim()) found.push((await control.evaluate((el) => el.outerHTML)).slice(0, 120));
+    }
+  }
+  return found;
+}
+
 export interface PortalBrowser {
   ctx: TestContext;
   baseUrl: string;
@@ -30,8 +53,12 @@ export interface PortalBrowser {
   link(token: string): string;
   /** Cuts every open activity stream connection, as a network drop would. */
   dropStreams(): number;
-  /** Saves the page at desktop and at phone width, whole. */
-  shoot(page: Page, name: string): Promise<void>;
+  /**
+   * Saves the page at desktop and at phone width, whole, and reports what a keyboard or screen
+   * reader user, or a phone, would trip on: controls without an accessible name, and a page wider
+   * than the phone's screen.
+   */
+  inspect(page: Page, name: string): Promise<PageFindings>;
   close(): Promise<void>;
 }
 
@@ -88,11 +115,14 @@ export async function startPortalBrowser(options: Parameters<typeof createTestCo
       for (const socket of streams) socket.destroy();
       return count;
     },
-    shoot: async (page, name) => {
+    inspect: async (page, name) => {
       await page.screenshot({ path: join(SHOTS_DIR, `${name}-desktop.png`), fullPage: true });
+      const unnamed = await unnamedControls(page);
       await page.setViewportSize(PHONE);
+      const widerThanPhone = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
       await page.screenshot({ path: join(SHOTS_DIR, `${name}-phone.png`), fullPage: true });
       await page.setViewportSize(DESKTOP);
+      return { unnamed, widerThanPhone };
     },
     close: async () => {
       await browser.close();

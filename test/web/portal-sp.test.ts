@@ -83,7 +83,7 @@ describe('the portal for the SP', () => {
     await sp.getByRole('status').filter({ hasText: 'Added the box Evening mix.' }).waitFor();
     const boxes = (await portal.ctx.app.inject({ method: 'GET', url: '/v1/boxes', headers: portal.ctx.sp })).json();
     expect(boxes).toEqual([expect.objectContaining({ name: 'Evening mix', resourceIds: ['r-summer', 'r-owl'], price: 399, currency: 'EUR' })]);
-    await portal.shoot(sp, 'sp-catalog-management');
+    expect(await portal.inspect(sp, 'sp-catalog-management')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('registers a client, checking the version as the API does, and switches it off', async () => {
@@ -101,7 +101,7 @@ describe('the portal for the SP', () => {
     await sp.getByRole('switch', { name: 'ACME handset enabled' }).click();
     await sp.getByRole('status').filter({ hasText: 'ACME handset is disabled.' }).waitFor();
     expect(await portal.ctx.services.clients.find('acme-handset')).toMatchObject({ enabled: false, minVersion: '2.1.0' });
-    await portal.shoot(sp, 'sp-clients');
+    expect(await portal.inspect(sp, 'sp-clients')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it("shows a user's subscription in Live activity within 2 s, without reloading", async () => {
@@ -117,7 +117,7 @@ describe('the portal for the SP', () => {
     await rowsOf(sp).filter({ hasText: 'subscribe' }).filter({ hasText: ALICE }).waitFor({ timeout: 2000 });
     expect(await rowsOf(sp).filter({ hasText: 'subscribe' }).textContent()).toContain('portal');
     await user.close();
-    await portal.shoot(sp, 'sp-live-activity');
+    expect(await portal.inspect(sp, 'sp-live-activity')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('resumes Live activity after a dropped connection, with every record made meanwhile, once each and in order', async () => {
@@ -171,6 +171,6 @@ describe('the portal for the SP', () => {
     expect(rows.filter((r) => r.includes('subscribe') && r.includes('€1.99')).map((r) => [ALICE, BOB, CAROL].find((u) => r.includes(u)))).toEqual(
       expect.arrayContaining([ALICE, BOB, CAROL]),
     );
-    await portal.shoot(sp, 'sp-charges');
+    expect(await portal.inspect(sp, 'sp-charges')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 });

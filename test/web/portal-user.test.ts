@@ -38,15 +38,30 @@ describe('the portal for a user', () => {
   it('refuses a bad token with the server\'s reason, then signs in with the Access token field', async () => {
     await page.goto(`${portal.baseUrl}/portal/`);
     await page.getByRole('heading', { level: 1, name: 'Sign in to the CMR Portal' }).waitFor();
-    await portal.shoot(page, 'sign-in');
+    expect(await portal.inspect(page, 'sign-in')).toEqual({ unnamed: [], widerThanPhone: false });
     await page.getByLabel('Access token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     const refusal = page.locator('.field-error');
     await refusal.waitFor();
     expect(await refusal.textContent()).toMatch(/^the access token was refused: invalid bearer token: /);
 
-    await page.getByLabel('Access token').fill(portal.ctx.token(ALICE));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard alone: the field takes the token, Enter signs in, focus lands on the new page's heading.
+    await page.getByLabel('Access token').fill('');
+    await page.getByLabel('Access token').focus();
+    await page.keyboard.type(portal.ctx.token(ALICE));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Library');
+    const focused: string[] = [];
+    for (let i = 0; i < 12 && focused.at(-1) !== 'Catalog'; i++) {
+      await page.keyboard.press('Tab');
+      focused.push((await page.evaluate(() => document.activeElement?.textContent)) ?? '');
+    }
+    // From the top: the skip link, the bar, then the page links.
+    expect(focused).toEqual(['Skip to content', 'Sign out', 'Library', 'Catalog']);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Catalog' }).waitFor();
+    await page.goBack();
     await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
     expect(await page.getByRole('banner').textContent()).toContain(ALICE);
     // The token stays in this tab's session storage, nowhere else.
@@ -86,7 +101,7 @@ describe('the portal for a user', () => {
     await jazz.getByLabel('Gift to').fill(CAROL);
     await jazz.getByRole('button', { name: 'Gift' }).click();
     await status(jazz).filter({ hasText: `Gave Late Night Jazz to ${CAROL}: charged €1.99` }).waitFor();
-    await portal.shoot(page, 'user-catalog');
+    expect(await portal.inspect(page, 'user-catalog')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('subscribes to a box, and copies from another user\'s library only what that user holds', async () => {
@@ -137,7 +152,7 @@ describe('the portal for a user', () => {
     };
     expect(await preview(BOB)).toMatch(/would present Late Night Jazz \(rule /);
     expect(await preview(CAROL)).toMatch(/would present Summer Breeze \(the default;/);
-    await portal.shoot(page, 'user-preferences');
+    expect(await portal.inspect(page, 'user-preferences')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('renews in the Library with the charge shown, and switches auto-renew', async () => {
@@ -149,7 +164,7 @@ describe('the portal for a user', () => {
     await summer.getByRole('switch', { name: 'Auto-renew' }).click();
     await status(summer).filter({ hasText: 'Auto-renew on for Summer Breeze: no charge' }).waitFor();
     expect(await summer.getByRole('switch', { name: 'Auto-renew' }).isChecked()).toBe(true);
-    await portal.shoot(page, 'user-library');
+    expect(await portal.inspect(page, 'user-library')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('copies what a live call presents, from Calls', async () => {
@@ -162,7 +177,7 @@ describe('the portal for a user', () => {
     const loadedWidth = (img: HTMLImageElement) =>
       img.complete ? img.naturalWidth : new Promise<number>((resolve) => img.addEventListener('load', () => resolve(img.naturalWidth), { once: true }));
     expect(await call.getByRole('img', { name: 'Preview of Business Card' }).evaluate(loadedWidth)).toBe(480);
-    await portal.shoot(page, 'user-calls');
+    expect(await portal.inspect(page, 'user-calls')).toEqual({ unnamed: [], widerThanPhone: false });
     await call.getByRole('button', { name: 'Copy' }).click();
     await status(call).filter({ hasText: 'Copied Business Card into your library: charged €0.99.' }).waitFor();
     // Asked again, the copy is not charged twice.
@@ -183,7 +198,7 @@ describe('the portal for a user', () => {
     await page.getByRole('status').filter({ hasText: 'Saved your privacy settings: no charge' }).waitFor();
     // The server stores identities canonical, and the page shows what it stored.
     expect(await page.getByLabel('Contacts').inputValue()).toBe(`${BOB}\nsip:Carol@ims.example.net`);
-    await portal.shoot(page, 'user-privacy');
+    expect(await portal.inspect(page, 'user-privacy')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('lists the charges and the activity, newest first', async () => {
@@ -194,14 +209,14 @@ describe('the portal for a user', () => {
     expect(charges.filter((r) => r.includes('subscribe') && r.includes('€1.99'))).toHaveLength(2);
     expect(charges.some((r) => r.includes('renew') && r.includes('€1.49'))).toBe(true);
     expect(charges.some((r) => r.includes('gift') && r.includes('€1.99'))).toBe(true);
-    await portal.shoot(page, 'user-charges');
+    expect(await portal.inspect(page, 'user-charges')).toEqual({ unnamed: [], widerThanPhone: false });
 
     await openPage(page, 'Activity');
     await rows.nth(1).waitFor();
     const activity = await rows.allTextContents();
     expect(activity[1]).toContain('privacy');
     expect(activity.some((r) => r.includes('subscribe') && r.includes('success'))).toBe(true);
-    await portal.shoot(page, 'user-activity');
+    expect(await portal.inspect(page, 'user-activity')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
   it('signs out, and back on the sign-in page after the token expires, saying so', async () => {
