@@ -242,6 +242,12 @@ function RuleForm({ rule, choices, nextPriority, onDone, onCancel }: { rule?: Ru
       const answer = rule
         ? await must(portal.api.PUT('/v1/users/{uid}/preferences/rules/{ruleId}', { params: { path: { uid: portal.uid, ruleId: rule.id }, header }, body }))
         : await must(portal.api.POST('/v1/users/{uid}/preferences/rules', { params: { ...own(portal), header }, body }));
+      if (!rule) {
+        // Ready for the next rule, one priority step after this one.
+        [setCallers, setTimeFrom, setTimeTo, setDateFrom, setDateTo, setPresent].forEach((clear) => clear(''));
+        setDays([]);
+        setPriority(String(answer.rule.priority + 10));
+      }
       onDone();
       return `${rule ? 'Saved' : 'Added'} the rule (priority ${answer.rule.priority}): ${chargeText(answer.charge)}.`;
     });
