@@ -155,6 +155,46 @@ describe('the portal for a user', () => {
     expect(await portal.inspect(page, 'user-preferences')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 
+  it('reorders, edits and deletes rules, and adds a filter', async () => {
+    const form = page.locator('details', { hasText: 'Add a rule' });
+    await form.getByLabel('Present').selectOption({ label: 'Summer Breeze' });
+    await form.getByLabel('From').fill('22:00');
+    await form.getByLabel('To').fill('07:00');
+    await form.getByLabel('Sat').check();
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByRole('listitem', { name: 'Rule 2: Summer Breeze' }).waitFor();
+
+    await page.getByRole('button', { name: 'Move rule 2 up' }).click();
+    await page.getByRole('listitem', { name: 'Rule 1: Summer Breeze' }).waitFor();
+    const rules = async () =>
+      (await portal.ctx.app.inject({ method: 'GET', url: `/v1/users/${encodeURIComponent(ALICE)}/preferences/rules`, headers: portal.ctx.as(ALICE) }))
+        .json()
+        .map((r: { priority: number; present: { resourceId: string }; enabled: boolean }) => [r.present.resourceId, r.priority, r.enabled])
+        .sort((a: [string, number], b: [string, number]) => a[1] - b[1]);
+    expect(await rules()).toEqual([['r-summer', 10, true], ['r-jazz', 20, true]]);
+    expect(await page.getByRole('listitem', { name: 'Rule 1: Summer Breeze' }).textContent()).toContain('22:00–07:00 · Sat');
+
+    await page.getByRole('button', { name: 'Edit rule 2' }).click();
+    const edit = page.locator('form', { has: page.getByRole('button', { name: 'Save rule' }) });
+    await edit.getByRole('switch', { name: 'Enabled' }).click();
+    await edit.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('listitem', { name: 'Rule 2: Late Night Jazz' }).filter({ hasText: 'disabled' }).waitFor();
+    expect(await rules()).toEqual([['r-summer', 10, true], ['r-jazz', 20, false]]);
+
+    await page.getByRole('button', { name: 'Delete rule 1' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted the rule.' }).waitFor();
+    expect(await rules()).toEqual([['r-jazz', 20, false]]);
+
+    await page.getByText('Add a filter').click();
+    const filter = page.locator('details', { hasText: 'Add a filter' });
+    await filter.getByRole('button', { name: 'Add filter' }).click();
+    expect(await filter.getByRole('alert').textContent()).toBe('set at least one criterion');
+    await filter.getByLabel('mature').check();
+    await filter.getByLabel('Categories').fill('horror, drill');
+    await filter.getByRole('button', { name: 'Add filter' }).click();
+    await page.getByRole('listitem').filter({ hasText: 'Refuse what is categories horror, drill and rated mature' }).waitFor();
+  });
+
   it('renews in the Library with the charge shown, and switches auto-renew', async () => {
     await openPage(page, 'Library');
     const summer = card('Summer Breeze');
