@@ -185,6 +185,19 @@ describe('the portal for a user', () => {
     await page.getByRole('status').filter({ hasText: 'Deleted the rule.' }).waitFor();
     expect(await rules()).toEqual([['r-jazz', 20, false]]);
 
+    await page.getByText('Make a box').click();
+    const mine = page.locator('details', { hasText: 'Make a box' });
+    await mine.getByLabel('Box name').fill('Evenings');
+    await mine.getByRole('button', { name: 'Make box' }).click();
+    expect(await mine.locator('.field-error').textContent()).toBe('Resources must name at least one');
+    await mine.getByLabel('Late Night Jazz').check();
+    await mine.getByLabel('Summer Breeze').check();
+    await mine.getByLabel('Plays').selectOption('random');
+    await mine.getByRole('button', { name: 'Make box' }).click();
+    await page.getByRole('status').filter({ hasText: 'Made the box Evenings: no charge.' }).waitFor();
+    // The new box can be presented: it is among the default's choices.
+    await page.getByLabel('Presented when no rule matches').locator('option', { hasText: 'Box: Evenings' }).waitFor({ state: 'attached' });
+
     await page.getByText('Add a filter').click();
     const filter = page.locator('details', { hasText: 'Add a filter' });
     await filter.getByRole('button', { name: 'Add filter' }).click();

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { idempotencyKey, must, type Answer, type Schemas } from '../../../api/client';
 import { checkIdentity, checkList, checkText, limitsOf, splitList, type FieldSchema } from '../../../api/fields';
-import { FilterInput, Preferences, RuleInput } from '../../../api/schemas';
+import { FilterInput, PersonalBoxInput, Preferences, RuleInput } from '../../../api/schemas';
 import { isActive, loadResources, own, titleOf, type Box, type Resource } from '../catalog';
 import { usePortal, type Portal } from '../context';
 import { Alert, chargeText, Field, Loading, MediaPreview, Outcome, Page, Section, Switch, useAction, useLoad } from '../ui';
@@ -17,6 +17,9 @@ type Target = NonNullable<Prefs['default']>;
 
 interface Choices {
   resources: Map<string, Resource>;
+  /** Resources the user holds actively: what a personal box may be made of. */
+  held: string[];
+  personal: Box[];
   /** What a rule or the default may present: held resources, own boxes, subscribed catalog boxes. */
   targets: Array<{ value: string; label: string }>;
 }
@@ -49,7 +52,7 @@ async function loadPreferences(portal: Portal) {
     ...held.map((id) => ({ value: `resource:${id}`, label: titleOf(resources, id) })),
     ...boxes.map((b) => ({ value: `box:${b.id}`, label: `Box: ${b.name}` })),
   ];
-  return { preferences, choices: { resources, targets } satisfies Choices };
+  return { preferences, choices: { resources, held, personal, targets } satisfies Choices };
 }
 
 export function PreferencesPage() {
@@ -62,6 +65,7 @@ export function PreferencesPage() {
           <>
             <DefaultSection preferences={preferences} choices={choices} onChanged={loaded.reload} />
             <RulesSection rules={preferences.rules} choices={choices} onChanged={loaded.reload} timezone={preferences.timezone} />
+            <PersonalBoxesSection choices={choices} onChanged={loaded.reload} />
             <FiltersSection filters={preferences.filters} onChanged={loaded.reload} />
             <PreviewSection resources={choices.resources} />
             <TimezoneSection preferences={preferences} onChanged={loaded.reload} />
@@ -305,6 +309,84 @@ function RuleForm({ rule, choices, nextPriority, onDone, onCancel }: { rule?: Ru
       </div>
       <Outcome state={state} />
     </form>
+  );
+}
+
+/** The user's own boxes, made of resources the user holds: a rule or the default can present one. */
+function PersonalBoxesSection({ choices, onChanged }: { choices: Choices; onChanged: () => void }) {
+  const portal = usePortal();
+  const [state, run] = useAction();
+  const [name, setName] = useState('');
+  const [mode, setMode] = useState<Box['mode']>('sequential');
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [errors, setErrors] = useState<Record<string, string | null>>({});
+  const fields = PersonalBoxInput.properties;
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const found = { name: checkText(fields.name, name.trim()), resources: checkList(fields.resourceIds as FieldSchema, chosen) };
+    setErrors(found);
+    if (found.name || found.resources) return;
+    void run(async () => {
+      const answer = await must(portal.api.POST('/v1/users/{uid}/boxes', { params: withKey(portal), body: { name: name.trim(), resourceIds: chosen, mode } }));
+      setName('');
+      setChosen([]);
+      onChanged();
+      return `Made the box ${answer.box.name}: ${chargeText(answer.charge)}.`;
+    });
+  };
+  const remove = (box: Box) =>
+    run(async () => {
+      await must(portal.api.DELETE('/v1/users/{uid}/boxes/{boxId}', { params: { path: { uid: portal.uid, boxId: box.id }, header: { 'idempotency-key': idempotencyKey() } } }));
+      onChanged();
+      return `Deleted the box ${box.name}.`;
+    });
+
+  return (
+    <Section title="My boxes">
+      <ul class="rules">
+        {choices.personal.map((box) => (
+          <li key={box.id} class="card rule">
+            <span>
+              <strong>{box.name}</strong> ({box.mode === 'random' ? 'one at random per call' : 'one after the other'}): {box.resourceIds.map((id) => titleOf(choices.resources, id)).join(', ')}
+            </span>
+            <button type="button" class="danger" disabled={state.busy} onClick={() => remove(box)} aria-label={`Delete the box ${box.name}`}>
+              Delete
+            </button>
+          </li>
+        ))}
+      </ul>
+      <Outcome state={state} />
+      <details class="card">
+        <summary>Make a box</summary>
+        <form class="form-grid" onSubmit={submit} noValidate>
+          <Field label="Box name" error={errors['name'] && `Box name ${errors['name']}`}>
+            {(p) => <input {...p} type="text" maxLength={limitsOf(fields.name).maxLength} value={name} onInput={(e) => setName(e.currentTarget.value)} />}
+          </Field>
+          <fieldset class="days">
+            <legend>Resources, in play order</legend>
+            {choices.held.map((id) => (
+              <label key={id}>
+                <input type="checkbox" checked={chosen.includes(id)} onChange={(e) => setChosen(e.currentTarget.checked ? [...chosen, id] : chosen.filter((c) => c !== id))} />
+                {titleOf(choices.resources, id)}
+              </label>
+            ))}
+            {errors['resources'] && <small class="field-error">Resources {errors['resources']}</small>}
+          </fieldset>
+          <Field label="Plays">
+            {(p) => (
+              <select {...p} value={mode} onChange={(e) => setMode(e.currentTarget.value as Box['mode'])}>
+                <option value="sequential">one after the other, call by call</option>
+                <option value="random">one at random per call</option>
+              </select>
+            )}
+          </Field>
+          <button type="submit" disabled={state.busy}>
+            Make box
+          </button>
+        </form>
+      </details>
+    </Section>
   );
 }
 
