@@ -141,6 +141,44 @@ export function Field({ label, error, hint, children }: FieldProps) {
   );
 }
 
+/** A group of checkboxes choosing some of `options`, in the order they are ticked. */
+export function Checklist<T extends string | number>({ legend, options, chosen, onChange, error }: {
+  legend: string;
+  options: Array<{ value: T; label: string }>;
+  chosen: T[];
+  onChange: (chosen: T[]) => void;
+  error?: string | null;
+}) {
+  return (
+    <fieldset class="days">
+      <legend>{legend}</legend>
+      {options.map((option) => (
+        <label key={option.value}>
+          <input
+            type="checkbox"
+            checked={chosen.includes(option.value)}
+            onChange={(e) => onChange(e.currentTarget.checked ? [...chosen, option.value] : chosen.filter((v) => v !== option.value))}
+          />
+          {option.label}
+        </label>
+      ))}
+      {error && <small class="field-error">{error}</small>}
+    </fieldset>
+  );
+}
+
+/** One item of a list the user can delete from: what it is, and its Delete button. */
+export function RemovableItem({ children, name, busy, onRemove }: { children: ComponentChildren; name: string; busy: boolean; onRemove: () => void }) {
+  return (
+    <li class="card rule">
+      <span>{children}</span>
+      <button type="button" class="danger" disabled={busy} onClick={onRemove} aria-label={`Delete ${name}`}>
+        Delete
+      </button>
+    </li>
+  );
+}
+
 /** A checkbox presented as an on/off switch; `of` names what it switches for screen readers when the card around it shows it already. */
 export function Switch({ label, of, checked, disabled, onChange }: { label: string; of?: string; checked: boolean; disabled?: boolean; onChange: (on: boolean) => void }) {
   return (

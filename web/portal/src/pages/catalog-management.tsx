@@ -5,7 +5,7 @@ import { checkList, checkText, splitList, type FieldSchema } from '../../../api/
 import { CatalogBoxInput, ResourceInput } from '../../../api/schemas';
 import { loadResources, type Box, type Resource } from '../catalog';
 import { usePortal } from '../context';
-import { Field, Loading, money, Outcome, Page, Section, useAction, useLoad, type ActionState } from '../ui';
+import { Checklist, Field, Loading, money, Outcome, Page, Section, useAction, useLoad, type ActionState } from '../ui';
 
 const TYPES = ['audio', 'video', 'image', 'text', 'multimedia'] as const;
 const RATINGS = ['general', 'teen', 'mature'] as const;
@@ -334,16 +334,13 @@ function BoxForm({ box, resources, saving: state, runSave: run, onDone }: BoxFor
     <form class="form-grid two" onSubmit={submit} noValidate>
       {!box && text('id', 'Box ID', 'Optional')}
       {text('name', 'Name')}
-      <fieldset class="days">
-        <legend>Resources, in play order</legend>
-        {[...resources.values()].map((r) => (
-          <label key={r.id}>
-            <input type="checkbox" checked={chosen.includes(r.id)} onChange={(e) => setChosen(e.currentTarget.checked ? [...chosen, r.id] : chosen.filter((id) => id !== r.id))} />
-            {r.title}
-          </label>
-        ))}
-        {errors['resources'] && <small class="field-error">Resources {errors['resources']}</small>}
-      </fieldset>
+      <Checklist
+        legend="Resources, in play order"
+        options={[...resources.values()].map((r) => ({ value: r.id, label: r.title }))}
+        chosen={chosen}
+        onChange={setChosen}
+        error={errors['resources'] && `Resources ${errors['resources']}`}
+      />
       <Field label="Mode">
         {(props) => (
           <select {...props} value={mode} onChange={(e) => setMode(e.currentTarget.value as Box['mode'])}>

@@ -8,7 +8,7 @@ import { checkIdentity, checkList, checkText, limitsOf, splitList, type FieldSch
 import { FilterInput, PersonalBoxInput, Preferences, RuleInput } from '../../../api/schemas';
 import { isActive, loadResources, own, titleOf, type Box, type Resource } from '../catalog';
 import { usePortal, type Portal } from '../context';
-import { Alert, chargeText, Field, Loading, MediaPreview, Outcome, Page, Section, Switch, useAction, useLoad } from '../ui';
+import { Alert, chargeText, Checklist, Field, Loading, MediaPreview, Outcome, Page, RemovableItem, Section, Switch, useAction, useLoad } from '../ui';
 
 type Prefs = Answer<'/v1/users/{uid}/preferences', 'get'>;
 type Rule = Prefs['rules'][number];
@@ -271,19 +271,7 @@ function RuleForm({ rule, choices, nextPriority, onDone, onCancel }: { rule?: Ru
         </Field>
         <Field label="To">{(props) => <input {...props} type="time" value={timeTo} onInput={(e) => setTimeTo(e.currentTarget.value)} />}</Field>
       </fieldset>
-      <fieldset class="days">
-        <legend>Days</legend>
-        {DAYS.map((day, i) => (
-          <label key={day}>
-            <input
-              type="checkbox"
-              checked={days.includes(i + 1)}
-              onChange={(e) => setDays(e.currentTarget.checked ? [...days, i + 1] : days.filter((d) => d !== i + 1))}
-            />
-            {day.slice(0, 3)}
-          </label>
-        ))}
-      </fieldset>
+      <Checklist legend="Days" options={DAYS.map((day, i) => ({ value: i + 1, label: day.slice(0, 3) }))} chosen={days} onChange={setDays} />
       <fieldset class="pair">
         <legend>Dates</legend>
         <Field label="First day" error={errors['dates']}>
@@ -346,14 +334,9 @@ function PersonalBoxesSection({ choices, onChanged }: { choices: Choices; onChan
     <Section title="My boxes">
       <ul class="rules">
         {choices.personal.map((box) => (
-          <li key={box.id} class="card rule">
-            <span>
-              <strong>{box.name}</strong> ({box.mode === 'random' ? 'one at random per call' : 'one after the other'}): {box.resourceIds.map((id) => titleOf(choices.resources, id)).join(', ')}
-            </span>
-            <button type="button" class="danger" disabled={state.busy} onClick={() => remove(box)} aria-label={`Delete the box ${box.name}`}>
-              Delete
-            </button>
-          </li>
+          <RemovableItem key={box.id} name={`the box ${box.name}`} busy={state.busy} onRemove={() => remove(box)}>
+            <strong>{box.name}</strong> ({box.mode === 'random' ? 'one at random per call' : 'one after the other'}): {box.resourceIds.map((id) => titleOf(choices.resources, id)).join(', ')}
+          </RemovableItem>
         ))}
       </ul>
       <Outcome state={state} />
@@ -363,16 +346,13 @@ function PersonalBoxesSection({ choices, onChanged }: { choices: Choices; onChan
           <Field label="Box name" error={errors['name'] && `Box name ${errors['name']}`}>
             {(p) => <input {...p} type="text" maxLength={limitsOf(fields.name).maxLength} value={name} onInput={(e) => setName(e.currentTarget.value)} />}
           </Field>
-          <fieldset class="days">
-            <legend>Resources, in play order</legend>
-            {choices.held.map((id) => (
-              <label key={id}>
-                <input type="checkbox" checked={chosen.includes(id)} onChange={(e) => setChosen(e.currentTarget.checked ? [...chosen, id] : chosen.filter((c) => c !== id))} />
-                {titleOf(choices.resources, id)}
-              </label>
-            ))}
-            {errors['resources'] && <small class="field-error">Resources {errors['resources']}</small>}
-          </fieldset>
+          <Checklist
+            legend="Resources, in play order"
+            options={choices.held.map((id) => ({ value: id, label: titleOf(choices.resources, id) }))}
+            chosen={chosen}
+            onChange={setChosen}
+            error={errors['resources'] && `Resources ${errors['resources']}`}
+          />
           <Field label="Plays">
             {(p) => (
               <select {...p} value={mode} onChange={(e) => setMode(e.currentTarget.value as Box['mode'])}>
@@ -450,19 +430,15 @@ function FiltersSection({ filters, onChanged }: { filters: Filter[]; onChanged: 
       onChanged();
       return 'Deleted the filter.';
     });
-  const toggle = (list: string[], set: (l: string[]) => void, value: string, on: boolean) => set(on ? [...list, value] : list.filter((v) => v !== value));
 
   return (
     <Section title="Filter rules">
       <p class="muted">What you refuse to be presented when you call someone.</p>
       <ul class="rules">
         {filters.map((filter) => (
-          <li key={filter.id} class="card rule">
-            <span>{describeFilter(filter)}</span>
-            <button type="button" class="danger" disabled={state.busy} onClick={() => remove(filter)} aria-label={`Delete filter: ${describeFilter(filter)}`}>
-              Delete
-            </button>
-          </li>
+          <RemovableItem key={filter.id} name={`filter: ${describeFilter(filter)}`} busy={state.busy} onRemove={() => remove(filter)}>
+            {describeFilter(filter)}
+          </RemovableItem>
         ))}
       </ul>
       <Outcome state={state} />
@@ -472,24 +448,8 @@ function FiltersSection({ filters, onChanged }: { filters: Filter[]; onChanged: 
           <Field label="Categories" error={error['categories']} hint="Comma-separated">
             {(p) => <input {...p} type="text" value={categories} onInput={(e) => setCategories(e.currentTarget.value)} />}
           </Field>
-          <fieldset class="days">
-            <legend>Ratings</legend>
-            {RATINGS.map((r) => (
-              <label key={r}>
-                <input type="checkbox" checked={ratings.includes(r)} onChange={(e) => toggle(ratings, setRatings, r, e.currentTarget.checked)} />
-                {r}
-              </label>
-            ))}
-          </fieldset>
-          <fieldset class="days">
-            <legend>Types</legend>
-            {TYPES.map((t) => (
-              <label key={t}>
-                <input type="checkbox" checked={types.includes(t)} onChange={(e) => toggle(types, setTypes, t, e.currentTarget.checked)} />
-                {t}
-              </label>
-            ))}
-          </fieldset>
+          <Checklist legend="Ratings" options={RATINGS.map((v) => ({ value: v, label: v }))} chosen={ratings} onChange={setRatings} />
+          <Checklist legend="Types" options={TYPES.map((v) => ({ value: v, label: v }))} chosen={types} onChange={setTypes} />
           <Field label="Providers" error={error['providers']} hint="Comma-separated">
             {(p) => <input {...p} type="text" value={providers} onInput={(e) => setProviders(e.currentTarget.value)} />}
           </Field>
