@@ -98,7 +98,7 @@ describe('the portal for the SP', () => {
     await form.getByRole('button', { name: 'Register client' }).click();
     await sp.getByRole('status').filter({ hasText: 'Registered ACME handset (acme-handset).' }).waitFor();
 
-    await sp.getByRole('switch', { name: 'ACME handset enabled' }).click();
+    await sp.getByRole('switch', { name: 'Enabled ACME handset' }).click();
     await sp.getByRole('status').filter({ hasText: 'ACME handset is disabled.' }).waitFor();
     expect(await portal.ctx.services.clients.find('acme-handset')).toMatchObject({ enabled: false, minVersion: '2.1.0' });
     expect(await portal.inspect(sp, 'sp-clients')).toEqual({ unnamed: [], widerThanPhone: false });

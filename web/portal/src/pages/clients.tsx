@@ -56,7 +56,7 @@ function ClientCard({ client, onChanged }: { client: Client; onChanged: () => vo
       <h3 id={headingId} class="card-title">
         {client.name} <span class="muted mono">{client.id}</span>
       </h3>
-      <Switch label={`${client.name} enabled`} checked={client.enabled} disabled={state.busy} onChange={(enabled) => save({ enabled }, `${client.name} is ${enabled ? 'enabled' : 'disabled'}.`)} />
+      <Switch label="Enabled" of={client.name} checked={client.enabled} disabled={state.busy} onChange={(enabled) => save({ enabled }, `${client.name} is ${enabled ? 'enabled' : 'disabled'}.`)} />
       <form class="inline-form" onSubmit={saveVersion} noValidate>
         <Field label="Minimum version" error={error}>
           {(props) => <input {...props} type="text" value={minVersion} onInput={(e) => setMinVersion(e.currentTarget.value)} />}
