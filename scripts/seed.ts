@@ -1,7 +1,7 @@
 /**
  * Loads a small demo into Redis so a newcomer sees something real at once:
  *   npm run seed -- --demo
- * Five catalog resources, two SP boxes, a registered handset client, and two users
+ * Five catalog resources, two SP boxes, the registered clients (a handset and the CMR Portal), and two users
  * (alice tel:+15551230001, bob tel:+15551230002) with libraries and preferences.
  * Idempotent: running it again resets the demo data and leaves everything else alone.
  */
@@ -70,10 +70,15 @@ try {
     else await services.catalog.create(r);
   }
   for (const box of catalogBoxes) await services.catalogBoxes.put(box);
-  const client = await services.clients.find('acme-handset');
-  const clientData = { name: 'ACME handset', enabled: true, minVersion: '2.0.0' };
-  if (client) await services.clients.replace('acme-handset', clientData);
-  else await services.clients.create({ id: 'acme-handset', ...clientData });
+  // The portal copies during calls as the client `cmr-portal` (web/portal/src/pages/calls.tsx).
+  const clients = [
+    { id: 'acme-handset', name: 'ACME handset', enabled: true, minVersion: '2.0.0' },
+    { id: 'cmr-portal', name: 'CMR Portal', enabled: true, minVersion: '0.1.0' },
+  ];
+  for (const { id, ...clientData } of clients) {
+    if (await services.clients.find(id)) await services.clients.replace(id, clientData);
+    else await services.clients.create({ id, ...clientData });
+  }
   for (const [user, library] of [[alice, aliceLibrary], [bob, bobLibrary]] as const) {
     await services.management.expiryIndex.track(user, ...library);
     for (const e of library) await services.users.library(user).put(e);
@@ -82,7 +87,7 @@ try {
   await services.users.putPreferences(bob, bobPreferences);
   process.stdout.write(
     `demo loaded into ${config.redis.target.mode === 'single' ? config.redis.url : 'cluster'} (namespace ${config.redis.namespace}): ` +
-      `${resources.length} resources, ${catalogBoxes.length} boxes, client acme-handset, users ${alice} and ${bob}\n`,
+      `${resources.length} resources, ${catalogBoxes.length} boxes, clients ${clients.map((c) => c.id).join(' and ')}, users ${alice} and ${bob}\n`,
   );
 } finally {
   await services.close();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares this machine for the test suite: sipp (Debian package sip-tester) for the SIP tests,
-# and a Redis answering on 127.0.0.1:6379. Safe to run again; installs only what is missing.
+# Chromium (Debian package chromium) for the browser tests, and a Redis answering on 127.0.0.1:6379. Safe to run again; installs only what is missing.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -14,6 +14,10 @@ if ! command -v sipp >/dev/null 2>&1; then
   echo "test-setup: installing sip-tester (sipp)"
   apt_install sip-tester
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test-setup: installing chromium"
+  apt_install chromium
+fi
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   echo "test-setup: installing redis-server"
   apt_install redis-server redis-tools
@@ -26,4 +30,4 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 fi
-echo "test-setup: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -1), redis $(redis-cli -h 127.0.0.1 -p 6379 info server | grep -o 'redis_version:[0-9.]*' | cut -d: -f2)"
+echo "test-setup: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -1), $(/usr/bin/chromium --version 2>/dev/null | head -1), redis $(redis-cli -h 127.0.0.1 -p 6379 info server | grep -o 'redis_version:[0-9.]*' | cut -d: -f2)"

@@ -30,6 +30,8 @@ import { chargeRoutes } from './routes/charging/charges.js';
 import { activityRoutes } from './routes/activity/activities.js';
 import { copyRoutes } from './routes/copy/copies.js';
 import { managementRoutes } from './routes/management/index.js';
+import { meRoutes } from './routes/auth/me.js';
+import { isWebPageUrl, webPages } from './plugins/web-pages.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -77,8 +79,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   const routeTable: RouteInfo[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
-    // The documentation pages are public like /openapi.json.
-    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    // The documentation and the browser pages are public like /openapi.json (the pages sign in themselves).
+    if (route.url.startsWith('/docs') || isWebPageUrl(route.url)) route.config = { ...route.config, access: 'public' };
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
@@ -125,6 +127,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   });
 
   await app.register(async (scope) => operationsRoutes(scope as App, services));
+  await app.register(async (scope) => webPages(scope));
   await app.register(
     async (v1) => {
       await catalogRoutes(v1 as App, services);
@@ -134,6 +137,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       await activityRoutes(v1 as App, services);
       await copyRoutes(v1 as App, services);
       await managementRoutes(v1 as App, services);
+      await meRoutes(v1 as App);
       for (const routes of extraRoutes) await routes(v1 as App, services);
     },
     { prefix: '/v1' },

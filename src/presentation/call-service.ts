@@ -135,6 +135,11 @@ export class CallService implements CallEvents {
   }
 
   /** The user's live calls (early or confirmed), most recent first, with what is presenting. */
+  /** How many live calls present something now, on every instance (the SP's dashboard figure). */
+  presentingNow(): Promise<number> {
+    return this.parts.sessions.countPresenting(this.options.now().getTime());
+  }
+
   async currentCalls(uid: Identity): Promise<PresentingSession[]> {
     const sessions = await this.parts.sessions.ofUser(uid, this.options.now().getTime());
     return this.withContent(sessions.filter((s) => s.state !== 'ended'));

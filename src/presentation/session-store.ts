@@ -1,7 +1,9 @@
 /**
  * Presenting sessions in Redis: one small string per Call-ID, and per user a sorted set of the
  * Call-IDs the user is a party to (scored by the latest time the session can still exist), for
- * lookups by pair and for the user's current calls.
+ * lookups by pair and for the user's current calls. A global sorted set names the live calls that
+ * present something, for the SP's count of calls presenting now; it rides in the same round trips
+ * as the session's own writes.
  *
  * A session is kept compact, well under 300 bytes of Redis memory: a plain string (no per-field
  * overhead and no encoding change when a SIP identity is long) holding resource ids only — the
@@ -21,7 +23,7 @@
 import type { Identity } from '../domain/identity.js';
 import type { CallState } from '../domain/types.js';
 import type { Keys } from '../store/keys.js';
-import { LuaScript } from '../store/lua-script.js';
+import { isNoScript, LuaScript } from '../store/lua-script.js';
 import { pipelined, type RedisCommand } from '../store/pipelines.js';
 import { storeCall, type RedisClient } from '../store/redis.js';
 
@@ -138,8 +140,12 @@ export class SessionStore {
     const boundMs = liveMs + this.lifetimes.graceSec * 1000;
     const now = session.startedAt;
     const parties = [...new Set([session.caller, session.called])];
+    const presenting = session.toCaller.length + session.toCalled.length > 0;
     const groups: RedisCommand[][] = [
       [['SET', this.keys.callSession(session.callId), encodeSession(session), 'PX', liveMs]],
+      ...(presenting
+        ? [[['ZADD', this.keys.presentingCalls, now + liveMs, session.callId], ['ZREMRANGEBYSCORE', this.keys.presentingCalls, '-inf', now]] as RedisCommand[]]
+        : []),
       ...parties.map((uid): RedisCommand[] => {
         const index = this.keys.user(uid).calls;
         return [
@@ -157,7 +163,36 @@ export class SessionStore {
   /** Moves the session to `state` at `at`; false when there is no session or it is already past that state. */
   transition(callId: string, state: 'confirmed' | 'ended', at: number): Promise<boolean> {
     const ttl = state === 'confirmed' ? '' : String(this.lifetimes.graceSec * 1000);
-    return storeCall(async () => (await TRANSITION.run(this.redis, [this.keys.callSession(callId)], [STATE_CODE[state], at, ttl])) === 1);
+    const script: RedisCommand[] = [TRANSITION.command([this.keys.callSession(callId)], [STATE_CODE[state], at, ttl])];
+    // In the same round trip as the script: an ended call presents nothing any more.
+    const unlisted: RedisCommand[][] = state === 'ended' ? [[['ZREM', this.keys.presentingCalls, callId]]] : [];
+    return storeCall(async () => {
+      try {
+        const [[moved]] = (await pipelined(this.redis, [script, ...unlisted])) as [[unknown]];
+        return moved === 1;
+      } catch (err) {
+        if (!isNoScript(err)) throw err;
+        // First use, or Redis restarted: run it by its source, which loads it again.
+        const [moved] = await Promise.all([
+          TRANSITION.run(this.redis, [this.keys.callSession(callId)], [STATE_CODE[state], at, ttl]),
+          ...unlisted.map(() => this.redis.zrem(this.keys.presentingCalls, callId)),
+        ]);
+        return moved === 1;
+      }
+    });
+  }
+
+  /** How many live calls present something at `now` (calls past their longest life are dropped on the way). */
+  countPresenting(now: number): Promise<number> {
+    return storeCall(async () => {
+      const [[, count]] = (await pipelined(this.redis, [
+        [
+          ['ZREMRANGEBYSCORE', this.keys.presentingCalls, '-inf', now],
+          ['ZCARD', this.keys.presentingCalls],
+        ],
+      ])) as [[number, number]];
+      return count;
+    });
   }
 
   get(callId: string): Promise<StoredSession | null> {

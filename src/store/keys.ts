@@ -31,6 +31,10 @@ export class Keys {
   callSession(callId: string): string {
     return `${this.namespace}:{call:${callId}}:session`;
   }
+  /** Sorted set of the Call-IDs of live calls that present something, scored by their latest possible end. */
+  get presentingCalls(): string {
+    return `${this.namespace}:{calls}:presenting`;
+  }
   /** The drachtio front's record of the called party's early dialog, while the call rings. */
   calledPartyEarlyDialog(callId: string): string {
     return `${this.namespace}:{call:${callId}}:called-early-dialog`;

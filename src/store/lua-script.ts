@@ -13,12 +13,22 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /** The EVALSHA command, to send in a pipeline; a NOSCRIPT reply (see `isNoScript`) means `run` it instead. */
+  command(keys: readonly string[], args: ReadonlyArray<string | number>): [string, ...Array<string | number>] {
+    return ['EVALSHA', this.sha, keys.length, ...keys, ...args];
+  }
+
   async run(redis: RedisClient, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      if (!isNoScript(err)) throw err;
       return redis.eval(this.source, keys.length, ...keys, ...args);
     }
   }
+}
+
+/** Redis does not have the script (never loaded, or flushed by a restart). */
+export function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }

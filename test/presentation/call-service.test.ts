@@ -139,8 +139,9 @@ describe('callStarted', () => {
       await ctx.services.calls.drain();
       // Parties, then catalog, then the session write: nothing else.
       expect(pipelines).toHaveBeenCalledTimes(3);
-      // 4 reads per party, one HMGET of the catalog, the session SET and 3 index commands per party.
-      expect(commands).toHaveBeenCalledTimes(2 * 4 + 1 + 1 + 2 * 3);
+      // 4 reads per party, one HMGET of the catalog, the session SET, 3 index commands per party
+      // and 2 of the index of calls presenting (the call presents something).
+      expect(commands).toHaveBeenCalledTimes(2 * 4 + 1 + 1 + 2 * 3 + 2);
     } finally {
       pipelines.mockRestore();
       commands.mockRestore();

@@ -54,3 +54,8 @@ export const PreviewQuery = Type.Object({
 export type PreviewQuery = Static<typeof PreviewQuery>;
 
 export const CallIdParams = Type.Object({ callId: Type.String({ minLength: 1, maxLength: 256, description: 'SIP Call-ID, percent-encoded' }) });
+
+export const CallsSummary = Type.Object(
+  { presenting: Type.Integer({ minimum: 0, description: 'Live calls (ringing or answered) presenting at least one resource to a party, on every instance' }) },
+  { $id: 'CallsSummary' },
+);

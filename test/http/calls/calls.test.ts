@@ -118,6 +118,30 @@ describe('calls', () => {
     expect(after.json()).toEqual([]);
   });
 
+  it('counts for the SP the live calls presenting something, until each ends', async () => {
+    const presenting = async () => {
+      const res = await ctx.app.inject({ method: 'GET', url: '/v1/calls', headers: ctx.sp });
+      expect(res.statusCode).toBe(200);
+      return res.json().presenting as number;
+    };
+    expect(await presenting()).toBe(0);
+    const first = { callId: 'count-1@192.0.2.10', fromTag: 'c1', caller: CAROL, called: ALICE };
+    const second = { callId: 'count-2@192.0.2.10', fromTag: 'c2', caller: BOB, called: ALICE };
+    // Nobody presents anything on a call between two users without libraries.
+    const silent = { callId: 'count-3@192.0.2.10', fromTag: 'c3', caller: BOB, called: CAROL };
+    for (const call of [first, second, silent]) {
+      await ctx.services.calls.callStarted(call);
+      await ctx.services.calls.callAnswered(call.callId);
+    }
+    expect(await presenting()).toBe(2);
+    await ctx.services.calls.callEnded(first.callId, 'bye');
+    expect(await presenting()).toBe(1);
+    await ctx.services.calls.callEnded(second.callId, 'cancel');
+    await ctx.services.calls.callEnded(silent.callId, 'bye');
+    expect(await presenting()).toBe(0);
+    expect((await ctx.app.inject({ method: 'GET', url: '/v1/calls', headers: ctx.as(ALICE) })).statusCode).toBe(403);
+  });
+
   it('answers 404 for an unknown call', async () => {
     const res = await ctx.app.inject({ method: 'GET', url: '/v1/calls/no-such-call', headers: ctx.sp });
     expect(res.statusCode).toBe(404);

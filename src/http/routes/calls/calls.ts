@@ -1,13 +1,13 @@
 /**
  * What is presenting on calls: the preview of a call (`/users/{uid}/presentation`), a call by its
- * Call-ID (SP) and a user's live calls.
+ * Call-ID and the count of calls presenting now (SP), and a user's live calls.
  */
 import { Type } from 'typebox';
 import { CmrError } from '../../../domain/errors.js';
 import { parseIdentity } from '../../../domain/identity.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
-import { CallIdParams, PresentationPreview, PresentedResource, PresentingSession, PreviewQuery } from '../../schemas/calls.js';
+import { CallIdParams, CallsSummary, PresentationPreview, PresentedResource, PresentingSession, PreviewQuery } from '../../schemas/calls.js';
 import { problemResponses, UidParams } from '../../schemas/common.js';
 
 export async function callRoutes(app: App, { calls, config }: Services): Promise<void> {
@@ -53,6 +53,20 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       if (at && Number.isNaN(at.getTime())) throw new CmrError('validation-failed', 'at: must be an ISO 8601 date-time');
       return calls.preview(request.uid, caller.identity, at);
     },
+  );
+
+  app.get(
+    '/calls',
+    {
+      config: { access: 'sp' },
+      schema: {
+        tags: ['calls'],
+        summary: 'How many calls are presenting now',
+        description: 'Counts the live calls that present something to the caller or the called party; a call leaves the count when it ends.',
+        response: { 200: CallsSummary, ...problemResponses },
+      },
+    },
+    async () => ({ presenting: await calls.presentingNow() }),
   );
 
   app.get(

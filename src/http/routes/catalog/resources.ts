@@ -1,5 +1,7 @@
 /** `/v1/resources`: the SP's catalog. Users may read it; only the SP changes it. */
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { channelOf } from '../../channel.js';
 import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
 import { problemResponses } from '../../schemas/common.js';
@@ -7,8 +9,8 @@ import { IdParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } fro
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function catalogRoutes(app: App, { catalog, activities }: Services): Promise<void> {
-  const noted = (action: string, resourceId: string) =>
-    activities.note({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest', detail: { action, resourceId } });
+  const noted = (request: FastifyRequest, action: string, resourceId: string) =>
+    activities.note({ actor: 'sp', subject: null, kind: 'catalog', channel: channelOf(request), detail: { action, resourceId } });
   app.addSchema(Resource);
   const tags = ['catalog'];
 
@@ -35,7 +37,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     },
     async (request, reply) => {
       const resource = await catalog.create(request.body);
-      await noted('create', resource.id);
+      await noted(request, 'create', resource.id);
       return reply.code(201).send(resource);
     },
   );
@@ -48,7 +50,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     },
     async (request) => {
       const resource = await catalog.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
-      await noted('replace', resource.id);
+      await noted(request, 'replace', resource.id);
       return resource;
     },
   );
@@ -67,7 +69,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     },
     async (request, reply) => {
       await catalog.withdraw(request.params.id);
-      await noted('withdraw', request.params.id);
+      await noted(request, 'withdraw', request.params.id);
       return reply.code(204).send(null);
     },
   );

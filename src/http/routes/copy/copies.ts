@@ -7,6 +7,7 @@ import { CmrError } from '../../../domain/errors.js';
 import { parseIdentity, type Identity } from '../../../domain/identity.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
+import { channelOf } from '../../channel.js';
 import { idempotencyOf, sendOutcome } from '../../idempotency-key.js';
 import { principalOf } from '../../plugins/auth.js';
 import { CopyBody, CopyResult } from '../../schemas/copies.js';
@@ -47,7 +48,7 @@ export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
       const body = request.body;
       const principal = principalOf(request);
       const common = {
-        channel: 'rest' as const,
+        channel: channelOf(request),
         requestor: request.uid,
         actor: principal.role === 'sp' ? ('sp' as const) : request.uid,
         idempotency: idempotencyOf(request),

@@ -5,6 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Requester } from '../../../management/management-action.js';
+import { channelOf } from '../../channel.js';
 import { idempotencyOf } from '../../idempotency-key.js';
 import { principalOf } from '../../plugins/auth.js';
 
@@ -27,5 +28,5 @@ export function requesterOf(request: FastifyRequest): Requester {
   const principal = principalOf(request);
   const actor = principal.role === 'user' && principal.identity ? principal.identity : 'sp';
   const idempotency = idempotencyOf(request);
-  return { user: request.uid, actor, channel: 'rest', ...(idempotency ? { idempotency } : {}) };
+  return { user: request.uid, actor, channel: channelOf(request), ...(idempotency ? { idempotency } : {}) };
 }

@@ -1,0 +1,33 @@
+/** The SP's figure in the bar: how many calls are presenting now, read every few seconds. */
+import { useEffect, useState } from 'preact/hooks';
+import { must } from '../../../api/client';
+import { usePortal } from '../context';
+
+const EVERY_MS = 5000;
+
+export function PresentingNow() {
+  const { api } = usePortal();
+  const [count, setCount] = useState<number | null>(null);
+  useEffect(() => {
+    let stopped = false;
+    const read = async () => {
+      try {
+        const summary = await must(api.GET('/v1/calls'));
+        if (!stopped) setCount(summary.presenting);
+      } catch {
+        if (!stopped) setCount(null);
+      }
+    };
+    void read();
+    const timer = setInterval(read, EVERY_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [api]);
+  return (
+    <span class="presenting" data-testid="presenting-now">
+      Calls presenting now: <strong>{count ?? '…'}</strong>
+    </span>
+  );
+}
