@@ -100,7 +100,7 @@ describe('drachtio front: INFO', () => {
   it('answers a copy request sent in the early dialog (it reaches the app outside any dialog)', async () => {
     const call = await ringingCall(peer, app);
 
-    const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true }).response();
+    const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call) }).response();
     expect(answer.status).toBe(200);
     expect(answer.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
     await expectCallerCopied(app.ctx, call.parties);
@@ -113,7 +113,7 @@ describe('drachtio front: INFO', () => {
     const call = await ringingCall(peer, app);
     const { a } = call;
 
-    const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true, connection: other.connection });
+    const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), connection: other.connection });
     expect((await copy.response()).status).toBe(200);
     await expectCallerCopied(app.ctx, call.parties);
 
@@ -129,7 +129,7 @@ describe('drachtio front: INFO', () => {
     b.reply(await b.nextRequest('PRACK'), 200);
     await a.response(183);
 
-    const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}', early: true });
+    const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}' });
     const atCalled = await b.nextRequest('INFO');
     expectInCalledPartyEarlyDialog(call, atCalled);
     expect(atCalled.header('x-acme-trace')).toBe('ring-1');
@@ -142,7 +142,7 @@ describe('drachtio front: INFO', () => {
     expect(answer.callId).toBe(a.callId);
 
     // drachtio-server may hand the next one to another instance: it finds the early dialog in Redis.
-    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n', early: true, connection: other.connection });
+    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n', connection: other.connection });
     const dtmfAtCalled = await b.nextRequest('INFO');
     expectInCalledPartyEarlyDialog(call, dtmfAtCalled);
     expect(dtmfAtCalled.cseq.seq).toBeGreaterThan(atCalled.cseq.seq);
@@ -160,7 +160,7 @@ describe('drachtio front: INFO', () => {
     const { a, b } = call;
     b.respond(100);
 
-    const refused = await a.request('INFO', { headers: DTMF, body: 'Signal=5\r\n', early: true }).response();
+    const refused = await a.request('INFO', { headers: DTMF, body: 'Signal=5\r\n' }).response();
     expect(refused.status).toBe(469);
     expect(refused.values('recv-info')).toEqual(['cmr-copy']);
     expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
@@ -169,9 +169,9 @@ describe('drachtio front: INFO', () => {
     // An unreliable 180 leaves no early dialog drachtio-server would send in.
     b.respond(180);
     await a.response(180);
-    expect((await a.request('INFO', { headers: DTMF, body: 'Signal=6\r\n', early: true }).response()).status).toBe(469);
+    expect((await a.request('INFO', { headers: DTMF, body: 'Signal=6\r\n' }).response()).status).toBe(469);
     // The called party's own INFO while it rings is not sent back to it, nor into the caller's early dialog.
-    const fromCalled = await b.request('INFO', { headers: DTMF, body: 'Signal=7\r\n', early: true }).response();
+    const fromCalled = await b.request('INFO', { headers: DTMF, body: 'Signal=7\r\n' }).response();
     expect(fromCalled.status).toBe(469);
     expect(a.pending).toEqual([]);
     expect(b.pending).toEqual([]);
@@ -182,7 +182,7 @@ describe('drachtio front: INFO', () => {
 
   it('refuses an INFO that is not a copy request for a call no instance knows with 481', async () => {
     const stray = peer.ua({ from: '<sip:mallory@example.org>', to: `<sip:nobody@example.org>`, connection: app.connection });
-    const info = stray.request('INFO', { headers: DTMF, body: 'Signal=1\r\n', early: true, connection: other.connection });
+    const info = stray.request('INFO', { headers: DTMF, body: 'Signal=1\r\n', connection: other.connection });
     const answer = await info.response();
     expect(answer.status).toBe(481);
     expect(answer.header('warning')).toMatch(/^399 \S+ ".+"$/);
@@ -191,7 +191,7 @@ describe('drachtio front: INFO', () => {
   it('refuses a copy request for a call no instance knows with 404 and a Warning', async () => {
     const stray = peer.ua({ from: '<sip:mallory@example.org>', to: `<sip:nobody@example.org>`, connection: app.connection });
     const body = JSON.stringify({ caller: 'sip:mallory@example.org', called: 'sip:nobody@example.org', client: HANDSET });
-    const answer = await stray.request('INFO', { headers: COPY_HEADERS, body, early: true, connection: other.connection }).response();
+    const answer = await stray.request('INFO', { headers: COPY_HEADERS, body, connection: other.connection }).response();
     expect(answer.status).toBe(404);
     expect(answer.header('warning')).toMatch(/^399 \S+ ".+"$/);
   });
