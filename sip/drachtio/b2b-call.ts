@@ -2,6 +2,7 @@
  * One call through the B2BUA: its two legs, how it ends, and the guarantee that when one leg
  * goes the other is hung up too (so no leg is ever left up on drachtio-server).
  */
+import type { Socket } from 'node:net';
 import type { CallEndReason } from '../../src/calls/call-events.js';
 import type { Logger } from '../../src/observability/logger.js';
 import { RELAYED_METHODS } from './dialog-relay.js';
@@ -41,12 +42,19 @@ export class B2bCall {
     readonly callId: string,
     /** From tag of the caller's INVITE. */
     readonly fromTag: string | null,
+    /** The drachtio-server connection the call came on; both legs live on it. */
+    readonly connection: Socket,
     readonly log: Logger,
     private readonly hooks: CallHooks,
   ) {}
 
   get bLegCallId(): string | null {
     return this.bLegRequest?.get('Call-ID') ?? null;
+  }
+
+  /** The front's Contact on the called party's leg, as drachtio-server wrote it on the B-leg INVITE. */
+  get bLegContact(): string | null {
+    return this.bLegRequest?.get('Contact') ?? null;
   }
 
   get isCancelled(): boolean {

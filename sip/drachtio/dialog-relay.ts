@@ -79,17 +79,26 @@ export class DialogRelay {
   }
 
   /**
-   * Passes an INFO the caller sent in its early dialog (while the call rings) into the called
-   * party's early dialog, and the called party's final response back.
+   * Passes a request the caller sent in its early dialog (while the call rings: an INFO, an
+   * UPDATE) into the called party's early dialog, and the called party's final response back.
+   * An UPDATE refreshes the target: it names the front's Contact on each leg (`contacts`).
    */
-  async earlyInfo(calledParty: CalledPartyEarlyDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+  async earlyRequest(
+    calledParty: CalledPartyEarlyDialog,
+    req: SrfRequest,
+    res: SrfOutgoingResponse,
+    log: Logger,
+    contacts: { theirContact: string; ourContact: string | undefined } | null = null,
+  ): Promise<void> {
+    const method = req.method as DialogRequestMethod;
+    const headers = relayedHeaders(req.headers, this.isTrusted(req.source_address));
     let response: SrfResponse;
     try {
       // drachtio-server puts the dialog's remote target in place of this Request-URI.
       response = await withRelayDeadline(
         this.options.sendRequest(IN_DIALOG_URI, {
-          method: 'INFO',
-          headers: relayedHeaders(req.headers, this.isTrusted(req.source_address)),
+          method,
+          headers: contacts ? { ...headers, Contact: contacts.theirContact } : headers,
           ...(req.body ? { body: req.body } : {}),
           stackDialogId: calledParty.stackDialogId,
           _socket: req.socket,
@@ -99,8 +108,8 @@ export class DialogRelay {
       this.failed('uas', req, res, err, log);
       return;
     }
-    log.info({ event: 'relay', method: 'INFO', early: true, status: response.status }, 'relayed INFO in the early dialog');
-    this.answer(res, response, undefined);
+    log.info({ event: 'relay', method, early: true, status: response.status }, `relayed ${method} in the early dialog`);
+    this.answer(res, response, contacts?.ourContact);
   }
 
   /**

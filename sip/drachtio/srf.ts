@@ -38,7 +38,10 @@ export interface SrfRequest extends SipMessageView {
   /** Address of the peer that sent the request to drachtio-server. */
   readonly source_address: string;
   readonly source_port: number;
+  /** The transport it came on (`udp`, `tcp` …; empty for an ACK). */
   readonly protocol: string;
+  /** A request outside any dialog: drachtio-server's `host:port` it arrived at. */
+  readonly receivedOn: string | undefined;
   readonly stackDialogId: string | undefined;
   /** An INVITE without a To tag: a new call, not a re-INVITE. */
   readonly isNewInvite: boolean;
@@ -47,6 +50,9 @@ export interface SrfRequest extends SipMessageView {
   /** The drachtio-server that passed the request on: its address and its SIP endpoints (`hostports` of `connect`). */
   readonly server: { address: string; hostport: string } | undefined;
   on(event: 'cancel', listener: () => void): this;
+  /** An initial INVITE being set up: an UPDATE of the caller in its early dialog. */
+  on(event: 'update', listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
+  removeAllListeners(event: 'update'): this;
 }
 
 /** A request this application sent (e.g. the B-leg INVITE), as echoed by drachtio-server. */
@@ -190,7 +196,7 @@ export interface Srf {
   request(uri: string, options: NewRequestOptions, callback: (err: Error | null, request?: SrfSentRequest) => void): this;
   /** `hostports`: the SIP endpoints of the drachtio-server, e.g. `udp/10.0.0.5:5060,tcp/10.0.0.5:5060`. */
   on(event: 'connect', listener: (err: Error | null, hostports: string, serverVersion?: string) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'error', listener: (err: Error, connection?: Socket) => void): this;
   /** A drachtio-server connection closed (the only one in inbound mode, one of many in outbound mode). */
   on(event: 'close', listener: (connection: Socket) => void): this;
   on(event: 'reconnecting', listener: () => void): this;
@@ -224,6 +230,17 @@ function registerMissingStatuses(): void {
  */
 export function sendableStatus(status: number): number {
   return statusTable()[status] !== undefined ? status : Math.floor(status / 100) * 100;
+}
+
+/**
+ * Handles the caller's UPDATEs in the early dialog of `invite` instead of drachtio-srf, which
+ * answers them itself with the called party's last session description (or 500 before it has
+ * one), whatever the caller offered. `createB2BUA` registers that answer when it sends the B leg,
+ * just before it calls `cbRequest`: called from there, this replaces it.
+ */
+export function takeOverEarlyUpdates(invite: SrfRequest, handler: (req: SrfRequest, res: SrfOutgoingResponse) => void): void {
+  invite.removeAllListeners('update');
+  invite.on('update', handler);
 }
 
 /** Sends a request (inside the dialog `stackDialogId` names, if any) and resolves with its final response. */
