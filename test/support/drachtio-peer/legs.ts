@@ -88,9 +88,12 @@ export abstract class NetworkLeg {
     return `<sip:ua@${this.address}:${this.port}>`;
   }
 
+  /** The transport the UA uses (an in-process UA only pretends: drachtio-server names it to the app). */
   get transport(): Transport {
-    return this.socket?.transport ?? 'udp';
+    return this.socket?.transport ?? this.pretendedTransport;
   }
+
+  pretendedTransport: Transport = 'udp';
 
   /** Everything sent toward this UA and not yet taken, for diagnostics. */
   get pending(): string[] {
@@ -246,6 +249,7 @@ export class CallerLeg extends NetworkLeg {
     const tag = sent ? (sent.tag('from') ?? null) : randomToken();
     super(stack, connection, callId, uriIn(options.from), tag, uriIn(options.to), source, options.uri ?? uriIn(options.to));
     this.partySeq = 1;
+    this.pretendedTransport = options.transport ?? 'udp';
   }
 
   /** A real UA's leg, from its request (an INVITE, or a stray request of no call). */
@@ -259,6 +263,11 @@ export class CallerLeg extends NetworkLeg {
 
   get fromTag(): string {
     return this.partyTag!;
+  }
+
+  /** Reliable 18x the stack holds back until the UA PRACKs the one before. */
+  get heldBack(): number {
+    return this.unacknowledged.filter((r) => r.held !== null).length;
   }
 
   /** drachtio-server's id of this leg's dialog (early or confirmed), as it names it to the app. */
@@ -390,6 +399,8 @@ export interface CallOptions extends SendOptions {
   source?: { address: string; port: number };
   /** The app connection that gets the INVITE; defaults to the first one. */
   connection?: AppConnection;
+  /** The transport drachtio-server says the INVITE came on (default UDP). */
+  transport?: Transport;
 }
 
 /** A request a network UA sent to the app; `response()` is the app's answer to it. */
