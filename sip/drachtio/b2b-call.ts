@@ -9,8 +9,8 @@ import { RELAYED_METHODS } from './dialog-relay.js';
 import { calledPartyEarlyDialog, sameEarlyDialog, type CalledPartyEarlyDialog } from './early-dialog.js';
 import type { DialogRequestEvent, SrfDialog, SrfOutgoingResponse, SrfRequest, SrfResponse, SrfSentRequest } from './srf.js';
 
-/** A request received on one leg of an answered call, with the response to give it. */
-export type LegRequestHook = (call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse) => void;
+/** A request received on one leg of an answered call (`other`: the call's other leg, if it exists), with the response to give it. */
+export type LegRequestHook = (call: B2bCall, dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse) => void;
 
 export interface CallHooks {
   /** An INFO (possibly a copy request). */
@@ -34,6 +34,9 @@ export class B2bCall {
   private readonly byes = new Set<Promise<void>>();
   /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
   reportedToCore = false;
+  private answered = false;
+  /** Settles once the core has been told the call was answered (at once for a call never answered). */
+  answerRecorded: Promise<void> = Promise.resolve();
   /** The called party's early dialog while the call rings (null before a reliable 18x and once answered). */
   earlyDialog: CalledPartyEarlyDialog | null = null;
 
@@ -74,6 +77,13 @@ export class B2bCall {
     return true;
   }
 
+  /** The 200 went to the caller; true the first time only. */
+  markAnswered(): boolean {
+    if (this.answered) return false;
+    this.answered = true;
+    return true;
+  }
+
   /** The caller sent CANCEL (drachtio-srf relays it to the B leg itself). */
   callerCancelled(): void {
     this.cancelled = true;
@@ -96,12 +106,20 @@ export class B2bCall {
       return;
     }
     dialog.on('destroy', () => this.legEnded(dialog));
-    dialog.on('info', (req, res) => this.hooks.info(this, dialog, req, res));
-    dialog.on('modify', (req, res) => this.hooks.reInvite(this, dialog, req, res));
+    dialog.on('info', (req, res) => this.hooks.info(this, dialog, this.otherLeg(dialog), req, res));
+    dialog.on('modify', (req, res) => this.hooks.reInvite(this, dialog, this.otherLeg(dialog), req, res));
     for (const method of RELAYED_METHODS) {
-      dialog.on(method.toLowerCase() as DialogRequestEvent, (req, res) => this.hooks.request(this, dialog, req, res));
+      dialog.on(method.toLowerCase() as DialogRequestEvent, (req, res) => this.hooks.request(this, dialog, this.otherLeg(dialog), req, res));
     }
     if (!dialog.connected) this.legEnded(dialog);
+  }
+
+  /**
+   * The call's leg on the other side of `dialog`. drachtio-srf links the two (`dialog.other`) only
+   * once the call is set up; a request may come in before that, so the call knows them itself.
+   */
+  otherLeg(dialog: SrfDialog): SrfDialog | undefined {
+    return this.dialogs.find((d) => d !== dialog && d.type !== dialog.type);
   }
 
   /** The call did not get answered. */

@@ -37,6 +37,7 @@ import { calledPartySupported, callerReliability, sendReliably, type CallerRelia
 import { withoutTag } from './sip-headers.js';
 import {
   createSrf,
+  onDialogCreated,
   sendRequest,
   sipErrorStatus,
   takeOverEarlyUpdates,
@@ -123,6 +124,11 @@ export class DrachtioFront implements SignallingFront {
   /** Registers the handlers, then connects to drachtio-server or listens for it; rejects when it cannot listen. */
   async start(): Promise<void> {
     this.srf.invite((req, res) => this.guard(req, res, () => this.onInvite(req, res)));
+    // A call takes charge of each of its legs the moment drachtio-srf creates it, so nothing sent in it goes unheard.
+    onDialogCreated(this.srf, (dialog) => {
+      const call = this.calls.find(dialog.sip.callId);
+      if (call) this.legCreated(call, dialog);
+    });
     // INFO outside a dialog drachtio-srf knows: an early dialog (before 200), possibly a call of another instance.
     this.srf.use('info', (req, res) => this.guard(req, res, () => this.onEarlyInfo(req, res)));
     await this.link.start();
@@ -177,9 +183,9 @@ export class DrachtioFront implements SignallingFront {
     }
     this.count('invite');
     const call = new B2bCall(callId, fromTagOf(req), req.socket, log, {
-      info: (c, dialog, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, infoReq, infoRes)),
-      reInvite: (c, dialog, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.reInvite(dialog, inDialog, inDialogRes, c.log)),
-      request: (c, dialog, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.request(dialog, inDialog, inDialogRes, c.log)),
+      info: (c, dialog, other, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, other, infoReq, infoRes)),
+      reInvite: (c, dialog, other, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.reInvite(dialog, other, inDialog, inDialogRes, c.log)),
+      request: (c, dialog, other, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.request(dialog, other, inDialog, inDialogRes, c.log)),
       ended: (c, reason) => this.onCallEnded(c, reason),
     });
     req.on('cancel', () => call.callerCancelled());
@@ -251,12 +257,23 @@ export class DrachtioFront implements SignallingFront {
       call.failed();
       return;
     }
-    call.adopt(legs.uac);
-    call.adopt(legs.uas);
+    this.legCreated(call, legs.uac);
+    this.legCreated(call, legs.uas);
     this.forgetEarlyDialog(call);
-    if (call.isOver) return;
-    log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
-    if (call.reportedToCore) await this.callEvents.callAnswered(call.callId);
+    await call.answerRecorded;
+  }
+
+  /**
+   * A leg of the call exists. The caller's leg exists once the 200 went to the caller: the call
+   * is answered then, even if a leg is gone again already (a BYE right behind the ACK), and the
+   * core hears of the answer before it hears of the end.
+   */
+  private legCreated(call: B2bCall, dialog: SrfDialog): void {
+    if (dialog.type === 'uas' && call.markAnswered()) {
+      call.log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
+      if (call.reportedToCore) call.answerRecorded = this.callEvents.callAnswered(call.callId);
+    }
+    call.adopt(dialog);
   }
 
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
@@ -293,11 +310,11 @@ export class DrachtioFront implements SignallingFront {
     this.calls.remove(call);
     this.forgetEarlyDialog(call);
     call.log.info({ event: 'ended', reason }, 'call ended');
-    if (call.reportedToCore) void this.callEvents.callEnded(call.callId, reason);
+    if (call.reportedToCore) void call.answerRecorded.then(() => this.callEvents.callEnded(call.callId, reason));
   }
 
   /** INFO on a leg of an answered call: the copy service answers copy requests, everything else goes to the other leg. */
-  private async onDialogInfo(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+  private async onDialogInfo(call: B2bCall, dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const info = toInfoMessage(req, { callId: call.callId, dialogFromTag: call.fromTag, trusted: this.isTrusted(req) });
     const answer = await this.options.copy.handleInfo(info);
     if (answer) {
@@ -307,7 +324,7 @@ export class DrachtioFront implements SignallingFront {
       return;
     }
     this.count('info-relayed');
-    await this.relay.request(dialog, req, res, call.log);
+    await this.relay.request(dialog, other, req, res, call.log);
   }
 
   /**

@@ -124,8 +124,6 @@ export interface SrfDialog {
   readonly sip: { callId: string; localTag: string; remoteTag: string };
   /** This side's Contact on the leg. */
   readonly local: { contact?: string } | undefined;
-  /** The other leg of the B2BUA, set by `createB2BUA`. */
-  readonly other: SrfDialog | undefined;
   on(event: 'destroy', listener: () => void): this;
   on(event: DialogRequestEvent, listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
   /** A re-INVITE; without a listener drachtio-srf answers it itself with the old session. */
@@ -230,6 +228,21 @@ function registerMissingStatuses(): void {
  */
 export function sendableStatus(status: number): number {
   return statusTable()[status] !== undefined ? status : Math.floor(status / 100) * 100;
+}
+
+/**
+ * Calls `listener` with every dialog drachtio-srf creates, the moment it files it. `createB2BUA`
+ * hands its dialogs over only after a few promise hops, and a request that arrives in between
+ * (a re-INVITE right behind the ACK) finds a dialog with no listener: drachtio-srf answers a
+ * re-INVITE itself with the old session then, which never reaches the other party.
+ */
+export function onDialogCreated(srf: Srf, listener: (dialog: SrfDialog) => void): void {
+  const registry = srf as unknown as { addDialog(dialog: SrfDialog): void };
+  const add = registry.addDialog.bind(srf);
+  registry.addDialog = (dialog) => {
+    add(dialog);
+    listener(dialog);
+  };
 }
 
 /**
