@@ -36,6 +36,7 @@ import { contactOn, ownAddresses } from './own-sip-address.js';
 import { calledPartySupported, callerReliability, sendReliably, type CallerReliability } from './reliable-provisionals.js';
 import { withoutTag } from './sip-headers.js';
 import {
+  answerCanReachSender,
   createSrf,
   onDialogCreated,
   sendRequest,
@@ -328,12 +329,19 @@ export class DrachtioFront implements SignallingFront {
   }
 
   /**
-   * INFO outside any dialog drachtio-srf knows: sent in the early dialog, it reaches any instance
-   * that routes INFO (or, once the caller has PRACKed, the one that holds the call), which finds
-   * the call's presenting session by Call-ID and From tag. See `earlyInfoRoute` for where it goes.
+   * INFO outside any dialog drachtio-srf knows: sent in the early dialog, it reaches the instance
+   * that holds the call once the caller has PRACKed a reliable 18x (before that, any instance that
+   * routes INFO, after drachtio-server 0.9.10 answered it 500 itself), which finds the call's
+   * presenting session by Call-ID and From tag. See `earlyInfoRoute` for where it goes.
    */
   private async onEarlyInfo(req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const callId = req.get('Call-ID') ?? '';
+    if (!req.stackDialogId && !(await answerCanReachSender(res))) {
+      // No copy the caller is never told of (drachtio-server answered it 500 already).
+      this.count('info-unanswerable');
+      this.log.warn({ event: 'info', early: true, callId }, 'drachtio-server answered this early INFO itself (no PRACKed reliable 18x in that early dialog): nothing applied');
+      return;
+    }
     const fromTag = fromTagOf(req);
     const local = this.calls.find(callId);
     const session = local ? null : await this.callEvents.findCall(callId, fromTag ?? undefined);
@@ -447,7 +455,7 @@ function callerResponseHeaders(annotation: CallAnnotation, caller: CallerLegFact
   const headers: SipHeaders = { 'Recv-Info': COPY_PACKAGE, ...(caller.contact ? { Contact: caller.contact } : {}) };
   if (response.status >= 200) return headers;
   if (annotation.toCaller.length > 0) headers['Alert-Info'] = annotation.toCaller.map(alertInfoValue).join(', ');
-  if (sendReliably(caller.reliability, response.status, Boolean(response.body))) headers['require'] = '100rel';
+  if (sendReliably(caller.reliability, response.status)) headers['require'] = '100rel';
   return headers;
 }
 

@@ -16,13 +16,14 @@ export function callerReliability(require: string | undefined, supported: string
 }
 
 /**
- * Whether a provisional response goes to the caller reliably: every 18x for a caller that
- * requires 100rel (RFC 3262 §3), those with a session description for one that supports it
- * (early media the caller must not miss: the contract's reliable 18x with SDP), none otherwise.
+ * Whether a provisional response goes to the caller reliably: every 18x, to a caller that requires
+ * or supports 100rel (RFC 3262 §3 lets a UAS send any 18x reliably to a UAC that supports it). Not
+ * only those with SDP: drachtio-server 0.9 routes the caller's requests in the early dialog (a copy
+ * INFO while it rings) to the application only once the caller has PRACKed a reliable 18x; before
+ * that it answers them 500 itself.
  */
-export function sendReliably(caller: CallerReliability, status: number, hasBody: boolean): boolean {
-  if (status <= 100 || status >= 200) return false;
-  return caller === 'required' || (caller === 'supported' && hasBody);
+export function sendReliably(caller: CallerReliability, status: number): boolean {
+  return status > 100 && status < 200 && caller !== 'none';
 }
 
 /** The B leg's Supported: the caller's, with 100rel added when the caller only named it in Require (this leg does not require it). */

@@ -93,7 +93,8 @@ export interface SendOptions {
 /** The response object handed to request handlers; `send` writes the SIP response. */
 export interface SrfOutgoingResponse {
   readonly finalResponseSent: boolean;
-  send(status: number, reason: string | undefined, options: SendOptions): void;
+  /** `sent`: called once drachtio-server put the response on the wire, or with the reason it did not. */
+  send(status: number, reason: string | undefined, options: SendOptions, sent?: (err: unknown) => void): void;
 }
 
 export type DialogRequestMethod = 'INVITE' | 'INFO' | 'BYE' | 'UPDATE' | 'OPTIONS' | 'MESSAGE' | 'REFER' | 'NOTIFY';
@@ -243,6 +244,17 @@ export function onDialogCreated(srf: Srf, listener: (dialog: SrfDialog) => void)
     add(dialog);
     listener(dialog);
   };
+}
+
+/**
+ * Whether an answer to the request can still reach its sender, found out by sending it 100 Trying.
+ * drachtio-server 0.9.10 hands an INFO of the caller's early dialog to the app outside any dialog
+ * until the caller has PRACKed a reliable 18x, and answers it 500 itself as it does (it destroys
+ * the transaction): the app's answer is then refused ("transport for response has been shutdown
+ * or closed"), which the 100 finds out before the request is acted on.
+ */
+export function answerCanReachSender(res: SrfOutgoingResponse): Promise<boolean> {
+  return new Promise((resolve) => res.send(100, undefined, {}, (err) => resolve(!err)));
 }
 
 /**

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCalledCopied, expectCallerCopied, expectNothingCopied } from '../../support/call-outcomes.js';
 import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
-import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
+import { PEER_SECRET, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
 import { answerCall, answeredCall, hangUp, placedCall, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp, type SipMessage } from '../../support/raw-sip.js';
@@ -17,6 +17,7 @@ const COPY_HEADERS: Array<[string, string]> = [
   ['Content-Type', 'application/vnd.cmr.copy+json'],
 ];
 const DTMF: Array<[string, string]> = [['Content-Type', 'application/dtmf-relay']];
+const SUPPORTS_100REL: Array<[string, string]> = [['Supported', '100rel']];
 
 let peer: DrachtioPeer;
 let app: DrachtioApp;
@@ -36,6 +37,12 @@ afterAll(async () => {
 });
 
 type Call = DrachtioCall;
+
+/** Early INFOs an instance found drachtio-server had answered already (its `sipMessages` counter). */
+async function unanswerableInfos(instance: DrachtioApp): Promise<number> {
+  const metric = await instance.ctx.services.metrics.sipMessages.get();
+  return metric.values.find((v) => v.labels['kind'] === 'info-unanswerable')?.value ?? 0;
+}
 
 /**
  * A request the app placed in the called party's early dialog: the B leg's Call-ID and the app's
@@ -97,8 +104,11 @@ describe('drachtio front: INFO', () => {
     await hangUp(app, call);
   });
 
-  it('answers a copy request sent in the early dialog (it reaches the app outside any dialog)', async () => {
-    const call = await ringingCall(peer, app);
+  it('answers a copy request sent in the early dialog once the caller has PRACKed the reliable 180', async () => {
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
+    call.b.respond(180);
+    const ringing = await call.a.response(180);
+    expect((await call.a.prack(ringing).response()).status).toBe(200);
 
     const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call) }).response();
     expect(answer.status).toBe(200);
@@ -109,25 +119,31 @@ describe('drachtio front: INFO', () => {
     await hangUp(app, call);
   });
 
-  it('answers an early copy request that drachtio-server routed to another instance, finding the call in Redis', async () => {
-    const call = await ringingCall(peer, app);
+  it('applies no early copy that drachtio-server answered 500 itself (no PRACKed reliable 18x), on whichever instance it lands', async () => {
+    const call = await ringingCall(peer, app); // a caller without 100rel: its 180 is unreliable
     const { a } = call;
 
-    const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), connection: other.connection });
-    expect((await copy.response()).status).toBe(200);
-    await expectCallerCopied(app.ctx, call.parties);
+    for (const connection of [app.connection, other.connection]) {
+      const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), connection });
+      const refused = await copy.response();
+      expect(refused.status).toBe(500);
+      expect(refused.header('warning')).toBeUndefined();
+    }
+    // The instances got the INFO, found they could not answer, and applied nothing.
+    await until(async () => (await unanswerableInfos(app)) + (await unanswerableInfos(other)) === 2, 'both instances gave up on the INFO');
+    await expectNothingCopied(app.ctx, call.parties);
 
     await answerCall(app, call);
     await hangUp(app, call);
   });
 
-  it('relays an ordinary INFO sent while ringing into the early dialog of a reliable 18x, from this instance or another, and the answers back', async () => {
-    const call = await placedCall(peer, app);
+  it('relays ordinary INFOs the caller sends while ringing into the early dialog of the called party\'s reliable 18x, and the answers back', async () => {
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
     const { parties, a, b } = call;
     // Early media, sent reliably (RFC 3262): drachtio-server keeps that early dialog for the app.
     b.respond(183, { headers: [['Require', '100rel'], ['RSeq', '1']], body: sdp(b.address, 50010) });
     b.reply(await b.nextRequest('PRACK'), 200);
-    await a.response(183);
+    expect((await a.prack(await a.response(183)).response()).status).toBe(200);
 
     const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}' });
     const atCalled = await b.nextRequest('INFO');
@@ -141,8 +157,7 @@ describe('drachtio front: INFO', () => {
     expect(answer.header('accept')).toBe('application/x-acme-v2+json');
     expect(answer.callId).toBe(a.callId);
 
-    // drachtio-server may hand the next one to another instance: it finds the early dialog in Redis.
-    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n', connection: other.connection });
+    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n' });
     const dtmfAtCalled = await b.nextRequest('INFO');
     expectInCalledPartyEarlyDialog(call, dtmfAtCalled);
     expect(dtmfAtCalled.cseq.seq).toBeGreaterThan(atCalled.cseq.seq);
@@ -156,7 +171,7 @@ describe('drachtio front: INFO', () => {
   });
 
   it('refuses an ordinary INFO with 469 naming cmr-copy while there is no early dialog to pass it on in', async () => {
-    const call = await placedCall(peer, app);
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
     const { a, b } = call;
     b.respond(100);
 
@@ -166,9 +181,9 @@ describe('drachtio front: INFO', () => {
     expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
     expect(b.pending).toEqual([]);
 
-    // An unreliable 180 leaves no early dialog drachtio-server would send in.
+    // An unreliable 180 of the called party leaves no early dialog drachtio-server would send in.
     b.respond(180);
-    await a.response(180);
+    expect((await a.prack(await a.response(180)).response()).status).toBe(200);
     expect((await a.request('INFO', { headers: DTMF, body: 'Signal=6\r\n' }).response()).status).toBe(469);
     // The called party's own INFO while it rings is not sent back to it, nor into the caller's early dialog.
     const fromCalled = await b.request('INFO', { headers: DTMF, body: 'Signal=7\r\n' }).response();

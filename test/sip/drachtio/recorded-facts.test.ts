@@ -28,7 +28,7 @@ function wireLines(message: SipMessage): string[] {
 }
 
 describe('drachtio front on the recorded drachtio-server', () => {
-  it('1: names its own Contact on the 180, where drachtio-server adds none, so the caller can copy in the early dialog; the 200 names it too', async () => {
+  it('1: names its own Contact on the unreliable 180, where drachtio-server adds none, and on the 200', async () => {
     const call = await placedCall(peer, app);
     const { a, b } = call;
     expect(a.tryingCount).toBe(1); // drachtio-server's own 100 Trying
@@ -41,6 +41,21 @@ describe('drachtio front on the recorded drachtio-server', () => {
     expect(ringing.header('require')).toBeUndefined();
     expect(ringing.header('rseq')).toBeUndefined();
 
+    const ok = await answerCall(app, call);
+    expect(ok.headerAll('contact')).toEqual([FRONT_CONTACT]);
+    await hangUp(app, call);
+  });
+
+  it('1: sends the 180 reliably, with Contact, to a caller that supports 100rel; once PRACKed, the caller copies in the early dialog', async () => {
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
+    const { a, b } = call;
+    b.respond(180);
+    const ringing = await a.response(180);
+    expect(ringing.header('require')).toBe('100rel');
+    expect(ringing.header('rseq')).toBe('1');
+    expect(ringing.headerAll('contact')).toEqual([FRONT_CONTACT]);
+    expect((await a.prack(ringing).response()).status).toBe(200);
+
     // The early dialog's remote target is that Contact: the copy INFO goes there and is answered.
     const copy = a.request('INFO', callerCopyRequest(call));
     expect(copy.message.uri).toBe('sip:127.0.0.1:5060');
@@ -49,8 +64,7 @@ describe('drachtio front on the recorded drachtio-server', () => {
     expect(copied.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
     await expectCallerCopied(app.ctx, call.parties);
 
-    const ok = await answerCall(app, call);
-    expect(ok.headerAll('contact')).toEqual([FRONT_CONTACT]);
+    await answerCall(app, call);
     await hangUp(app, call);
   });
 

@@ -83,6 +83,8 @@ interface ServerTransaction {
   /** The last response sent, for a retransmitted request. */
   lastResponse: string | null;
   final: boolean;
+  /** Answered by the stack and destroyed while the app still holds the request: the app's answer is refused. */
+  abandoned?: boolean;
 }
 
 /** A request the app sent toward the network, waiting for the UA's answer. */
@@ -302,10 +304,14 @@ export class DrachtioPeer implements LegStack {
   }
 
   /**
-   * A request of the caller in the early dialog of the app's 18x. An UPDATE goes to the app in the
-   * INVITE's transaction (the answer comes back on it); others go outside any dialog, to any app
-   * routing the method. Once the caller has PRACKed, drachtio-server knows whose dialog it is and
-   * routes both inside it to that app.
+   * A request of the caller in the early dialog of the app's 18x. Once the caller has PRACKed a
+   * reliable 18x, drachtio-server knows whose dialog it is and routes requests inside it to that
+   * app. Before that, an UPDATE goes to the app in the INVITE's transaction (the answer comes back
+   * on it); an INFO, OPTIONS, MESSAGE … is handed to any app routing the method outside any dialog,
+   * and answered `500` by the stack at once: drachtio-server 0.9.10 destroys that transaction as it
+   * passes the request on (`processRequestInsideDialog`), so the app's answer is refused (seen with
+   * the real server: the caller gets the 500, the app's 200 fails with "transport for response has
+   * been shutdown or closed"). Anything else there is the stack's 481.
    */
   private uaRequestsInEarlyDialog(leg: CallerLeg, txnId: string, request: SipMessage, connection: AppConnection | undefined): void {
     if (leg.earlyDialogRouted) {
@@ -323,8 +329,13 @@ export class DrachtioPeer implements LegStack {
       this.deliver(leg.connection, request, leg, { transactionId: leg.inviteTransactionId, dialogId: leg.stackDialogId });
       return;
     }
-    const target = EARLY_OUT_OF_DIALOG.has(request.method) ? (connection ?? leg.connection) : leg.connection;
-    this.deliver(target, request, leg, { transactionId: txnId, dialogId: '', receivedOn: true });
+    if (!EARLY_OUT_OF_DIALOG.has(request.method)) {
+      this.respondAsStack(txnId, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    this.respondAsStack(txnId, 500, 'Internal Server Error');
+    this.serverTxns.get(txnId)!.abandoned = true;
+    this.deliver(connection ?? leg.connection, request, leg, { transactionId: txnId, dialogId: '', receivedOn: true });
   }
 
   /** Early UPDATE transactions by the INVITE transaction the app answers them on. */
@@ -556,6 +567,7 @@ export class DrachtioPeer implements LegStack {
     if (updateTxn) this.earlyUpdateTxns.delete(transactionId);
     const txnId = updateTxn ?? transactionId;
     const txn = this.serverTxns.get(txnId);
+    if (txn?.abandoned) throw new Error('transport for response has been shutdown or closed');
     if (!txn || txn.final) throw new Error('Response not sent due to unknown transaction');
     const { leg, request } = txn;
     if (updateTxn && leg instanceof CallerLeg) leg.earlyUpdate = null;
