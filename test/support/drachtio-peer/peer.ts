@@ -267,6 +267,8 @@ export class DrachtioPeer implements LegStack {
     }
     if (Buffer.byteLength(message.body, 'utf8') > MAX_REQUEST_BODY) {
       this.toUa(leg, parseSip(badRequest(message)), from);
+      // Over TCP drachtio-server then closes the connection (seen with the real server).
+      from?.connection?.end();
       return;
     }
     if (message.method === 'ACK') {

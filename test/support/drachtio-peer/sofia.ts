@@ -97,7 +97,8 @@ function optionTags(message: SipMessage, header: string): string[] {
 /**
  * The largest request body drachtio-server passes on (recorded: a UDP or TCP INFO with a body
  * over 8 KiB is answered `400 Bad Request`, no Warning, by drachtio-server itself, and never
- * reaches the app).
+ * reaches the app; measured with the real server: 8192 bytes pass, 8193 do not, whatever the
+ * headers, and over TCP the connection is closed after the 400).
  */
 export const MAX_REQUEST_BODY = 8192;
 

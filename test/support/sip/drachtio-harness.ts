@@ -9,6 +9,15 @@ import { createTestContext } from '../context.js';
 import { PEER_SECRET, until } from '../drachtio-app.js';
 import { DrachtioPeer } from '../drachtio-peer.js';
 import { sipHarness, type SipHarness } from './harness.js';
+import type { SipTransport } from './sipp.js';
+
+/**
+ * What a caller meets through any drachtio-server: a request body over 8 KiB answered 400 by
+ * drachtio-server itself, which over TCP then closes the connection (see caller-copy-bad-input.xml).
+ */
+export function drachtioSippVars(transport: SipTransport): Record<string, string> {
+  return { oversized_by_stack: transport === 'tcp' ? 'closes' : 'yes' };
+}
 
 export async function startDrachtioSipHarness(): Promise<SipHarness> {
   const peer = await DrachtioPeer.start({ secret: PEER_SECRET, sip: true });
@@ -32,8 +41,7 @@ export async function startDrachtioSipHarness(): Promise<SipHarness> {
     if (!(front instanceof DrachtioFront)) throw new Error(`expected the drachtio front, got ${front.name}`);
     await connected;
     await until(() => front.ready, 'the drachtio front is ready');
-    // drachtio-server answers a request body over 8 KiB itself (see caller-copy-bad-input.xml).
-    return sipHarness(ctx, front, { ip: peer.sipHost, port: peer.sipPort, wsPort: 0 }, { sippVars: { oversized_by_stack: 'yes' }, close });
+    return sipHarness(ctx, front, { ip: peer.sipHost, port: peer.sipPort, wsPort: 0 }, { sippVars: drachtioSippVars, close });
   } catch (err) {
     await close();
     throw err;

@@ -76,13 +76,14 @@ export async function startSipHarness(options: HarnessOptions = {}): Promise<Sip
 
 /**
  * A harness around a started front. `sippVars` go to every caller scenario that declares them
- * (what differs by front, e.g. `oversized_by_stack`); `close` runs after the front has stopped.
+ * (what differs by front and transport, e.g. `oversized_by_stack`); `close` runs after the front
+ * has stopped.
  */
 export function sipHarness(
   ctx: TestContext,
   front: SignallingFront,
   server: SipHarness['server'],
-  options: { sippVars?: Record<string, string>; close: () => Promise<void> },
+  options: { sippVars?: (transport: SipTransport) => Record<string, string>; close: () => Promise<void> },
 ): SipHarness {
   return {
     ctx,
@@ -105,7 +106,7 @@ export function sipHarness(
           local: { ip: CALLER_IP, port: callerPort },
           remote: { ip: server.ip, port: server.port },
           keys: { caller: numberOf(parties.caller), called: numberOf(parties.called), called_host: CALLED_IP, called_port: String(calledPort) },
-          vars: { ...options.sippVars, ...(expect.toCaller ? { caller_resource: expect.toCaller } : {}) },
+          vars: { ...options.sippVars?.(transport), ...(expect.toCaller ? { caller_resource: expect.toCaller } : {}) },
           callId,
         },
       );
