@@ -35,6 +35,10 @@ export class B2bCall {
   /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
   reportedToCore = false;
   private answered = false;
+  /** Reliable 18x sent to the caller, and PRACKs of them received. */
+  private reliableSent = 0;
+  private reliableAcknowledged = 0;
+  private readonly acknowledgedWaiters = new Set<() => void>();
   /** Settles once the core has been told the call was answered (at once for a call never answered). */
   answerRecorded: Promise<void> = Promise.resolve();
   /** The called party's early dialog while the call rings (null before a reliable 18x and once answered). */
@@ -82,6 +86,38 @@ export class B2bCall {
     if (this.answered) return false;
     this.answered = true;
     return true;
+  }
+
+  /** A provisional response went to the caller reliably. */
+  reliableProvisionalSent(): void {
+    this.reliableSent++;
+  }
+
+  /** The caller PRACKed one. */
+  reliableProvisionalAcknowledged(): void {
+    this.reliableAcknowledged = Math.min(this.reliableSent, this.reliableAcknowledged + 1);
+    if (this.reliableAcknowledged === this.reliableSent) for (const wake of this.acknowledgedWaiters) wake();
+  }
+
+  /** Some reliable 18x sent to the caller is not PRACKed yet. */
+  get awaitingPrack(): boolean {
+    return this.reliableAcknowledged < this.reliableSent;
+  }
+
+  /** Resolves true once every reliable 18x sent to the caller is PRACKed, false when `limitMs` passes first. */
+  reliableProvisionalsAcknowledged(limitMs: number): Promise<boolean> {
+    if (this.reliableAcknowledged === this.reliableSent) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (acknowledged: boolean) => {
+        clearTimeout(timer);
+        this.acknowledgedWaiters.delete(wake);
+        resolve(acknowledged);
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), limitMs);
+      timer.unref();
+      this.acknowledgedWaiters.add(wake);
+    });
   }
 
   /** The caller sent CANCEL (drachtio-srf relays it to the B leg itself). */

@@ -39,7 +39,9 @@ import {
   answerCanReachSender,
   createSrf,
   onDialogCreated,
+  sendableStatus,
   sendRequest,
+  sipErrorReason,
   sipErrorStatus,
   takeOverEarlyUpdates,
   type SipHeaders,
@@ -64,6 +66,8 @@ export interface DrachtioFrontOptions {
   copy: SipCopyPort;
 }
 
+/** How long a reliable 18x is retransmitted for want of its PRACK (RFC 3262 §3: 64×T1). */
+const RELIABLE_PROVISIONAL_LIMIT_MS = 32_000;
 /** Seconds an upstream proxy should wait before retrying an INVITE this draining instance refused. */
 const DRAIN_RETRY_AFTER_SEC = '5';
 /** Outbound mode, end of a drain: how long the last BYEs get for their answers before the connections are cut. */
@@ -132,6 +136,11 @@ export class DrachtioFront implements SignallingFront {
     });
     // INFO outside a dialog drachtio-srf knows: an early dialog (before 200), possibly a call of another instance.
     this.srf.use('info', (req, res) => this.guard(req, res, () => this.onEarlyInfo(req, res)));
+    // The caller's PRACKs: drachtio-srf answers them 200 itself; the call counts them (see `relayFailure`).
+    this.srf.use((req, _res, next) => {
+      if (req.method === 'PRACK') this.calls.find(req.get('Call-ID') ?? '')?.reliableProvisionalAcknowledged();
+      next();
+    });
     await this.link.start();
   }
 
@@ -237,8 +246,12 @@ export class DrachtioFront implements SignallingFront {
           responseHeaders: (response) => {
             // Called for every B-leg response before it is relayed (drachtio-srf's cbProvisional misses 18x with a body).
             if (response.status < 200) this.calledPartyProvisional(call, response);
-            return callerResponseHeaders(annotation, caller, response);
+            const headers = callerResponseHeaders(annotation, caller, response);
+            if (headers['require']) call.reliableProvisionalSent();
+            return headers;
           },
+          // The front relays the called party's failure itself (see `relayFailure`).
+          passFailure: false,
           proxyRequestHeaders: this.isTrusted(req) ? [...ASSERTED_IDENTITY_HEADERS, ...PROXIED_INVITE_HEADERS] : PROXIED_INVITE_HEADERS,
         },
         {
@@ -255,6 +268,7 @@ export class DrachtioFront implements SignallingFront {
       const status = sipErrorStatus(err);
       if (status === null) log.warn({ event: 'call', err: (err as Error).message }, 'call setup failed');
       else log.info({ event: 'call', status, cancelled: call.isCancelled }, 'call not answered');
+      await this.relayFailure(call, res, status ?? 500, status === null ? undefined : sipErrorReason(err));
       call.failed();
       return;
     }
@@ -275,6 +289,26 @@ export class DrachtioFront implements SignallingFront {
       if (call.reportedToCore) call.answerRecorded = this.callEvents.callAnswered(call.callId);
     }
     call.adopt(dialog);
+  }
+
+  /**
+   * Relays the called party's failure to the caller, once the caller has PRACKed every reliable
+   * 18x it was sent: drachtio-server 0.9.10 crashes (EncodeStackMessage) on a final response to an
+   * INVITE while a reliable provisional response to it is unacknowledged. A caller that never
+   * PRACKs gets the failure once its reliable 18x are past retransmission (64×T1).
+   */
+  private async relayFailure(call: B2bCall, res: SrfOutgoingResponse, status: number, reason: string | undefined): Promise<void> {
+    if (res.finalResponseSent) return; // a CANCEL's 487, sent by drachtio-srf
+    if (call.awaitingPrack) {
+      this.count('failure-held-for-prack');
+      call.log.info({ event: 'call', status }, 'holding the failure until the caller PRACKs its reliable 18x');
+    }
+    if (!(await call.reliableProvisionalsAcknowledged(RELIABLE_PROVISIONAL_LIMIT_MS))) {
+      call.log.warn({ event: 'call', status }, 'the caller never PRACKed a reliable 18x: sending the failure anyway');
+    }
+    if (res.finalResponseSent) return;
+    const sendable = sendableStatus(status);
+    res.send(sendable, sendable === status ? reason : undefined, {});
   }
 
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */

@@ -142,6 +142,8 @@ export interface SrfDialog {
 export interface B2BUAOptions {
   /** Next hop the B-leg INVITE is sent through (drachtio's outbound proxy for this request). */
   proxy?: string;
+  /** false: a failure of the B leg is not relayed to the caller by drachtio-srf (the app sends it). */
+  passFailure?: boolean;
   headers: SipHeaders;
   /** Headers added to every response relayed to the caller, computed per B-leg response. */
   responseHeaders: (response: SrfResponse, headers: SipHeaders) => SipHeaders;
@@ -184,7 +186,10 @@ export interface Srf {
   /** Outbound mode: closes the connection a request came on; does nothing in inbound mode. */
   endSession(req: SrfRequest): void;
   invite(handler: InviteHandler): void;
+  /** Requests of this method outside any dialog drachtio-srf knows; registers the method with drachtio-server. */
   use(method: 'info', handler: Middleware): void;
+  /** Every request outside a dialog drachtio-srf knows, before the method handlers; registers nothing with drachtio-server. */
+  use(handler: Middleware): void;
   createB2BUA(
     req: SrfRequest,
     res: SrfOutgoingResponse,
@@ -281,6 +286,12 @@ export function sendRequest(srf: Srf, uri: string, options: NewRequestOptions): 
       });
     });
   });
+}
+
+/** The reason phrase of the final response that failed a drachtio-srf operation, if any. */
+export function sipErrorReason(err: unknown): string | undefined {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' && reason.length > 0 ? reason : undefined;
 }
 
 /** The SIP status of a final non-2xx response that failed a drachtio-srf operation, else null. */

@@ -69,6 +69,7 @@ export function drachtioSuite<A extends RunningDrachtioApp>(start: (peer: Dracht
     await peer?.close();
   });
   afterEach(() => {
+    expect(peer?.crashes).toEqual([]);
     expect(app?.front.liveCalls).toBe(0);
   });
 }

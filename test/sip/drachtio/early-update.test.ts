@@ -51,7 +51,7 @@ describe('drachtio front: UPDATE in the early dialog', () => {
     const call = await placedCall(peer, app, { headers: [['Supported', '100rel']] });
     const { a, b } = call;
     b.respond(180);
-    await a.response(180);
+    expect((await a.prack(await a.response(180)).response()).status).toBe(200);
 
     const refused = await a.request('UPDATE', { headers: [...SDP, ['Contact', a.contact]], body: sdp(a.address, 40034) }).response();
     expect(refused.status).toBe(488);

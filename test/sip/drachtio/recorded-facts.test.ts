@@ -8,7 +8,7 @@
  * 4. an INFO with a body over 8 KiB is answered 400 by drachtio-server and never reaches the app.
  */
 import { describe, expect, it } from 'vitest';
-import { expectCallerCopied, expectNothingCopied, TONES } from '../../support/call-outcomes.js';
+import { expectCallerCopied, expectEndedUnanswered, expectNothingCopied, TONES } from '../../support/call-outcomes.js';
 import { drachtioSuite, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
 import { answerCall, answeredCall, callerCopyRequest, hangUp, placedCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import type { DrachtioPeer } from '../../support/drachtio-peer.js';
@@ -21,6 +21,12 @@ drachtioSuite(startDrachtioApp, (started) => ({ peer, app } = started));
 /** The front's Contact: the scripted drachtio-server's SIP address on UDP. */
 const FRONT_CONTACT = '<sip:127.0.0.1:5060>';
 const SUPPORTS_100REL: Array<[string, string]> = [['Supported', '100rel']];
+
+/** How many SIP messages of a kind the app counted (its `sipMessages` metric). */
+async function counted(instance: DrachtioApp, kind: string): Promise<number> {
+  const metric = await instance.ctx.services.metrics.sipMessages.get();
+  return metric.values.find((v) => v.labels['kind'] === kind)?.value ?? 0;
+}
 
 /** The header lines of a message as they stand on the wire, names as written. */
 function wireLines(message: SipMessage): string[] {
@@ -154,7 +160,8 @@ describe('drachtio front on the recorded drachtio-server', () => {
     const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
     const { a, b } = call;
     b.respond(183, { body: sdp(b.address, 50028) });
-    const lines = wireLines(await a.response(183));
+    const progress = await a.response(183);
+    const lines = wireLines(progress);
     const at = (prefix: string) => lines.findIndex((line) => line.startsWith(prefix));
     expect(lines).toContain('Require: 100rel');
     expect(lines).toContain('RSeq: 1');
@@ -164,6 +171,7 @@ describe('drachtio front on the recorded drachtio-server', () => {
     expect(at('Require: ')).toBeLessThan(at('Content-Type: '));
     expect(at('Content-Type: ')).toBeLessThan(at('Content-Length: '));
     expect(lines.filter((line) => /^[a-z]/.test(line))).toEqual([]);
+    expect((await a.prack(progress).response()).status).toBe(200);
     await answerCall(app, call);
     await hangUp(app, call);
   });
@@ -183,5 +191,23 @@ describe('drachtio front on the recorded drachtio-server', () => {
     expect((await a.request('INFO', callerCopyRequest(call)).response()).status).toBe(200);
     await expectCallerCopied(app.ctx, call.parties);
     await hangUp(app, call);
+  });
+});
+
+describe('drachtio front on drachtio-server 0.9.10 as measured beside the project', () => {
+  it('holds a failure of the called party until the caller has PRACKed its reliable 180 (drachtio-server crashes on a final response sent before)', async () => {
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
+    const { a, b } = call;
+    b.respond(180);
+    const ringing = await a.response(180);
+    b.respond(486);
+    await b.nextRequest('ACK');
+    await until(async () => (await counted(app, 'failure-held-for-prack')) === 1, 'the front holds the 486');
+    expect(a.pending).toEqual([]);
+
+    expect((await a.prack(ringing).response()).status).toBe(200);
+    expect((await a.response(486)).status).toBe(486);
+    expect(peer.crashes).toEqual([]);
+    await expectEndedUnanswered(app.ctx, a.callId);
   });
 });

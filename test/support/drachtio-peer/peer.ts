@@ -117,6 +117,8 @@ export class DrachtioPeer implements LegStack {
   refusedAuthentications = 0;
   /** Connections reset while refusing. */
   resetConnections = 0;
+  /** What made this drachtio-server crash, as the real one would have (see `crash`). */
+  readonly crashes: string[] = [];
   private refusing = false;
   private portNumber = 0;
   private sockets: SipSockets | null = null;
@@ -190,6 +192,16 @@ export class DrachtioPeer implements LegStack {
 
   acceptAgain(): void {
     this.refusing = false;
+  }
+
+  /**
+   * What drachtio-server 0.9.10 does when the app sends a final response to an INVITE while a
+   * reliable 18x of it is not PRACKed yet: it crashes (segfault in EncodeStackMessage, seen with
+   * the real server for 486 and 200). Every app connection goes, and no new one is taken.
+   */
+  private crash(cause: string): void {
+    this.crashes.push(cause);
+    this.dropConnections({ refuse: true });
   }
 
   async close(): Promise<void> {
@@ -575,6 +587,10 @@ export class DrachtioPeer implements LegStack {
     if (updateTxn && leg instanceof CallerLeg) leg.earlyUpdate = null;
     const status = app.status;
     const initialInvite = request.method === 'INVITE' && !request.tag('to') && leg instanceof CallerLeg;
+    if (initialInvite && status >= 200 && leg.unacknowledged.length > 0) {
+      this.crash(`${status} to an INVITE whose reliable 18x is not PRACKed yet`);
+      return;
+    }
     const reliable = initialInvite && asksReliable(app);
     if (reliable && !acceptsReliable(request)) throw new Error('Remote endpoint does not support 100rel');
     let to = request.header('to')!;
