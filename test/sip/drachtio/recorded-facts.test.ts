@@ -58,7 +58,7 @@ describe('drachtio front on the recorded drachtio-server', () => {
     b.respond(180);
     const ringing = await a.response(180);
     expect(ringing.header('require')).toBe('100rel');
-    expect(ringing.header('rseq')).toBe('1');
+    expect(ringing.header('rseq')).toMatch(/^\d+$/);
     expect(ringing.headerAll('contact')).toEqual([FRONT_CONTACT]);
     expect((await a.prack(ringing).response()).status).toBe(200);
 
@@ -80,7 +80,7 @@ describe('drachtio front on the recorded drachtio-server', () => {
     b.respond(183, { body: sdp(b.address, 50020) });
     const progress = await a.response(183);
     expect(progress.header('require')).toBe('100rel');
-    expect(progress.header('rseq')).toBe('1');
+    expect(progress.header('rseq')).toMatch(/^\d+$/);
     expect(progress.headerAll('contact')).toEqual([FRONT_CONTACT]);
     expect(progress.body).toBe(sdp(b.address, 50020));
 
@@ -110,7 +110,7 @@ describe('drachtio front on the recorded drachtio-server', () => {
 
     const progress = await a.response(183);
     expect(progress.header('require')).toBe('100rel');
-    expect(progress.header('rseq')).toBe('1');
+    expect(progress.header('rseq')).toMatch(/^\d+$/);
     expect(progress.headerAll('contact')).toEqual([FRONT_CONTACT]);
     expect((await a.prack(progress).response()).status).toBe(200);
 
@@ -130,14 +130,14 @@ describe('drachtio front on the recorded drachtio-server', () => {
     b.respond(180);
     const ringing = await a.response(180);
     expect(ringing.header('require')).toBe('100rel');
-    expect(ringing.header('rseq')).toBe('1');
+    expect(ringing.header('rseq')).toMatch(/^\d+$/);
     b.respond(183, { body: sdp(b.address, 50024) });
     // sofia holds the second back until the first is PRACKed (RFC 3262 §3).
     await until(() => a.heldBack === 1, 'the second reliable 18x is held back');
     expect(a.pending).toEqual([]);
     expect((await a.prack(ringing).response()).status).toBe(200);
     const progress = await a.response(183);
-    expect(progress.header('rseq')).toBe('2');
+    expect(Number(progress.header('rseq'))).toBe(Number(ringing.header('rseq')) + 1);
     expect((await a.prack(progress).response()).status).toBe(200);
     await answerCall(app, call);
     await hangUp(app, call);
@@ -164,7 +164,7 @@ describe('drachtio front on the recorded drachtio-server', () => {
     const lines = wireLines(progress);
     const at = (prefix: string) => lines.findIndex((line) => line.startsWith(prefix));
     expect(lines).toContain('Require: 100rel');
-    expect(lines).toContain('RSeq: 1');
+    expect(lines).toContain(`RSeq: ${progress.header('rseq')}`);
     expect(lines).toContain('Recv-Info: cmr-copy');
     expect(at('Alert-Info: <')).toBeGreaterThan(at('Content-Length: '));
     expect(at('Recv-Info: ')).toBeGreaterThan(at('Content-Length: '));

@@ -234,7 +234,8 @@ export class CallerLeg extends NetworkLeg {
   inviteStatus = 0;
   /** RSeq numbers of the reliable 18x sent to this UA and not PRACKed yet, with those held back until then. */
   readonly unacknowledged: Array<{ rseq: number; held: SipMessage | null }> = [];
-  lastRseq = 0;
+  /** sofia numbers a transaction's reliable 18x from a random start (seen with the real server: 73794450, 378606478 …). */
+  lastRseq = Math.floor(Math.random() * 2 ** 30);
   /**
    * The UA PRACKed a reliable 18x: drachtio-server then files the early dialog under the app's
    * connection (`addDialogForTransaction`), and routes requests in it there, inside that dialog.
