@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { CallEndReason } from '../../src/calls/call-events.js';
 import type { Logger } from '../../src/observability/logger.js';
+import { AwaitedCondition } from './awaited-condition.js';
 import { RELAYED_METHODS } from './dialog-relay.js';
 import { calledPartyEarlyDialog, sameEarlyDialog, type CalledPartyEarlyDialog } from './early-dialog.js';
 import type { DialogRequestEvent, SrfDialog, SrfOutgoingResponse, SrfRequest, SrfResponse, SrfSentRequest } from './srf.js';
@@ -38,7 +39,7 @@ export class B2bCall {
   /** Reliable 18x sent to the caller, and PRACKs of them received. */
   private reliableSent = 0;
   private reliableAcknowledged = 0;
-  private readonly acknowledgedWaiters = new Set<() => void>();
+  private readonly allAcknowledged = new AwaitedCondition(() => this.reliableAcknowledged === this.reliableSent);
   /** Settles once the core has been told the call was answered (at once for a call never answered). */
   answerRecorded: Promise<void> = Promise.resolve();
   /** The called party's early dialog while the call rings (null before a reliable 18x and once answered). */
@@ -96,7 +97,7 @@ export class B2bCall {
   /** The caller PRACKed one. */
   reliableProvisionalAcknowledged(): void {
     this.reliableAcknowledged = Math.min(this.reliableSent, this.reliableAcknowledged + 1);
-    if (this.reliableAcknowledged === this.reliableSent) for (const wake of this.acknowledgedWaiters) wake();
+    this.allAcknowledged.changed();
   }
 
   /** Some reliable 18x sent to the caller is not PRACKed yet. */
@@ -106,18 +107,7 @@ export class B2bCall {
 
   /** Resolves true once every reliable 18x sent to the caller is PRACKed, false when `limitMs` passes first. */
   reliableProvisionalsAcknowledged(limitMs: number): Promise<boolean> {
-    if (this.reliableAcknowledged === this.reliableSent) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (acknowledged: boolean) => {
-        clearTimeout(timer);
-        this.acknowledgedWaiters.delete(wake);
-        resolve(acknowledged);
-      };
-      const wake = () => done(true);
-      const timer = setTimeout(() => done(false), limitMs);
-      timer.unref();
-      this.acknowledgedWaiters.add(wake);
-    });
+    return this.allAcknowledged.wait(limitMs);
   }
 
   /** The caller sent CANCEL (drachtio-srf relays it to the B leg itself). */

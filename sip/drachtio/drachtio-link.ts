@@ -34,17 +34,20 @@ export function drachtioLink(srf: Srf, connection: NonNullable<Config['drachtio'
   return connection.mode === 'outbound' ? new OutboundLink(srf, connection, log, lost) : new InboundLink(srf, connection, log, lost);
 }
 
-class InboundLink implements DrachtioLink {
+/** What either link works with. */
+abstract class Link {
+  constructor(
+    protected readonly srf: Srf,
+    protected readonly options: NonNullable<Config['drachtio']>,
+    protected readonly log: Logger,
+    protected readonly lost: ConnectionLost,
+  ) {}
+}
+
+class InboundLink extends Link implements DrachtioLink {
   private connected = false;
   private refusalLogged = false;
   readonly listeningPort = null;
-
-  constructor(
-    private readonly srf: Srf,
-    private readonly options: NonNullable<Config['drachtio']>,
-    private readonly log: Logger,
-    private readonly lost: ConnectionLost,
-  ) {}
 
   get ready(): boolean {
     return this.connected;
@@ -93,15 +96,8 @@ class InboundLink implements DrachtioLink {
   }
 }
 
-class OutboundLink implements DrachtioLink {
+class OutboundLink extends Link implements DrachtioLink {
   private connections: OutboundConnections | null = null;
-
-  constructor(
-    private readonly srf: Srf,
-    private readonly options: NonNullable<Config['drachtio']>,
-    private readonly log: Logger,
-    private readonly lost: ConnectionLost,
-  ) {}
 
   get ready(): boolean {
     return this.connections?.listening ?? false;

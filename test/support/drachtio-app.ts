@@ -121,6 +121,12 @@ async function startFront(env: Record<string, string>, options: DrachtioAppOptio
   };
 }
 
+/** How many SIP messages of a kind an app counted (the `sipMessages` metric of its front). */
+export async function sipMessagesCounted(app: RunningDrachtioApp, kind: string): Promise<number> {
+  const metric = await app.ctx.services.metrics.sipMessages.get();
+  return metric.values.find((v) => v.labels['kind'] === kind)?.value ?? 0;
+}
+
 /** Polls `condition` until it holds or `timeoutMs` passes (for effects with no event to await). */
 export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

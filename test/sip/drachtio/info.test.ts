@@ -7,15 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCalledCopied, expectCallerCopied, expectNothingCopied } from '../../support/call-outcomes.js';
 import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
-import { PEER_SECRET, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
-import { answerCall, answeredCall, hangUp, placedCall, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
+import { PEER_SECRET, sipMessagesCounted, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
+import { answerCall, answeredCall, COPY_HEADERS, hangUp, placedCall, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp, type SipMessage } from '../../support/raw-sip.js';
 
-const COPY_HEADERS: Array<[string, string]> = [
-  ['Info-Package', 'cmr-copy'],
-  ['Content-Type', 'application/vnd.cmr.copy+json'],
-];
 const DTMF: Array<[string, string]> = [['Content-Type', 'application/dtmf-relay']];
 const SUPPORTS_100REL: Array<[string, string]> = [['Supported', '100rel']];
 
@@ -37,12 +33,6 @@ afterAll(async () => {
 });
 
 type Call = DrachtioCall;
-
-/** Early INFOs an instance found drachtio-server had answered already (its `sipMessages` counter). */
-async function unanswerableInfos(instance: DrachtioApp): Promise<number> {
-  const metric = await instance.ctx.services.metrics.sipMessages.get();
-  return metric.values.find((v) => v.labels['kind'] === 'info-unanswerable')?.value ?? 0;
-}
 
 /**
  * A request the app placed in the called party's early dialog: the B leg's Call-ID and the app's
@@ -104,21 +94,6 @@ describe('drachtio front: INFO', () => {
     await hangUp(app, call);
   });
 
-  it('answers a copy request sent in the early dialog once the caller has PRACKed the reliable 180', async () => {
-    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
-    call.b.respond(180);
-    const ringing = await call.a.response(180);
-    expect((await call.a.prack(ringing).response()).status).toBe(200);
-
-    const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call) }).response();
-    expect(answer.status).toBe(200);
-    expect(answer.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
-    await expectCallerCopied(app.ctx, call.parties);
-
-    await answerCall(app, call);
-    await hangUp(app, call);
-  });
-
   it('applies no early copy that drachtio-server answered 500 itself (no PRACKed reliable 18x), on whichever instance it lands', async () => {
     const call = await ringingCall(peer, app); // a caller without 100rel: its 180 is unreliable
     const { a } = call;
@@ -130,7 +105,7 @@ describe('drachtio front: INFO', () => {
       expect(refused.header('warning')).toBeUndefined();
     }
     // The instances got the INFO, found they could not answer, and applied nothing.
-    await until(async () => (await unanswerableInfos(app)) + (await unanswerableInfos(other)) === 2, 'both instances gave up on the INFO');
+    await until(async () => (await sipMessagesCounted(app, 'info-unanswerable')) + (await sipMessagesCounted(other, 'info-unanswerable')) === 2, 'both instances gave up on the INFO');
     await expectNothingCopied(app.ctx, call.parties);
 
     await answerCall(app, call);

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectCallerCopied, expectEndedUnanswered, expectNothingCopied, TONES } from '../../support/call-outcomes.js';
-import { drachtioSuite, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
+import { drachtioSuite, sipMessagesCounted, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
 import { answerCall, answeredCall, callerCopyRequest, hangUp, placedCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import type { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp, type SipMessage } from '../../support/raw-sip.js';
@@ -21,12 +21,6 @@ drachtioSuite(startDrachtioApp, (started) => ({ peer, app } = started));
 /** The front's Contact: the scripted drachtio-server's SIP address on UDP. */
 const FRONT_CONTACT = '<sip:127.0.0.1:5060>';
 const SUPPORTS_100REL: Array<[string, string]> = [['Supported', '100rel']];
-
-/** How many SIP messages of a kind the app counted (its `sipMessages` metric). */
-async function counted(instance: DrachtioApp, kind: string): Promise<number> {
-  const metric = await instance.ctx.services.metrics.sipMessages.get();
-  return metric.values.find((v) => v.labels['kind'] === kind)?.value ?? 0;
-}
 
 /** The header lines of a message as they stand on the wire, names as written. */
 function wireLines(message: SipMessage): string[] {
@@ -202,7 +196,7 @@ describe('drachtio front on drachtio-server 0.9.10 as measured beside the projec
     const ringing = await a.response(180);
     b.respond(486);
     await b.nextRequest('ACK');
-    await until(async () => (await counted(app, 'failure-held-for-prack')) === 1, 'the front holds the 486');
+    await until(async () => (await sipMessagesCounted(app, 'failure-held-for-prack')) === 1, 'the front holds the 486');
     expect(a.pending).toEqual([]);
 
     expect((await a.prack(ringing).response()).status).toBe(200);
