@@ -19,8 +19,24 @@ export interface CorePorts {
 }
 
 export async function startSignalling(services: Services, ports: CorePorts): Promise<SignallingFront> {
-  if (services.config.drachtio) return startDrachtioFront(services, ports);
+  if (services.config.drachtio) return startDrachtio(services, services.config.drachtio, ports);
   return startEmbedded(services, ports);
+}
+
+/** The drachtio front (inbound or outbound mode); ready while connected or listening and not draining. */
+async function startDrachtio(services: Services, drachtio: NonNullable<Services['config']['drachtio']>, ports: CorePorts): Promise<SignallingFront> {
+  const front = await startDrachtioFront({
+    drachtio,
+    sip: services.config.sip,
+    logger: services.logger,
+    metrics: services.metrics,
+    redis: services.redis,
+    keys: services.keys,
+    calls: ports.calls,
+    copy: ports.copy,
+  });
+  services.readiness.register('sip', () => front.ready);
+  return front;
 }
 
 /** The embedded proxy on `CMR_SIP_HOST:CMR_SIP_PORT`; ready once it listens. */

@@ -2,14 +2,16 @@
  * One call through the B2BUA: its two legs, how it ends, and the guarantee that when one leg
  * goes the other is hung up too (so no leg is ever left up on drachtio-server).
  */
+import type { Socket } from 'node:net';
 import type { CallEndReason } from '../../src/calls/call-events.js';
 import type { Logger } from '../../src/observability/logger.js';
+import { AwaitedCondition } from './awaited-condition.js';
 import { RELAYED_METHODS } from './dialog-relay.js';
 import { calledPartyEarlyDialog, sameEarlyDialog, type CalledPartyEarlyDialog } from './early-dialog.js';
 import type { DialogRequestEvent, SrfDialog, SrfOutgoingResponse, SrfRequest, SrfResponse, SrfSentRequest } from './srf.js';
 
-/** A request received on one leg of an answered call, with the response to give it. */
-export type LegRequestHook = (call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse) => void;
+/** A request received on one leg of an answered call (`other`: the call's other leg, if it exists), with the response to give it. */
+export type LegRequestHook = (call: B2bCall, dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse) => void;
 
 export interface CallHooks {
   /** An INFO (possibly a copy request). */
@@ -33,6 +35,13 @@ export class B2bCall {
   private readonly byes = new Set<Promise<void>>();
   /** Whether the core was told this call started (calls whose parties cannot be identified are not). */
   reportedToCore = false;
+  private answered = false;
+  /** Reliable 18x sent to the caller, and PRACKs of them received. */
+  private reliableSent = 0;
+  private reliableAcknowledged = 0;
+  private readonly allAcknowledged = new AwaitedCondition(() => this.reliableAcknowledged === this.reliableSent);
+  /** Settles once the core has been told the call was answered (at once for a call never answered). */
+  answerRecorded: Promise<void> = Promise.resolve();
   /** The called party's early dialog while the call rings (null before a reliable 18x and once answered). */
   earlyDialog: CalledPartyEarlyDialog | null = null;
 
@@ -41,12 +50,19 @@ export class B2bCall {
     readonly callId: string,
     /** From tag of the caller's INVITE. */
     readonly fromTag: string | null,
+    /** The drachtio-server connection the call came on; both legs live on it. */
+    readonly connection: Socket,
     readonly log: Logger,
     private readonly hooks: CallHooks,
   ) {}
 
   get bLegCallId(): string | null {
     return this.bLegRequest?.get('Call-ID') ?? null;
+  }
+
+  /** The front's Contact on the called party's leg, as drachtio-server wrote it on the B-leg INVITE. */
+  get bLegContact(): string | null {
+    return this.bLegRequest?.get('Contact') ?? null;
   }
 
   get isCancelled(): boolean {
@@ -64,6 +80,34 @@ export class B2bCall {
     if (!dialog || sameEarlyDialog(this.earlyDialog, dialog)) return false;
     this.earlyDialog = dialog;
     return true;
+  }
+
+  /** The 200 went to the caller; true the first time only. */
+  markAnswered(): boolean {
+    if (this.answered) return false;
+    this.answered = true;
+    return true;
+  }
+
+  /** A provisional response went to the caller reliably. */
+  reliableProvisionalSent(): void {
+    this.reliableSent++;
+  }
+
+  /** The caller PRACKed one. */
+  reliableProvisionalAcknowledged(): void {
+    this.reliableAcknowledged = Math.min(this.reliableSent, this.reliableAcknowledged + 1);
+    this.allAcknowledged.changed();
+  }
+
+  /** Some reliable 18x sent to the caller is not PRACKed yet. */
+  get awaitingPrack(): boolean {
+    return this.reliableAcknowledged < this.reliableSent;
+  }
+
+  /** Resolves true once every reliable 18x sent to the caller is PRACKed, false when `limitMs` passes first. */
+  reliableProvisionalsAcknowledged(limitMs: number): Promise<boolean> {
+    return this.allAcknowledged.wait(limitMs);
   }
 
   /** The caller sent CANCEL (drachtio-srf relays it to the B leg itself). */
@@ -88,12 +132,20 @@ export class B2bCall {
       return;
     }
     dialog.on('destroy', () => this.legEnded(dialog));
-    dialog.on('info', (req, res) => this.hooks.info(this, dialog, req, res));
-    dialog.on('modify', (req, res) => this.hooks.reInvite(this, dialog, req, res));
+    dialog.on('info', (req, res) => this.hooks.info(this, dialog, this.otherLeg(dialog), req, res));
+    dialog.on('modify', (req, res) => this.hooks.reInvite(this, dialog, this.otherLeg(dialog), req, res));
     for (const method of RELAYED_METHODS) {
-      dialog.on(method.toLowerCase() as DialogRequestEvent, (req, res) => this.hooks.request(this, dialog, req, res));
+      dialog.on(method.toLowerCase() as DialogRequestEvent, (req, res) => this.hooks.request(this, dialog, this.otherLeg(dialog), req, res));
     }
     if (!dialog.connected) this.legEnded(dialog);
+  }
+
+  /**
+   * The call's leg on the other side of `dialog`. drachtio-srf links the two (`dialog.other`) only
+   * once the call is set up; a request may come in before that, so the call knows them itself.
+   */
+  otherLeg(dialog: SrfDialog): SrfDialog | undefined {
+    return this.dialogs.find((d) => d !== dialog && d.type !== dialog.type);
   }
 
   /** The call did not get answered. */

@@ -1,9 +1,10 @@
 /** The live calls of this instance, by the Call-ID of either leg; drain waits for it to empty. */
+import { AwaitedCondition } from './awaited-condition.js';
 import type { B2bCall } from './b2b-call.js';
 
 export class CallRegistry {
   private readonly calls = new Set<B2bCall>();
-  private readonly emptyWaiters = new Set<() => void>();
+  private readonly empty = new AwaitedCondition(() => this.calls.size === 0);
 
   get size(): number {
     return this.calls.size;
@@ -15,7 +16,7 @@ export class CallRegistry {
 
   remove(call: B2bCall): void {
     this.calls.delete(call);
-    if (this.calls.size === 0) for (const wake of this.emptyWaiters) wake();
+    this.empty.changed();
   }
 
   /** The call with this Call-ID on its caller leg or its called-party leg. */
@@ -30,16 +31,6 @@ export class CallRegistry {
 
   /** Resolves true once no call is left, or false when `limitMs` passes first. */
   whenEmpty(limitMs: number): Promise<boolean> {
-    if (this.calls.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (empty: boolean) => {
-        clearTimeout(timer);
-        this.emptyWaiters.delete(wake);
-        resolve(empty);
-      };
-      const wake = () => done(true);
-      const timer = setTimeout(() => done(false), limitMs);
-      this.emptyWaiters.add(wake);
-    });
+    return this.empty.wait(limitMs);
   }
 }

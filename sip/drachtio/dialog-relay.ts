@@ -62,10 +62,9 @@ export interface DialogRelayOptions {
 export class DialogRelay {
   constructor(private readonly options: DialogRelayOptions) {}
 
-  /** Passes a request (not an INVITE) to the other leg and its final response back. */
-  async request(dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
-    const other = this.otherLeg(dialog, res);
-    if (!other) return;
+  /** Passes a request (not an INVITE) on `dialog` to the `other` leg and its final response back. */
+  async request(dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+    if (!this.isUp(other, res)) return;
     const method = req.method as DialogRequestMethod;
     let response: SrfResponse;
     try {
@@ -79,17 +78,26 @@ export class DialogRelay {
   }
 
   /**
-   * Passes an INFO the caller sent in its early dialog (while the call rings) into the called
-   * party's early dialog, and the called party's final response back.
+   * Passes a request the caller sent in its early dialog (while the call rings: an INFO, an
+   * UPDATE) into the called party's early dialog, and the called party's final response back.
+   * An UPDATE refreshes the target: it names the front's Contact on each leg (`contacts`).
    */
-  async earlyInfo(calledParty: CalledPartyEarlyDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+  async earlyRequest(
+    calledParty: CalledPartyEarlyDialog,
+    req: SrfRequest,
+    res: SrfOutgoingResponse,
+    log: Logger,
+    contacts: { theirContact: string; ourContact: string | undefined } | null = null,
+  ): Promise<void> {
+    const method = req.method as DialogRequestMethod;
+    const headers = relayedHeaders(req.headers, this.isTrusted(req.source_address));
     let response: SrfResponse;
     try {
       // drachtio-server puts the dialog's remote target in place of this Request-URI.
       response = await withRelayDeadline(
         this.options.sendRequest(IN_DIALOG_URI, {
-          method: 'INFO',
-          headers: relayedHeaders(req.headers, this.isTrusted(req.source_address)),
+          method,
+          headers: contacts ? { ...headers, Contact: contacts.theirContact } : headers,
           ...(req.body ? { body: req.body } : {}),
           stackDialogId: calledParty.stackDialogId,
           _socket: req.socket,
@@ -99,8 +107,8 @@ export class DialogRelay {
       this.failed('uas', req, res, err, log);
       return;
     }
-    log.info({ event: 'relay', method: 'INFO', early: true, status: response.status }, 'relayed INFO in the early dialog');
-    this.answer(res, response, undefined);
+    log.info({ event: 'relay', method, early: true, status: response.status }, `relayed ${method} in the early dialog`);
+    this.answer(res, response, contacts?.ourContact);
   }
 
   /**
@@ -109,9 +117,8 @@ export class DialogRelay {
    * carries the offer: it goes back to the sender, whose ACK carries the answer the other leg's
    * ACK must wait for.
    */
-  async reInvite(dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
-    const other = this.otherLeg(dialog, res);
-    if (!other) return;
+  async reInvite(dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse, log: Logger): Promise<void> {
+    if (!this.isUp(other, res)) return;
     const offer = req.body ? req.body : undefined;
     let relayed: { response: SrfResponse; ack: AckSender | undefined };
     try {
@@ -151,11 +158,11 @@ export class DialogRelay {
     dialog.once('ack', passOn);
   }
 
-  private otherLeg(dialog: SrfDialog, res: SrfOutgoingResponse): SrfDialog | null {
-    const other = dialog.other;
-    if (other?.connected) return other;
+  /** The other leg is there to pass the request on to; else the request is answered 481. */
+  private isUp(other: SrfDialog | undefined, res: SrfOutgoingResponse): other is SrfDialog {
+    if (other?.connected) return true;
     res.send(481, undefined, { headers: { Warning: sipWarning(this.options.warnHost, 'the other party has left the call') } });
-    return null;
+    return false;
   }
 
   /** The headers of the request on the other leg; a target refresh names that leg's own Contact. */

@@ -4,8 +4,10 @@
  * Each initial INVITE becomes a `B2bCall`: the core is told the call started (and answers with
  * what to announce, within its budget), the B-leg INVITE carries `Alert-Info` for what is
  * presented to the called party, and every 18x/200 relayed to the caller carries what is
- * presented to the caller. Every INFO goes to the copy port first; what is not a copy request is
- * relayed to the other leg. A B2BUA (not a proxy) is what lets in-dialog requests reach us.
+ * presented to the caller, the front's Contact (so the caller can send in the early dialog) and,
+ * for a caller that takes them, goes reliably (RFC 3262). Every INFO goes to the copy port first;
+ * what is not a copy request is relayed to the other leg. A B2BUA (not a proxy) is what lets
+ * in-dialog requests reach us.
  */
 import type { Socket } from 'node:net';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
@@ -13,26 +15,35 @@ import { sipWarning } from '../../src/calls/sip-warning.js';
 import { isTrusted } from '../../src/config/cidr.js';
 import type { Config } from '../../src/config/config.js';
 import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
-import type { SipAnswer } from '../../src/copy/sip-copy-port.js';
+import type { SipAnswer, SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/observability/logger.js';
-import type { CorePorts, SignallingFront } from '../../src/signalling.js';
-import type { Services } from '../../src/wiring.js';
+import type { Metrics } from '../../src/observability/metrics.js';
+import type { SignallingFront } from '../../src/signalling.js';
+import type { Keys } from '../../src/store/keys.js';
+import type { RedisClient } from '../../src/store/redis.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
 import { CallRegistry } from './call-registry.js';
 import { DialogRelay } from './dialog-relay.js';
+import { drachtioLink, type DrachtioLink } from './drachtio-link.js';
 import { EarlyDialogDirectory } from './early-dialog.js';
+import { earlyInfoRoute } from './early-info-route.js';
 import { fromTagOf, requestorOf, toInfoMessage } from './info-message.js';
-import { nextHop, ownAddresses } from './next-hop.js';
-import { OutboundConnections } from './outbound-connections.js';
+import { nextHop } from './next-hop.js';
+import { contactOn, ownAddresses } from './own-sip-address.js';
+import { calledPartySupported, callerReliability, sendReliably, type CallerReliability } from './reliable-provisionals.js';
 import { withoutTag } from './sip-headers.js';
 import {
-  closeConnection,
+  answerCanReachSender,
   createSrf,
+  onDialogCreated,
+  sendableStatus,
   sendRequest,
+  sipErrorReason,
   sipErrorStatus,
+  takeOverEarlyUpdates,
   type SipHeaders,
   type Srf,
   type SrfDialog,
@@ -41,13 +52,24 @@ import {
   type SrfResponse,
 } from './srf.js';
 
-/** What the front needs of the server's services. */
-export type DrachtioFrontDeps = Pick<Services, 'config' | 'logger' | 'metrics' | 'readiness' | 'redis' | 'keys'>;
+export interface DrachtioFrontOptions {
+  /** How to meet drachtio-server (inbound or outbound mode) and the drain limit. */
+  drachtio: NonNullable<Config['drachtio']>;
+  /** Trusted peers, public host, outbound proxy, selection budget. */
+  sip: Config['sip'];
+  logger: Logger;
+  metrics: Metrics;
+  /** Where a ringing call's early dialog is kept for the other instances on the same Redis. */
+  redis: RedisClient;
+  keys: Keys;
+  calls: CallEvents;
+  copy: SipCopyPort;
+}
 
+/** How long a reliable 18x is retransmitted for want of its PRACK (RFC 3262 §3: 64×T1). */
+const RELIABLE_PROVISIONAL_LIMIT_MS = 32_000;
 /** Seconds an upstream proxy should wait before retrying an INVITE this draining instance refused. */
 const DRAIN_RETRY_AFTER_SEC = '5';
-/** Longest pause between reconnection attempts to drachtio-server. */
-const RECONNECT_MAX_DELAY_MS = 2000;
 /** Outbound mode, end of a drain: how long the last BYEs get for their answers before the connections are cut. */
 const CONNECTION_CLOSE_GRACE_MS = 2000;
 /** Caller-side headers the B-leg INVITE keeps (From/To are copied without their tags; asserted identities only from trusted peers). */
@@ -57,7 +79,6 @@ const PROXIED_INVITE_HEADERS = [
   'P-Charging-Vector',
   'P-Charging-Function-Addresses',
   'P-Access-Network-Info',
-  'Supported',
   'Allow',
   'Accept',
   'Recv-Info',
@@ -74,141 +95,86 @@ export class DrachtioFront implements SignallingFront {
   private readonly warnHost: string;
   private readonly relay: DialogRelay;
   private readonly earlyDialogs: EarlyDialogDirectory;
-  private ownAddresses: ReadonlySet<string> = new Set();
-  /** Inbound mode: connected and authenticated. */
-  private connected = false;
-  /** Outbound mode: the listener and the connections drachtio-server opened. */
-  private outbound: OutboundConnections | null = null;
-  /** Outbound mode: the connection each call arrived on. */
-  private readonly callConnections = new WeakMap<B2bCall, Socket>();
-  private refusalLogged = false;
+  private readonly link: DrachtioLink;
   private draining = false;
   private stopping: Promise<void> | null = null;
 
-  constructor(
-    private readonly deps: DrachtioFrontDeps,
-    private readonly ports: CorePorts,
-  ) {
-    this.log = deps.logger.child({ front: 'drachtio' });
-    this.callEvents = new GuardedCallEvents(ports.calls, { budgetMs: deps.config.sip.selectBudgetMs, logger: this.log });
-    this.warnHost = deps.config.sip.publicHost;
+  constructor(private readonly options: DrachtioFrontOptions) {
+    this.log = options.logger.child({ front: 'drachtio' });
+    this.callEvents = new GuardedCallEvents(options.calls, { budgetMs: options.sip.selectBudgetMs, logger: this.log });
+    this.warnHost = options.sip.publicHost;
     this.relay = new DialogRelay({
       warnHost: this.warnHost,
-      trusted: deps.config.sip.trusted,
-      sendRequest: (uri, options) => sendRequest(this.srf, uri, options),
+      trusted: options.sip.trusted,
+      sendRequest: (uri, request) => sendRequest(this.srf, uri, request),
     });
-    this.earlyDialogs = new EarlyDialogDirectory(deps.redis, deps.keys, this.log);
+    this.earlyDialogs = new EarlyDialogDirectory(options.redis, options.keys, this.log);
+    this.link = drachtioLink(this.srf, options.drachtio, this.log, (connection) => this.onConnectionLost(connection));
   }
 
-  /**
-   * Not draining, and connected and authenticated to drachtio-server (inbound mode) or listening
-   * for it (outbound mode, where no connection at all is the normal idle state).
-   */
+  /** Not draining, and connected to drachtio-server (inbound mode) or listening for it (outbound mode). */
   get ready(): boolean {
-    return (this.outbound ? this.outbound.listening : this.connected) && !this.draining;
+    return this.link.ready && !this.draining;
   }
 
   /** Outbound mode: the port drachtio-server connects to; null in inbound mode. */
   get listeningPort(): number | null {
-    return this.outbound?.port ?? null;
+    return this.link.listeningPort;
   }
 
   get liveCalls(): number {
     return this.calls.size;
   }
 
-  /**
-   * Registers the handlers, then starts the (self-reconnecting) inbound connection, or listens
-   * for drachtio-server in outbound mode; rejects when it cannot listen there.
-   */
+  /** Registers the handlers, then connects to drachtio-server or listens for it; rejects when it cannot listen. */
   async start(): Promise<void> {
-    const { mode, host, port, secret } = this.connection;
-    this.srf.on('connect', (err, hostports) => this.onConnect(err, hostports));
-    // Without an 'error' listener drachtio-srf's connection errors would crash the process.
-    this.srf.on('error', (err) => this.onConnectionLost(err.message));
-    this.srf.on('close', (socket) => (this.outbound ? this.onOutboundConnectionClosed(socket) : this.onConnectionLost('closed')));
     this.srf.invite((req, res) => this.guard(req, res, () => this.onInvite(req, res)));
-    // INFO outside a known dialog: an early dialog (before 200), possibly a call of another instance.
+    // A call takes charge of each of its legs the moment drachtio-srf creates it, so nothing sent in it goes unheard.
+    onDialogCreated(this.srf, (dialog) => {
+      const call = this.calls.find(dialog.sip.callId);
+      if (call) this.legCreated(call, dialog);
+    });
+    // INFO outside a dialog drachtio-srf knows: an early dialog (before 200), possibly a call of another instance.
     this.srf.use('info', (req, res) => this.guard(req, res, () => this.onEarlyInfo(req, res)));
-    if (mode === 'outbound') {
-      this.outbound = await OutboundConnections.listen(this.srf, { host, port, secret }, this.log);
-      this.log.info({ event: 'drachtio', mode, host, port: this.outbound.port }, 'listening for drachtio-server');
-      return;
-    }
-    this.srf.connect({ host, port, secret, enablePing: true, reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS } });
-    this.log.info({ event: 'drachtio', mode, host, port }, 'connecting to drachtio-server');
+    // The caller's PRACKs: drachtio-srf answers them 200 itself; the call counts them (see `relayFailure`).
+    this.srf.use((req, _res, next) => {
+      if (req.method === 'PRACK') this.calls.find(req.get('Call-ID') ?? '')?.reliableProvisionalAcknowledged();
+      next();
+    });
+    await this.link.start();
   }
 
   /**
    * Drains: new INVITEs get 503 with Retry-After, live calls may end on their own until the
-   * drain limit, then the rest are hung up and the connection is closed (outbound mode: the
-   * listener, then every connection once its last BYE is answered).
+   * drain limit, then the rest are hung up and the link is closed (outbound mode: the listener,
+   * then every connection once its last BYE is answered).
    */
   stop(): Promise<void> {
     this.stopping ??= this.drain();
     return this.stopping;
   }
 
-  private get connection(): NonNullable<Config['drachtio']> {
-    const connection = this.deps.config.drachtio;
-    if (!connection) throw new Error('the drachtio front needs CMR_DRACHTIO_HOST');
-    return connection;
-  }
-
   private async drain(): Promise<void> {
     this.draining = true;
-    const limitMs = this.connection.drainTimeoutMs;
+    const limitMs = this.options.drachtio.drainTimeoutMs;
     this.log.info({ event: 'drain', liveCalls: this.calls.size, limitMs }, 'draining SIP calls');
     if (!(await this.calls.whenEmpty(limitMs))) {
       this.log.warn({ event: 'drain', liveCalls: this.calls.size }, 'drain limit reached: hanging up the remaining calls');
       for (const call of this.calls.all()) call.hangUp();
     }
-    if (this.outbound) {
-      await this.outbound.close(CONNECTION_CLOSE_GRACE_MS);
-      this.log.info({ event: 'drain' }, 'stopped listening for drachtio-server');
-      return;
-    }
-    closeConnection(this.srf);
-    this.connected = false;
-    this.log.info({ event: 'drain' }, 'disconnected from drachtio-server');
+    await this.link.close(CONNECTION_CLOSE_GRACE_MS);
   }
 
-  private onConnect(err: Error | null, hostports: string): void {
-    if (this.outbound) {
-      // One connection per call: a refused secret costs that call, so every refusal is logged.
-      if (err) this.log.error({ event: 'drachtio', err: err.message }, 'drachtio-server refused a connection for a call (check CMR_DRACHTIO_SECRET)');
-      else this.log.debug({ event: 'drachtio', hostports, connections: this.outbound.size }, 'drachtio-server connected for a call');
-      return;
-    }
-    if (err) {
-      this.connected = false;
-      // Logged once per outage: drachtio-srf keeps retrying every few seconds.
-      if (!this.refusalLogged) this.log.error({ event: 'drachtio', err: err.message }, 'drachtio-server refused the connection (check CMR_DRACHTIO_SECRET)');
-      this.refusalLogged = true;
-      return;
-    }
-    this.ownAddresses = ownAddresses(hostports, this.deps.config.sip.publicHost);
-    this.connected = true;
-    this.refusalLogged = false;
-    this.log.info({ event: 'drachtio', hostports }, 'connected to drachtio-server');
-  }
-
-  /** Outbound mode: a connection closed under a call still up (drachtio-server went away): the call is lost. */
-  private onOutboundConnectionClosed(socket: Socket): void {
+  /** A connection to drachtio-server is gone: the calls on it stay on drachtio-server, out of this instance's reach. */
+  private onConnectionLost(connection: Socket): void {
     for (const call of this.calls.all()) {
-      if (this.callConnections.get(call) !== socket || call.isOver) continue;
+      if (call.connection !== connection || call.isOver) continue;
       call.log.warn({ event: 'drachtio' }, 'lost the drachtio-server connection of a live call');
       call.connectionLost();
     }
   }
 
-  private onConnectionLost(reason: string): void {
-    if (!this.connected) return;
-    this.connected = false;
-    this.log.warn({ event: 'drachtio', reason, liveCalls: this.calls.size }, 'lost the drachtio-server connection; reconnecting');
-    for (const call of this.calls.all()) call.connectionLost();
-  }
-
+  /** Entry point of every new call: an INVITE drachtio-server hands to this instance. */
   private async onInvite(req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const callId = req.get('Call-ID') ?? '';
     const log = this.log.child({ callId });
@@ -226,15 +192,16 @@ export class DrachtioFront implements SignallingFront {
       return;
     }
     this.count('invite');
-    const call = new B2bCall(callId, fromTagOf(req), log, {
-      info: (c, dialog, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, infoReq, infoRes)),
-      reInvite: (c, dialog, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.reInvite(dialog, inDialog, inDialogRes, c.log)),
-      request: (c, dialog, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.request(dialog, inDialog, inDialogRes, c.log)),
+    const call = new B2bCall(callId, fromTagOf(req), req.socket, log, {
+      info: (c, dialog, other, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, other, infoReq, infoRes)),
+      reInvite: (c, dialog, other, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.reInvite(dialog, other, inDialog, inDialogRes, c.log)),
+      request: (c, dialog, other, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.request(dialog, other, inDialog, inDialogRes, c.log)),
       ended: (c, reason) => this.onCallEnded(c, reason),
     });
     req.on('cancel', () => call.callerCancelled());
     this.calls.add(call);
-    const releaseConnection = this.holdConnection(call, req);
+    // The call's connection stays open while the call is up (outbound mode): it carries both legs.
+    const releaseConnection = this.link.hold(req);
     try {
       await this.connect(call, req, res);
     } catch (err) {
@@ -246,19 +213,6 @@ export class DrachtioFront implements SignallingFront {
     }
   }
 
-  /**
-   * Outbound mode: the call's connection stays open while the call is up. It also carries the
-   * B leg (drachtio-srf sends it on the connection of the caller's INVITE), and its endpoints
-   * are those of the drachtio-server that chose this instance.
-   */
-  private holdConnection(call: B2bCall, req: SrfRequest): () => void {
-    if (!this.outbound) return () => {};
-    this.callConnections.set(call, req.socket);
-    const hostports = req.server?.hostport;
-    if (hostports) this.ownAddresses = new Set([...this.ownAddresses, ...ownAddresses(hostports, this.deps.config.sip.publicHost)]);
-    return this.outbound.hold(req);
-  }
-
   /** Sets up the B leg and, once the called party answers, the caller's leg. */
   private async connect(call: B2bCall, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const log = call.log;
@@ -268,8 +222,12 @@ export class DrachtioFront implements SignallingFront {
       call.failed();
       return;
     }
-    const hop = nextHop(req.get('Route'), this.ownAddresses, this.deps.config.sip.outboundProxy);
-    log.info({ event: 'invite', caller: req.get('From'), to: req.uri, proxy: hop.proxy, toCalled: annotation.toCalled.length }, 'forwarding call');
+    const hostports = req.server?.hostport ?? '';
+    const hop = nextHop(req.get('Route'), ownAddresses(hostports, this.options.sip.publicHost), this.options.sip.outboundProxy);
+    const caller = callerLeg(req, hostports);
+    if (!caller.contact) log.warn({ event: 'invite', hostports, protocol: req.protocol }, 'drachtio-server named no SIP address on the transport of this call: 18x go without Contact');
+    const supported = calledPartySupported(caller.reliability, req.get('Supported'));
+    log.info({ event: 'invite', caller: req.get('From'), to: req.uri, proxy: hop.proxy, toCalled: annotation.toCalled.length, reliability: caller.reliability }, 'forwarding call');
     let legs: { uas: SrfDialog; uac: SrfDialog };
     try {
       legs = await this.srf.createB2BUA(
@@ -282,18 +240,25 @@ export class DrachtioFront implements SignallingFront {
             From: withoutTag(req.get('From') ?? ''),
             To: withoutTag(req.get('To') ?? ''),
             ...(hop.route ? { Route: hop.route } : {}),
+            ...(supported ? { Supported: supported } : {}),
             ...(annotation.toCalled.length > 0 ? { 'Alert-Info': annotation.toCalled.map(alertInfoValue).join(', ') } : {}),
           },
           responseHeaders: (response) => {
             // Called for every B-leg response before it is relayed (drachtio-srf's cbProvisional misses 18x with a body).
             if (response.status < 200) this.calledPartyProvisional(call, response);
-            return callerResponseHeaders(annotation, response);
+            const headers = callerResponseHeaders(annotation, caller, response);
+            if (headers['require']) call.reliableProvisionalSent();
+            return headers;
           },
+          // The front relays the called party's failure itself (see `relayFailure`).
+          passFailure: false,
           proxyRequestHeaders: this.isTrusted(req) ? [...ASSERTED_IDENTITY_HEADERS, ...PROXIED_INVITE_HEADERS] : PROXIED_INVITE_HEADERS,
         },
         {
           cbRequest: (err, sent) => {
-            if (!err) call.bLegSent(sent);
+            if (err) return;
+            call.bLegSent(sent);
+            takeOverEarlyUpdates(req, (update, updateRes) => this.guard(update, updateRes, () => this.onEarlyUpdate(call, caller, update, updateRes)));
           },
           // Adopt the called party's leg the moment it exists, so its BYE is never missed.
           cbFinalizedUac: (uac) => call.adopt(uac),
@@ -303,15 +268,47 @@ export class DrachtioFront implements SignallingFront {
       const status = sipErrorStatus(err);
       if (status === null) log.warn({ event: 'call', err: (err as Error).message }, 'call setup failed');
       else log.info({ event: 'call', status, cancelled: call.isCancelled }, 'call not answered');
+      await this.relayFailure(call, res, status ?? 500, status === null ? undefined : sipErrorReason(err));
       call.failed();
       return;
     }
-    call.adopt(legs.uac);
-    call.adopt(legs.uas);
+    this.legCreated(call, legs.uac);
+    this.legCreated(call, legs.uas);
     this.forgetEarlyDialog(call);
-    if (call.isOver) return;
-    log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
-    if (call.reportedToCore) await this.callEvents.callAnswered(call.callId);
+    await call.answerRecorded;
+  }
+
+  /**
+   * A leg of the call exists. The caller's leg exists once the 200 went to the caller: the call
+   * is answered then, even if a leg is gone again already (a BYE right behind the ACK), and the
+   * core hears of the answer before it hears of the end.
+   */
+  private legCreated(call: B2bCall, dialog: SrfDialog): void {
+    if (dialog.type === 'uas' && call.markAnswered()) {
+      call.log.info({ event: 'answered', bLegCallId: call.bLegCallId }, 'call answered');
+      if (call.reportedToCore) call.answerRecorded = this.callEvents.callAnswered(call.callId);
+    }
+    call.adopt(dialog);
+  }
+
+  /**
+   * Relays the called party's failure to the caller, once the caller has PRACKed every reliable
+   * 18x it was sent: drachtio-server 0.9.10 crashes (EncodeStackMessage) on a final response to an
+   * INVITE while a reliable provisional response to it is unacknowledged. A caller that never
+   * PRACKs gets the failure once its reliable 18x are past retransmission (64×T1).
+   */
+  private async relayFailure(call: B2bCall, res: SrfOutgoingResponse, status: number, reason: string | undefined): Promise<void> {
+    if (res.finalResponseSent) return; // a CANCEL's 487, sent by drachtio-srf
+    if (call.awaitingPrack) {
+      this.count('failure-held-for-prack');
+      call.log.info({ event: 'call', status }, 'holding the failure until the caller PRACKs its reliable 18x');
+    }
+    if (!(await call.reliableProvisionalsAcknowledged(RELIABLE_PROVISIONAL_LIMIT_MS))) {
+      call.log.warn({ event: 'call', status }, 'the caller never PRACKed a reliable 18x: sending the failure anyway');
+    }
+    if (res.finalResponseSent) return;
+    const sendable = sendableStatus(status);
+    res.send(sendable, sendable === status ? reason : undefined, {});
   }
 
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
@@ -348,13 +345,13 @@ export class DrachtioFront implements SignallingFront {
     this.calls.remove(call);
     this.forgetEarlyDialog(call);
     call.log.info({ event: 'ended', reason }, 'call ended');
-    if (call.reportedToCore) void this.callEvents.callEnded(call.callId, reason);
+    if (call.reportedToCore) void call.answerRecorded.then(() => this.callEvents.callEnded(call.callId, reason));
   }
 
   /** INFO on a leg of an answered call: the copy service answers copy requests, everything else goes to the other leg. */
-  private async onDialogInfo(call: B2bCall, dialog: SrfDialog, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+  private async onDialogInfo(call: B2bCall, dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const info = toInfoMessage(req, { callId: call.callId, dialogFromTag: call.fromTag, trusted: this.isTrusted(req) });
-    const answer = await this.ports.copy.handleInfo(info);
+    const answer = await this.options.copy.handleInfo(info);
     if (answer) {
       this.count('info-copy');
       call.log.info({ event: 'info', leg: dialog.type, status: answer.status, cseq: info.cseq }, 'answered a copy request');
@@ -362,16 +359,23 @@ export class DrachtioFront implements SignallingFront {
       return;
     }
     this.count('info-relayed');
-    await this.relay.request(dialog, req, res, call.log);
+    await this.relay.request(dialog, other, req, res, call.log);
   }
 
   /**
-   * INFO that drachtio-server could not place in a confirmed dialog: sent in the early dialog,
-   * it is routed like an out-of-dialog request and may reach an instance that does not hold the
-   * call, which then finds the call's presenting session by Call-ID and From tag.
+   * INFO outside any dialog drachtio-srf knows: sent in the early dialog, it reaches the instance
+   * that holds the call once the caller has PRACKed a reliable 18x (before that, any instance that
+   * routes INFO, after drachtio-server 0.9.10 answered it 500 itself), which finds the call's
+   * presenting session by Call-ID and From tag. See `earlyInfoRoute` for where it goes.
    */
   private async onEarlyInfo(req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
     const callId = req.get('Call-ID') ?? '';
+    if (!req.stackDialogId && !(await answerCanReachSender(res))) {
+      // No copy the caller is never told of (drachtio-server answered it 500 already).
+      this.count('info-unanswerable');
+      this.log.warn({ event: 'info', early: true, callId }, 'drachtio-server answered this early INFO itself (no PRACKed reliable 18x in that early dialog): nothing applied');
+      return;
+    }
     const fromTag = fromTagOf(req);
     const local = this.calls.find(callId);
     const session = local ? null : await this.callEvents.findCall(callId, fromTag ?? undefined);
@@ -380,70 +384,113 @@ export class DrachtioFront implements SignallingFront {
       dialogFromTag: local?.fromTag ?? session?.fromTag ?? null,
       trusted: this.isTrusted(req),
     });
-    const answer = await this.ports.copy.handleInfo(info);
+    const answer = await this.options.copy.handleInfo(info);
     const log = this.log.child({ callId: info.callId });
-    if (answer) {
-      this.count('info-copy');
-      log.info({ event: 'info', early: true, local: Boolean(local), status: answer.status, cseq: info.cseq }, 'answered a copy request');
-      sendAnswer(res, answer);
-      return;
-    }
-    if (local || session) {
-      // Only the caller's INFO goes on. Toward the caller the B2BUA has sent no request yet, and a
-      // CSeq of its own choosing could run ahead of those drachtio-server sends there after the answer.
-      const fromCaller = !local || local.callId === callId;
-      const calledParty = !fromCaller ? null : local ? local.earlyDialog : await this.earlyDialogs.find(callId);
-      if (calledParty) {
-        this.count('info-relayed');
-        await this.relay.earlyInfo(calledParty, req, res, log);
+    // Only the caller's INFO goes on. Toward the caller the B2BUA has sent no request yet, and a
+    // CSeq of its own choosing could run ahead of those drachtio-server sends there after the answer.
+    const callKnown = Boolean(local || session);
+    const fromCaller = !local || local.callId === callId;
+    const calledParty = answer || !callKnown || !fromCaller ? null : local ? local.earlyDialog : await this.earlyDialogs.find(callId);
+    switch (earlyInfoRoute({ copyAnswered: answer !== null, callKnown, fromCaller, calledPartyEarlyDialog: calledParty !== null })) {
+      case 'copy':
+        this.count('info-copy');
+        log.info({ event: 'info', early: true, local: Boolean(local), status: answer!.status, cseq: info.cseq }, 'answered a copy request');
+        sendAnswer(res, answer!);
         return;
-      }
-      this.count('info-refused');
-      log.info({ event: 'info', early: true, fromCaller, status: 469 }, 'refused an early INFO that is not a copy request: no early dialog to pass it on in');
-      res.send(469, undefined, {
-        headers: { 'Recv-Info': COPY_PACKAGE, Warning: sipWarning(this.warnHost, 'only cmr-copy INFO is accepted here before the call is answered') },
-      });
+      case 'relay':
+        this.count('info-relayed');
+        await this.relay.earlyRequest(calledParty!, req, res, log);
+        return;
+      case 'refuse':
+        this.count('info-refused');
+        log.info({ event: 'info', early: true, fromCaller, status: 469 }, 'refused an early INFO that is not a copy request: no early dialog to pass it on in');
+        res.send(469, undefined, {
+          headers: { 'Recv-Info': COPY_PACKAGE, Warning: sipWarning(this.warnHost, 'only cmr-copy INFO is accepted here before the call is answered') },
+        });
+        return;
+      case 'unknown-call':
+        this.count('info-refused');
+        log.info({ event: 'info', early: true, status: 481 }, 'INFO for an unknown call');
+        res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'no such call') } });
+    }
+  }
+
+  /**
+   * An UPDATE of the caller before the answer (RFC 3311, e.g. IMS preconditions): it goes on into
+   * the called party's early dialog when drachtio-server keeps one (a reliable 18x), and the
+   * called party's answer comes back with the front's Contact. Without that dialog an offer has
+   * nowhere to go: refused with 488 rather than answered with a session the called party never
+   * agreed to (what drachtio-srf would do).
+   */
+  private async onEarlyUpdate(call: B2bCall, caller: CallerLegFacts, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    this.count('update-early');
+    const contact = caller.contact ?? undefined;
+    if (call.earlyDialog && call.bLegContact) {
+      await this.relay.earlyRequest(call.earlyDialog, req, res, call.log, { theirContact: call.bLegContact, ourContact: contact });
       return;
     }
-    this.count('info-refused');
-    log.info({ event: 'info', early: true, status: 481 }, 'INFO for an unknown call');
-    res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'no such call') } });
+    if (!req.body) {
+      call.log.info({ event: 'relay', method: 'UPDATE', early: true, status: 200 }, 'answered an early UPDATE without an offer');
+      res.send(200, undefined, { headers: contact ? { Contact: contact } : {} });
+      return;
+    }
+    call.log.info({ event: 'relay', method: 'UPDATE', early: true, status: 488 }, 'refused an early UPDATE: the called party has no early dialog to take it');
+    res.send(488, undefined, { headers: { Warning: sipWarning(this.warnHost, 'the called party has no early dialog to take an UPDATE before the answer') } });
   }
 
   private isTrusted(req: SrfRequest): boolean {
-    return isTrusted(req.source_address, this.deps.config.sip.trusted);
+    return isTrusted(req.source_address, this.options.sip.trusted);
   }
 
   private count(kind: string): void {
-    this.deps.metrics.sipMessages.inc({ front: 'drachtio', direction: 'in', kind });
+    this.options.metrics.sipMessages.inc({ front: 'drachtio', direction: 'in', kind });
   }
 
   /**
    * Runs a request handler; a fault still gets the request a final response, never crashes the
-   * process. In outbound mode the request's connection is held until it is answered: one that
-   * carries no call (a refused INVITE, an early INFO) is closed then.
+   * process. The request's connection is held until it is answered (outbound mode: one that
+   * carries no call, such as a refused INVITE or an early INFO, is closed then).
    */
   private guard(req: SrfRequest, res: SrfOutgoingResponse, handle: () => Promise<void>): void {
-    const release = this.outbound?.hold(req);
+    const release = this.link.hold(req);
     handle()
       .catch((err: unknown) => {
         this.log.error({ event: 'sip', method: req.method, callId: req.get('Call-ID'), err }, 'request handling failed');
         if (!res.finalResponseSent) res.send(500, undefined, { headers: { Warning: sipWarning(this.warnHost, 'internal error') } });
       })
-      .finally(() => release?.());
+      .finally(release);
   }
 }
 
+/** What the caller's leg takes: the Contact that reaches drachtio-server on the call's transport, and 100rel. */
+interface CallerLegFacts {
+  contact: string | null;
+  reliability: CallerReliability;
+}
+
+function callerLeg(req: SrfRequest, hostports: string): CallerLegFacts {
+  return {
+    contact: contactOn(hostports, req.protocol || 'udp', req.receivedOn),
+    reliability: callerReliability(req.get('Require'), req.get('Supported')),
+  };
+}
+
 /**
- * Recv-Info on every 18x and 2xx relayed to the caller, with Alert-Info (what the caller is
- * presented) on 18x; nothing on failures. Recv-Info always: whether a copy request succeeds is the
- * copy service's to answer (404 when nothing is presented), as on the embedded front.
+ * The headers of a called-party response relayed to the caller. On 18x and 2xx: Recv-Info, the
+ * front's Contact (drachtio-server adds none to an unreliable 18x, so the caller would have no
+ * target in the early dialog), and Alert-Info (what the caller is presented) on 18x; an 18x the
+ * caller takes reliably asks drachtio-server for it with `require` (drachtio-srf waits for the
+ * PRACK of those it sees so named before it sends the 200). Nothing on failures. Recv-Info always:
+ * whether a copy request succeeds is the copy service's to answer (404 when nothing is
+ * presented), as on the embedded front.
  */
-function callerResponseHeaders(annotation: CallAnnotation, response: SrfResponse): SipHeaders {
+function callerResponseHeaders(annotation: CallAnnotation, caller: CallerLegFacts, response: SrfResponse): SipHeaders {
   if (response.status >= 300) return {};
-  const recvInfo = { 'Recv-Info': COPY_PACKAGE };
-  if (response.status >= 200 || annotation.toCaller.length === 0) return recvInfo;
-  return { 'Alert-Info': annotation.toCaller.map(alertInfoValue).join(', '), ...recvInfo };
+  const headers: SipHeaders = { 'Recv-Info': COPY_PACKAGE, ...(caller.contact ? { Contact: caller.contact } : {}) };
+  if (response.status >= 200) return headers;
+  if (annotation.toCaller.length > 0) headers['Alert-Info'] = annotation.toCaller.map(alertInfoValue).join(', ');
+  if (sendReliably(caller.reliability, response.status)) headers['require'] = '100rel';
+  return headers;
 }
 
 function sendAnswer(res: SrfOutgoingResponse, answer: SipAnswer): void {
@@ -451,10 +498,9 @@ function sendAnswer(res: SrfOutgoingResponse, answer: SipAnswer): void {
   res.send(answer.status, answer.reason, { headers, ...(answer.body !== undefined ? { body: answer.body } : {}) });
 }
 
-/** Starts the drachtio front and registers its readiness check `sip`; rejects when outbound mode cannot listen. */
-export async function startDrachtioFront(deps: DrachtioFrontDeps, ports: CorePorts): Promise<DrachtioFront> {
-  const front = new DrachtioFront(deps, ports);
-  deps.readiness.register('sip', () => front.ready);
+/** Starts the drachtio front; rejects when outbound mode cannot listen. */
+export async function startDrachtioFront(options: DrachtioFrontOptions): Promise<DrachtioFront> {
+  const front = new DrachtioFront(options);
   await front.start();
   return front;
 }

@@ -1,6 +1,6 @@
 /**
  * The called party's early dialog, when there is one the B2BUA can send in: what it takes to pass
- * a request of the ringing caller (an ordinary INFO while it hears the ringback) to the called party.
+ * a request of the ringing caller (an ordinary INFO, an UPDATE) to the called party.
  *
  * drachtio-srf has no early-dialog object, and drachtio-server keeps an early UAC dialog only for
  * a reliable 18x (RFC 3262, `RSeq`): then it names it in the response, and a request sent with
@@ -8,8 +8,10 @@
  * confirmed dialog. After an unreliable 18x there is no such dialog, and a request built by hand
  * could not carry the route set (drachtio-server drops a Route from the app) nor a CSeq that stays
  * below those drachtio-server sends in the dialog later (a BYE one past the INVITE's), so nothing
- * is sent then. The directory keeps the dialog id in Redis while the call rings, because
- * drachtio-server hands such an INFO to any instance that routes INFO.
+ * is sent then. The directory keeps the dialog id in Redis while the call rings, for an instance
+ * that gets such an INFO without holding the call (drachtio-server 0.9.10 routes the caller's early
+ * requests to the instance holding the call once the caller has PRACKed, and answers them itself
+ * before that, but another drachtio-server or version may hand them to any instance).
  */
 import type { Logger } from '../../src/observability/logger.js';
 import type { Keys } from '../../src/store/keys.js';

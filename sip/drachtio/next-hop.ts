@@ -32,19 +32,3 @@ export function hostPortOf(uri: string): string | null {
   const port = match[3] ?? (match[1]!.toLowerCase() === 'sips' ? '5061' : '5060');
   return `${match[2]!.toLowerCase()}:${port}`;
 }
-
-/**
- * The `host:port` set of a drachtio-server, from the endpoints it announces on connecting
- * (`udp/10.0.0.5:5060,tcp/10.0.0.5:5060`) plus the public name it is known by.
- */
-export function ownAddresses(hostports: string, publicHost: string): Set<string> {
-  const own = new Set<string>();
-  for (const entry of hostports.split(',')) {
-    const hostPort = entry.trim().replace(/^[a-z]+\//i, '');
-    const parsed = hostPortOf(`sip:${hostPort}`);
-    if (!parsed) continue;
-    own.add(parsed);
-    own.add(`${publicHost.toLowerCase()}:${parsed.slice(parsed.lastIndexOf(':') + 1)}`);
-  }
-  return own;
-}

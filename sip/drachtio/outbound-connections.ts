@@ -10,12 +10,13 @@
  */
 import type { Server, Socket } from 'node:net';
 import type { Logger } from '../../src/observability/logger.js';
+import { AwaitedCondition } from './awaited-condition.js';
 import type { OutboundListener, Srf, SrfRequest } from './srf.js';
 
 export class OutboundConnections {
   private readonly open = new Set<Socket>();
   private readonly holds = new Map<Socket, number>();
-  private readonly closeWaiters = new Set<() => void>();
+  private readonly allGone = new AwaitedCondition(() => this.open.size === 0);
 
   private constructor(
     private readonly srf: Srf,
@@ -26,7 +27,7 @@ export class OutboundConnections {
       socket.once('close', () => {
         this.open.delete(socket);
         this.holds.delete(socket);
-        for (const wake of this.closeWaiters) wake();
+        this.allGone.changed();
       });
     });
   }
@@ -95,23 +96,7 @@ export class OutboundConnections {
    */
   async close(graceMs: number): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (!(await this.allClosed(graceMs))) for (const socket of this.open) socket.destroy();
+    if (!(await this.allGone.wait(graceMs))) for (const socket of this.open) socket.destroy();
     await stopped;
-  }
-
-  private allClosed(limitMs: number): Promise<boolean> {
-    if (this.open.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (closed: boolean) => {
-        clearTimeout(timer);
-        this.closeWaiters.delete(wake);
-        resolve(closed);
-      };
-      const wake = () => {
-        if (this.open.size === 0) done(true);
-      };
-      const timer = setTimeout(() => done(false), limitMs);
-      this.closeWaiters.add(wake);
-    });
   }
 }

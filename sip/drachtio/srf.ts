@@ -38,7 +38,10 @@ export interface SrfRequest extends SipMessageView {
   /** Address of the peer that sent the request to drachtio-server. */
   readonly source_address: string;
   readonly source_port: number;
+  /** The transport it came on (`udp`, `tcp` …; empty for an ACK). */
   readonly protocol: string;
+  /** A request outside any dialog: drachtio-server's `host:port` it arrived at. */
+  readonly receivedOn: string | undefined;
   readonly stackDialogId: string | undefined;
   /** An INVITE without a To tag: a new call, not a re-INVITE. */
   readonly isNewInvite: boolean;
@@ -47,6 +50,9 @@ export interface SrfRequest extends SipMessageView {
   /** The drachtio-server that passed the request on: its address and its SIP endpoints (`hostports` of `connect`). */
   readonly server: { address: string; hostport: string } | undefined;
   on(event: 'cancel', listener: () => void): this;
+  /** An initial INVITE being set up: an UPDATE of the caller in its early dialog. */
+  on(event: 'update', listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
+  removeAllListeners(event: 'update'): this;
 }
 
 /** A request this application sent (e.g. the B-leg INVITE), as echoed by drachtio-server. */
@@ -87,7 +93,8 @@ export interface SendOptions {
 /** The response object handed to request handlers; `send` writes the SIP response. */
 export interface SrfOutgoingResponse {
   readonly finalResponseSent: boolean;
-  send(status: number, reason: string | undefined, options: SendOptions): void;
+  /** `sent`: called once drachtio-server put the response on the wire, or with the reason it did not. */
+  send(status: number, reason: string | undefined, options: SendOptions, sent?: (err: unknown) => void): void;
 }
 
 export type DialogRequestMethod = 'INVITE' | 'INFO' | 'BYE' | 'UPDATE' | 'OPTIONS' | 'MESSAGE' | 'REFER' | 'NOTIFY';
@@ -118,8 +125,6 @@ export interface SrfDialog {
   readonly sip: { callId: string; localTag: string; remoteTag: string };
   /** This side's Contact on the leg. */
   readonly local: { contact?: string } | undefined;
-  /** The other leg of the B2BUA, set by `createB2BUA`. */
-  readonly other: SrfDialog | undefined;
   on(event: 'destroy', listener: () => void): this;
   on(event: DialogRequestEvent, listener: (req: SrfRequest, res: SrfOutgoingResponse) => void): this;
   /** A re-INVITE; without a listener drachtio-srf answers it itself with the old session. */
@@ -137,6 +142,8 @@ export interface SrfDialog {
 export interface B2BUAOptions {
   /** Next hop the B-leg INVITE is sent through (drachtio's outbound proxy for this request). */
   proxy?: string;
+  /** false: a failure of the B leg is not relayed to the caller by drachtio-srf (the app sends it). */
+  passFailure?: boolean;
   headers: SipHeaders;
   /** Headers added to every response relayed to the caller, computed per B-leg response. */
   responseHeaders: (response: SrfResponse, headers: SipHeaders) => SipHeaders;
@@ -179,7 +186,10 @@ export interface Srf {
   /** Outbound mode: closes the connection a request came on; does nothing in inbound mode. */
   endSession(req: SrfRequest): void;
   invite(handler: InviteHandler): void;
+  /** Requests of this method outside any dialog drachtio-srf knows; registers the method with drachtio-server. */
   use(method: 'info', handler: Middleware): void;
+  /** Every request outside a dialog drachtio-srf knows, before the method handlers; registers nothing with drachtio-server. */
+  use(handler: Middleware): void;
   createB2BUA(
     req: SrfRequest,
     res: SrfOutgoingResponse,
@@ -190,7 +200,7 @@ export interface Srf {
   request(uri: string, options: NewRequestOptions, callback: (err: Error | null, request?: SrfSentRequest) => void): this;
   /** `hostports`: the SIP endpoints of the drachtio-server, e.g. `udp/10.0.0.5:5060,tcp/10.0.0.5:5060`. */
   on(event: 'connect', listener: (err: Error | null, hostports: string, serverVersion?: string) => void): this;
-  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'error', listener: (err: Error, connection?: Socket) => void): this;
   /** A drachtio-server connection closed (the only one in inbound mode, one of many in outbound mode). */
   on(event: 'close', listener: (connection: Socket) => void): this;
   on(event: 'reconnecting', listener: () => void): this;
@@ -226,6 +236,43 @@ export function sendableStatus(status: number): number {
   return statusTable()[status] !== undefined ? status : Math.floor(status / 100) * 100;
 }
 
+/**
+ * Calls `listener` with every dialog drachtio-srf creates, the moment it files it. `createB2BUA`
+ * hands its dialogs over only after a few promise hops, and a request that arrives in between
+ * (a re-INVITE right behind the ACK) finds a dialog with no listener: drachtio-srf answers a
+ * re-INVITE itself with the old session then, which never reaches the other party.
+ */
+export function onDialogCreated(srf: Srf, listener: (dialog: SrfDialog) => void): void {
+  const registry = srf as unknown as { addDialog(dialog: SrfDialog): void };
+  const add = registry.addDialog.bind(srf);
+  registry.addDialog = (dialog) => {
+    add(dialog);
+    listener(dialog);
+  };
+}
+
+/**
+ * Whether an answer to the request can still reach its sender, found out by sending it 100 Trying.
+ * drachtio-server 0.9.10 hands an INFO of the caller's early dialog to the app outside any dialog
+ * until the caller has PRACKed a reliable 18x, and answers it 500 itself as it does (it destroys
+ * the transaction): the app's answer is then refused ("transport for response has been shutdown
+ * or closed"), which the 100 finds out before the request is acted on.
+ */
+export function answerCanReachSender(res: SrfOutgoingResponse): Promise<boolean> {
+  return new Promise((resolve) => res.send(100, undefined, {}, (err) => resolve(!err)));
+}
+
+/**
+ * Handles the caller's UPDATEs in the early dialog of `invite` instead of drachtio-srf, which
+ * answers them itself with the called party's last session description (or 500 before it has
+ * one), whatever the caller offered. `createB2BUA` registers that answer when it sends the B leg,
+ * just before it calls `cbRequest`: called from there, this replaces it.
+ */
+export function takeOverEarlyUpdates(invite: SrfRequest, handler: (req: SrfRequest, res: SrfOutgoingResponse) => void): void {
+  invite.removeAllListeners('update');
+  invite.on('update', handler);
+}
+
 /** Sends a request (inside the dialog `stackDialogId` names, if any) and resolves with its final response. */
 export function sendRequest(srf: Srf, uri: string, options: NewRequestOptions): Promise<SrfResponse> {
   return new Promise((resolve, reject) => {
@@ -239,6 +286,12 @@ export function sendRequest(srf: Srf, uri: string, options: NewRequestOptions): 
       });
     });
   });
+}
+
+/** The reason phrase of the final response that failed a drachtio-srf operation, if any. */
+export function sipErrorReason(err: unknown): string | undefined {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' && reason.length > 0 ? reason : undefined;
 }
 
 /** The SIP status of a final non-2xx response that failed a drachtio-srf operation, else null. */

@@ -69,6 +69,7 @@ export function drachtioSuite<A extends RunningDrachtioApp>(start: (peer: Dracht
     await peer?.close();
   });
   afterEach(() => {
+    expect(peer?.crashes).toEqual([]);
     expect(app?.front.liveCalls).toBe(0);
   });
 }
@@ -118,6 +119,12 @@ async function startFront(env: Record<string, string>, options: DrachtioAppOptio
       await ctx.close();
     },
   };
+}
+
+/** How many SIP messages of a kind an app counted (the `sipMessages` metric of its front). */
+export async function sipMessagesCounted(app: RunningDrachtioApp, kind: string): Promise<number> {
+  const metric = await app.ctx.services.metrics.sipMessages.get();
+  return metric.values.find((v) => v.labels['kind'] === kind)?.value ?? 0;
 }
 
 /** Polls `condition` until it holds or `timeoutMs` passes (for effects with no event to await). */

@@ -4,8 +4,10 @@
  */
 import { expect } from 'vitest';
 import { expectEndedAfterAnswer, newParties, numberOf, sessionWhen, type Parties } from './call-outcomes.js';
+import { HANDSET } from './copy-fixtures.js';
 import type { RunningDrachtioApp } from './drachtio-app.js';
-import type { CalleeLeg, CallerLeg, DrachtioPeer } from './drachtio-peer.js';
+import type { CalleeLeg, CallerLeg, CallOptions, DrachtioPeer } from './drachtio-peer.js';
+import type { SipMessage } from './raw-sip.js';
 
 export interface DrachtioCall {
   parties: Parties;
@@ -15,14 +17,18 @@ export interface DrachtioCall {
   b: CalleeLeg;
 }
 
-/** A call placed: the B-leg INVITE has reached the called party, which has not answered yet. */
-export async function placedCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
+/**
+ * A call placed: the B-leg INVITE has reached the called party, which has not answered yet.
+ * `caller` adds to the caller's INVITE (more headers, the transport it pretends to come on).
+ */
+export async function placedCall(peer: DrachtioPeer, app: RunningDrachtioApp, caller: Pick<CallOptions, 'headers' | 'transport'> = {}): Promise<DrachtioCall> {
   const parties = await newParties(app.ctx);
   const a = peer.call({
     from: `<sip:${numberOf(parties.caller)}@ims.example.net;user=phone>`,
     to: `<sip:${numberOf(parties.called)}@ims.example.net;user=phone>`,
-    headers: [['P-Asserted-Identity', `<${parties.caller}>`]],
+    headers: [['P-Asserted-Identity', `<${parties.caller}>`], ...(caller.headers ?? [])],
     connection: await app.callConnection(),
+    ...(caller.transport ? { transport: caller.transport } : {}),
   });
   return { parties, a, b: await peer.nextCallee() };
 }
@@ -35,13 +41,14 @@ export async function ringingCall(peer: DrachtioPeer, app: RunningDrachtioApp): 
   return call;
 }
 
-/** The called party answers; resolves once the core has recorded the answer. */
-export async function answerCall(app: RunningDrachtioApp, { a, b }: DrachtioCall): Promise<void> {
+/** The called party answers; resolves with the caller's 200 once the core has recorded the answer. */
+export async function answerCall(app: RunningDrachtioApp, { a, b }: DrachtioCall): Promise<SipMessage> {
   b.respond(200);
   await b.nextRequest('ACK');
-  await a.response(200);
+  const ok = await a.response(200);
   a.ack();
   await sessionWhen(app.ctx, a.callId, 'confirmed');
+  return ok;
 }
 
 export async function answeredCall(peer: DrachtioPeer, app: RunningDrachtioApp): Promise<DrachtioCall> {
@@ -72,4 +79,18 @@ export async function answerUnannounced({ a, b }: Pick<DrachtioCall, 'a' | 'b'>)
   await b.nextRequest('ACK');
   expect((await a.response(200)).values('recv-info')).toEqual(['cmr-copy']);
   a.ack();
+}
+
+/** The headers of a JSON copy request (contract §3.2). */
+export const COPY_HEADERS: Array<[string, string]> = [
+  ['Info-Package', 'cmr-copy'],
+  ['Content-Type', 'application/vnd.cmr.copy+json'],
+];
+
+/** The caller's copy request of contract §3.2 for the call's parties, with the caller's asserted identity. */
+export function callerCopyRequest({ parties }: Pick<DrachtioCall, 'parties'>): { headers: Array<[string, string]>; body: string } {
+  return {
+    headers: [...COPY_HEADERS, ['P-Asserted-Identity', `<${parties.caller}>`]],
+    body: JSON.stringify({ caller: parties.caller, called: parties.called, client: HANDSET }),
+  };
 }

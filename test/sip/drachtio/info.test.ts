@@ -7,16 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCalledCopied, expectCallerCopied, expectNothingCopied } from '../../support/call-outcomes.js';
 import { HANDSET, seedCopyCatalog } from '../../support/copy-fixtures.js';
-import { PEER_SECRET, startDrachtioApp, type DrachtioApp } from '../../support/drachtio-app.js';
-import { answerCall, answeredCall, hangUp, placedCall, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
+import { PEER_SECRET, sipMessagesCounted, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
+import { answerCall, answeredCall, COPY_HEADERS, hangUp, placedCall, ringingCall, type DrachtioCall } from '../../support/drachtio-calls.js';
 import { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp, type SipMessage } from '../../support/raw-sip.js';
 
-const COPY_HEADERS: Array<[string, string]> = [
-  ['Info-Package', 'cmr-copy'],
-  ['Content-Type', 'application/vnd.cmr.copy+json'],
-];
 const DTMF: Array<[string, string]> = [['Content-Type', 'application/dtmf-relay']];
+const SUPPORTS_100REL: Array<[string, string]> = [['Supported', '100rel']];
 
 let peer: DrachtioPeer;
 let app: DrachtioApp;
@@ -97,39 +94,33 @@ describe('drachtio front: INFO', () => {
     await hangUp(app, call);
   });
 
-  it('answers a copy request sent in the early dialog (it reaches the app outside any dialog)', async () => {
-    const call = await ringingCall(peer, app);
-
-    const answer = await call.a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true }).response();
-    expect(answer.status).toBe(200);
-    expect(answer.header('content-type')).toBe('application/vnd.cmr.copy-result+json');
-    await expectCallerCopied(app.ctx, call.parties);
-
-    await answerCall(app, call);
-    await hangUp(app, call);
-  });
-
-  it('answers an early copy request that drachtio-server routed to another instance, finding the call in Redis', async () => {
-    const call = await ringingCall(peer, app);
+  it('applies no early copy that drachtio-server answered 500 itself (no PRACKed reliable 18x), on whichever instance it lands', async () => {
+    const call = await ringingCall(peer, app); // a caller without 100rel: its 180 is unreliable
     const { a } = call;
 
-    const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), early: true, connection: other.connection });
-    expect((await copy.response()).status).toBe(200);
-    await expectCallerCopied(app.ctx, call.parties);
+    for (const connection of [app.connection, other.connection]) {
+      const copy = a.request('INFO', { headers: [...COPY_HEADERS, ...asserted(call)], body: copyBody(call), connection });
+      const refused = await copy.response();
+      expect(refused.status).toBe(500);
+      expect(refused.header('warning')).toBeUndefined();
+    }
+    // The instances got the INFO, found they could not answer, and applied nothing.
+    await until(async () => (await sipMessagesCounted(app, 'info-unanswerable')) + (await sipMessagesCounted(other, 'info-unanswerable')) === 2, 'both instances gave up on the INFO');
+    await expectNothingCopied(app.ctx, call.parties);
 
     await answerCall(app, call);
     await hangUp(app, call);
   });
 
-  it('relays an ordinary INFO sent while ringing into the early dialog of a reliable 18x, from this instance or another, and the answers back', async () => {
-    const call = await placedCall(peer, app);
+  it('relays ordinary INFOs the caller sends while ringing into the early dialog of the called party\'s reliable 18x, and the answers back', async () => {
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
     const { parties, a, b } = call;
     // Early media, sent reliably (RFC 3262): drachtio-server keeps that early dialog for the app.
     b.respond(183, { headers: [['Require', '100rel'], ['RSeq', '1']], body: sdp(b.address, 50010) });
     b.reply(await b.nextRequest('PRACK'), 200);
-    await a.response(183);
+    expect((await a.prack(await a.response(183)).response()).status).toBe(200);
 
-    const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}', early: true });
+    const info = a.request('INFO', { headers: [['Content-Type', 'application/x-acme+json'], ['X-Acme-Trace', 'ring-1']], body: '{"ring":true}' });
     const atCalled = await b.nextRequest('INFO');
     expectInCalledPartyEarlyDialog(call, atCalled);
     expect(atCalled.header('x-acme-trace')).toBe('ring-1');
@@ -141,8 +132,7 @@ describe('drachtio front: INFO', () => {
     expect(answer.header('accept')).toBe('application/x-acme-v2+json');
     expect(answer.callId).toBe(a.callId);
 
-    // drachtio-server may hand the next one to another instance: it finds the early dialog in Redis.
-    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n', early: true, connection: other.connection });
+    const dtmf = a.request('INFO', { headers: DTMF, body: 'Signal=5\r\nDuration=160\r\n' });
     const dtmfAtCalled = await b.nextRequest('INFO');
     expectInCalledPartyEarlyDialog(call, dtmfAtCalled);
     expect(dtmfAtCalled.cseq.seq).toBeGreaterThan(atCalled.cseq.seq);
@@ -156,22 +146,22 @@ describe('drachtio front: INFO', () => {
   });
 
   it('refuses an ordinary INFO with 469 naming cmr-copy while there is no early dialog to pass it on in', async () => {
-    const call = await placedCall(peer, app);
+    const call = await placedCall(peer, app, { headers: SUPPORTS_100REL });
     const { a, b } = call;
     b.respond(100);
 
-    const refused = await a.request('INFO', { headers: DTMF, body: 'Signal=5\r\n', early: true }).response();
+    const refused = await a.request('INFO', { headers: DTMF, body: 'Signal=5\r\n' }).response();
     expect(refused.status).toBe(469);
     expect(refused.values('recv-info')).toEqual(['cmr-copy']);
     expect(refused.header('warning')).toMatch(/^399 \S+ ".+"$/);
     expect(b.pending).toEqual([]);
 
-    // An unreliable 180 leaves no early dialog drachtio-server would send in.
+    // An unreliable 180 of the called party leaves no early dialog drachtio-server would send in.
     b.respond(180);
-    await a.response(180);
-    expect((await a.request('INFO', { headers: DTMF, body: 'Signal=6\r\n', early: true }).response()).status).toBe(469);
+    expect((await a.prack(await a.response(180)).response()).status).toBe(200);
+    expect((await a.request('INFO', { headers: DTMF, body: 'Signal=6\r\n' }).response()).status).toBe(469);
     // The called party's own INFO while it rings is not sent back to it, nor into the caller's early dialog.
-    const fromCalled = await b.request('INFO', { headers: DTMF, body: 'Signal=7\r\n', early: true }).response();
+    const fromCalled = await b.request('INFO', { headers: DTMF, body: 'Signal=7\r\n' }).response();
     expect(fromCalled.status).toBe(469);
     expect(a.pending).toEqual([]);
     expect(b.pending).toEqual([]);
@@ -182,7 +172,7 @@ describe('drachtio front: INFO', () => {
 
   it('refuses an INFO that is not a copy request for a call no instance knows with 481', async () => {
     const stray = peer.ua({ from: '<sip:mallory@example.org>', to: `<sip:nobody@example.org>`, connection: app.connection });
-    const info = stray.request('INFO', { headers: DTMF, body: 'Signal=1\r\n', early: true, connection: other.connection });
+    const info = stray.request('INFO', { headers: DTMF, body: 'Signal=1\r\n', connection: other.connection });
     const answer = await info.response();
     expect(answer.status).toBe(481);
     expect(answer.header('warning')).toMatch(/^399 \S+ ".+"$/);
@@ -191,7 +181,7 @@ describe('drachtio front: INFO', () => {
   it('refuses a copy request for a call no instance knows with 404 and a Warning', async () => {
     const stray = peer.ua({ from: '<sip:mallory@example.org>', to: `<sip:nobody@example.org>`, connection: app.connection });
     const body = JSON.stringify({ caller: 'sip:mallory@example.org', called: 'sip:nobody@example.org', client: HANDSET });
-    const answer = await stray.request('INFO', { headers: COPY_HEADERS, body, early: true, connection: other.connection }).response();
+    const answer = await stray.request('INFO', { headers: COPY_HEADERS, body, connection: other.connection }).response();
     expect(answer.status).toBe(404);
     expect(answer.header('warning')).toMatch(/^399 \S+ ".+"$/);
   });

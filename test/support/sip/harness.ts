@@ -22,6 +22,7 @@ export const CALLED_IP = '127.0.0.2';
 export interface SipHarness {
   ctx: TestContext;
   front: SignallingFront;
+  /** Where SIP peers send to: the server itself (embedded front), or its drachtio-server (drachtio front). */
   server: { ip: string; port: number; wsPort: number };
   /** Places one call with sipp between `parties`: `caller` and `called` are scenario files; returns the call's Call-ID. */
   call(options: CallOptions): Promise<string>;
@@ -65,7 +66,7 @@ export async function startSipHarness(options: HarnessOptions = {}): Promise<Sip
     });
     try {
       const front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
-      return harnessOn(ctx, front, port, wsPort);
+      return sipHarness(ctx, front, { ip: SERVER_IP, port, wsPort }, { close: () => ctx.close() });
     } catch (err) {
       await ctx.close();
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === START_ATTEMPTS) throw err;
@@ -73,11 +74,21 @@ export async function startSipHarness(options: HarnessOptions = {}): Promise<Sip
   }
 }
 
-function harnessOn(ctx: TestContext, front: SignallingFront, port: number, wsPort: number): SipHarness {
+/**
+ * A harness around a started front. `sippVars` go to every caller scenario that declares them
+ * (what differs by front and transport, e.g. `oversized_by_stack`); `close` runs after the front
+ * has stopped.
+ */
+export function sipHarness(
+  ctx: TestContext,
+  front: SignallingFront,
+  server: SipHarness['server'],
+  options: { sippVars?: (transport: SipTransport) => Record<string, string>; close: () => Promise<void> },
+): SipHarness {
   return {
     ctx,
     front,
-    server: { ip: SERVER_IP, port, wsPort },
+    server,
     async call({ transport, caller, called, parties, expect = {} }) {
       const calledPort = await freePort(CALLED_IP);
       const callerPort = await freePort(CALLER_IP);
@@ -93,9 +104,9 @@ function harnessOn(ctx: TestContext, front: SignallingFront, port: number, wsPor
           scenario: caller,
           transport,
           local: { ip: CALLER_IP, port: callerPort },
-          remote: { ip: SERVER_IP, port },
+          remote: { ip: server.ip, port: server.port },
           keys: { caller: numberOf(parties.caller), called: numberOf(parties.called), called_host: CALLED_IP, called_port: String(calledPort) },
-          vars: expect.toCaller ? { caller_resource: expect.toCaller } : {},
+          vars: { ...options.sippVars?.(transport), ...(expect.toCaller ? { caller_resource: expect.toCaller } : {}) },
           callId,
         },
       );
@@ -103,7 +114,7 @@ function harnessOn(ctx: TestContext, front: SignallingFront, port: number, wsPor
     },
     async close() {
       await front.stop();
-      await ctx.close();
+      await options.close();
     },
   };
 }
