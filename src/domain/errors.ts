@@ -78,6 +78,9 @@ export class CmrError extends Error {
   }
 }
 
+/** Every code, in the order of the table above: the values a problem's `code` may take. */
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[];
+
 export const statusOf = (code: ErrorCode): number => STATUS[code];
 export const titleOf = (code: ErrorCode): string => TITLE[code];
 

@@ -21,6 +21,7 @@ import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
 import { authPlugin, type Access } from './plugins/auth.js';
 import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
+import { documentRoute, swaggerOptions } from './openapi.js';
 import { Problem } from './schemas/common.js';
 import { callRoutes } from './routes/calls/calls.js';
 import { catalogRoutes } from './routes/catalog/resources.js';
@@ -79,6 +80,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   app.addHook('onRoute', (route) => {
     // The documentation pages are public like /openapi.json.
     if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    documentRoute(route);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
       if (method === 'HEAD') continue;
@@ -95,22 +97,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   });
 
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'CMR Server API',
-        version: '1',
-        description:
-          'Management, catalog, copy, charging and activity API of the CMR Server (Customized Multimedia Ringing application server).',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
+  await app.register(swagger, swaggerOptions());
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
   await app.register(authPlugin, { secret: config.auth.jwtSecret });

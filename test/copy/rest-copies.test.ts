@@ -215,7 +215,7 @@ describe('bad requests change nothing', () => {
     // The other branch of the body's union is not held against a valid mode.
     expect((await postCopy(user, { mode: 'online', peer: owner })).json().detail).not.toMatch(/must be one of/);
     await bad({ mode: 'offline', from: 'not an identity', resourceIds: ['r-song'] }, 'bad-identity');
-    await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'] }, 'bad-request', { 'idempotency-key': 'bad key with spaces' });
+    await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'] }, 'validation-failed', { 'idempotency-key': 'bad key with spaces' });
     await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'], pad: 'x'.repeat(9000) }, 'payload-too-large');
     expect(await library(user)).toEqual([]);
     expect(chf.chargesOf(user)).toBe(0);

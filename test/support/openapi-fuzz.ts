@@ -38,7 +38,10 @@ interface Parameter {
 }
 
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema: JsonSchema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema: JsonSchema }> }; responses?: Record<string, unknown> }>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -47,6 +50,8 @@ export interface Operation {
   path: string;
   parameters: Parameter[];
   body: JsonSchema | null;
+  /** The statuses the document says the operation answers. */
+  statuses: number[];
 }
 
 export interface FuzzRequest {
@@ -74,6 +79,7 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
       path,
       parameters: op.parameters ?? [],
       body: op.requestBody?.content?.['application/json']?.schema ?? null,
+      statuses: Object.keys(op.responses ?? {}).map(Number),
     })),
   );
 }

@@ -8,7 +8,7 @@ import { parseIdentity } from '../../../domain/identity.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { CallIdParams, PresentationPreview, PresentedResource, PresentingSession, PreviewQuery } from '../../schemas/calls.js';
-import { problemResponses, UidParams } from '../../schemas/common.js';
+import { UidParams } from '../../schemas/common.js';
 
 export async function callRoutes(app: App, { calls, config }: Services): Promise<void> {
   app.addSchema(PresentedResource);
@@ -21,10 +21,10 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['calls'],
-        summary: "The user's live calls and what they present",
+        operationId: 'listCurrentCalls', summary: "The user's live calls and what they present",
         description: 'Calls being set up or answered, most recent first, with what is presented to each party.',
         params: UidParams,
-        response: { 200: Type.Array(Type.Ref('PresentingSession')), ...problemResponses },
+        response: { 200: Type.Array(Type.Ref('PresentingSession')) },
       },
     },
     async (request) => calls.currentCalls(request.uid),
@@ -36,14 +36,14 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['presentation'],
-        summary: 'Preview what a call would present to its caller',
+        operationId: 'previewPresentation', summary: 'Preview what a call would present to its caller',
         description:
           "What a call from `caller` to the user at `at` would present to the caller: the user's rules, default, library and boxes, " +
           "the caller's filters and the user's privacy, read in the user's time zone. Nothing changes: a sequential box shows its next " +
           'item, a random box one possible draw.',
         params: UidParams,
         querystring: PreviewQuery,
-        response: { 200: Type.Ref('PresentationPreview'), ...problemResponses },
+        response: { 200: Type.Ref('PresentationPreview') },
       },
     },
     async (request) => {
@@ -61,10 +61,10 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'sp' },
       schema: {
         tags: ['calls'],
-        summary: 'Read the presenting session of a call',
+        operationId: 'getCall', summary: 'Read the presenting session of a call',
         description: `A live call, or one that ended less than ${config.sessions.graceSec} s ago (the grace period).`,
         params: CallIdParams,
-        response: { 200: Type.Ref('PresentingSession'), ...problemResponses },
+        response: { 200: Type.Ref('PresentingSession') },
       },
     },
     async (request) => {

@@ -2,8 +2,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
-import { problemResponses } from '../../schemas/common.js';
-import { Client, ClientInput, ClientReplace, IdParams } from '../../schemas/catalog.js';
+import { Client, ClientInput, ClientReplace, ClientParams } from '../../schemas/catalog.js';
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function clientRoutes(app: App, { clients, activities }: Services): Promise<void> {
@@ -13,19 +12,19 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
   const tags = ['clients'];
   const sp = { access: 'sp' as const };
 
-  app.get('/clients', { config: sp, schema: { tags, summary: 'List registered clients', response: { 200: Type.Array(Type.Ref('Client')), ...problemResponses } } }, async () =>
+  app.get('/clients', { config: sp, schema: { tags, operationId: 'listClients', summary: 'List registered clients', response: { 200: Type.Array(Type.Ref('Client')) } } }, async () =>
     clients.list(),
   );
 
   app.get(
     '/clients/:id',
-    { config: sp, schema: { tags, summary: 'Read a client', params: IdParams, response: { 200: Type.Ref('Client'), ...problemResponses } } },
+    { config: sp, schema: { tags, operationId: 'getClient', summary: 'Read a client', params: ClientParams, response: { 200: Type.Ref('Client') } } },
     async (request) => clients.get(request.params.id),
   );
 
   app.post(
     '/clients',
-    { config: sp, schema: { tags, summary: 'Register a client', body: ClientInput, response: { 201: Type.Ref('Client'), ...problemResponses, 409: Type.Ref('Problem') } } },
+    { config: sp, schema: { tags, operationId: 'createClient', summary: 'Register a client', body: ClientInput, response: { 201: Type.Ref('Client'), 409: Type.Ref('Problem') } } },
     async (request, reply) => {
       const client = await clients.create(request.body);
       await noted('create', client.id);
@@ -35,7 +34,7 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
 
   app.put(
     '/clients/:id',
-    { config: sp, schema: { tags, summary: 'Replace a client', params: IdParams, body: ClientReplace, response: { 200: Type.Ref('Client'), ...problemResponses } } },
+    { config: sp, schema: { tags, operationId: 'replaceClient', summary: 'Replace a client', params: ClientParams, body: ClientReplace, response: { 200: Type.Ref('Client') } } },
     async (request) => {
       const client = await clients.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
       await noted('replace', client.id);
@@ -45,7 +44,7 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
 
   app.delete(
     '/clients/:id',
-    { config: sp, schema: { tags, summary: 'Remove a client', params: IdParams, response: { 204: Type.Null(), ...problemResponses } } },
+    { config: sp, schema: { tags, operationId: 'removeClient', summary: 'Remove a client', params: ClientParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
       await clients.remove(request.params.id);
       await noted('remove', request.params.id);

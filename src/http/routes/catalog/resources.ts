@@ -2,8 +2,7 @@
 import { Type } from 'typebox';
 import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
-import { problemResponses } from '../../schemas/common.js';
-import { IdParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
+import { ResourceParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function catalogRoutes(app: App, { catalog, activities }: Services): Promise<void> {
@@ -16,14 +15,14 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     '/resources',
     {
       config: { access: 'any' },
-      schema: { tags, summary: 'List the catalog', querystring: ResourceQuery, response: { 200: Type.Array(Type.Ref('Resource')), ...problemResponses } },
+      schema: { tags, operationId: 'listResources', summary: 'List the catalog', querystring: ResourceQuery, response: { 200: Type.Array(Type.Ref('Resource')) } },
     },
     async (request) => catalog.list(request.query),
   );
 
   app.get(
     '/resources/:id',
-    { config: { access: 'any' }, schema: { tags, summary: 'Read a resource', params: IdParams, response: { 200: Type.Ref('Resource'), ...problemResponses } } },
+    { config: { access: 'any' }, schema: { tags, operationId: 'getResource', summary: 'Read a resource', params: ResourceParams, response: { 200: Type.Ref('Resource') } } },
     async (request) => catalog.get(request.params.id),
   );
 
@@ -31,7 +30,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     '/resources',
     {
       config: { access: 'sp' },
-      schema: { tags, summary: 'Add a resource to the catalog', body: ResourceInput, response: { 201: Type.Ref('Resource'), ...problemResponses, 409: Type.Ref('Problem') } },
+      schema: { tags, operationId: 'createResource', summary: 'Add a resource to the catalog', body: ResourceInput, response: { 201: Type.Ref('Resource'), 409: Type.Ref('Problem') } },
     },
     async (request, reply) => {
       const resource = await catalog.create(request.body);
@@ -44,7 +43,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     '/resources/:id',
     {
       config: { access: 'sp' },
-      schema: { tags, summary: 'Replace a resource', params: IdParams, body: ResourceReplace, response: { 200: Type.Ref('Resource'), ...problemResponses } },
+      schema: { tags, operationId: 'replaceResource', summary: 'Replace a resource', params: ResourceParams, body: ResourceReplace, response: { 200: Type.Ref('Resource') } },
     },
     async (request) => {
       const resource = await catalog.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
@@ -59,10 +58,10 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
       config: { access: 'sp' },
       schema: {
         tags,
-        summary: 'Withdraw a resource',
+        operationId: 'withdrawResource', summary: 'Withdraw a resource',
         description: 'The resource stays readable with status "withdrawn"; it is never presented, subscribed or copied again.',
-        params: IdParams,
-        response: { 204: Type.Null(), ...problemResponses },
+        params: ResourceParams,
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
