@@ -12,7 +12,14 @@ export type RedisTarget =
   | { mode: 'cluster'; nodes: Array<{ host: string; port: number }>; password?: string };
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number; rateLimitPerMinute: number };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    rateLimitPerMinute: number;
+    /** Origins whose pages may call the API (CORS); `*` any; empty: none. */
+    corsOrigins: string[];
+  };
   sip: {
     host: string;
     port: number;
@@ -185,6 +192,7 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
       port: int('CMR_HTTP_PORT', 'http.port', 0, 65535),
       bodyLimitBytes: int('CMR_HTTP_BODY_LIMIT', 'http.bodyLimitBytes', 1024, 10 * 1024 * 1024),
       rateLimitPerMinute: int('CMR_HTTP_RATE_LIMIT', 'http.rateLimitPerMinute', 1, 1_000_000),
+      corsOrigins: originList('CMR_HTTP_CORS_ORIGINS', pick('CMR_HTTP_CORS_ORIGINS', 'http.corsOrigins')),
     },
     sip: {
       host: sipHost,
@@ -264,6 +272,22 @@ export function parseRedisUrl(raw: string): RedisTarget {
   }
   if (!url.hostname) throw new ConfigError('CMR_REDIS_URL', 'has no host');
   return { mode: 'single', url: raw };
+}
+
+/** A list of web origins (`scheme://host[:port]`, comma-separated or a JSON array), or `*`. */
+function originList(setting: string, raw: unknown): string[] {
+  const items = (Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',')).map((item) => item.trim()).filter((item) => item !== '');
+  for (const item of items) {
+    if (item === '*') continue;
+    let origin: string | null = null;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      // reported below
+    }
+    if (origin !== item || !/^https?:/.test(item)) throw new ConfigError(setting, `"${item}" is not an origin: scheme://host[:port] with no path, or *`);
+  }
+  return items;
 }
 
 /** The configuration as safe to log: no secrets. */

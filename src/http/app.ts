@@ -3,6 +3,7 @@
  * External plugins first (security headers, rate limit, OpenAPI), then the app's own (problem
  * JSON, auth), then the routes, grouped by area under `routes/`.
  */
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -86,12 +87,12 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   const routeTable: RouteInfo[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
-    // The documentation pages are public like /openapi.json.
-    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
-    documentRoute(route);
+    // The documentation pages are public like /openapi.json, and so are CORS preflights.
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.url.startsWith('/docs') || methods.includes('OPTIONS')) route.config = { ...route.config, access: 'public' };
+    documentRoute(route);
     for (const method of methods) {
-      if (method === 'HEAD') continue;
+      if (method === 'HEAD' || method === 'OPTIONS') continue;
       routeTable.push({ method, url: route.url, access: route.config?.access ?? 'sp' });
     }
   });
@@ -104,7 +105,22 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  // Pages of the allowed origins may read every answer, refusals included: CORS runs first.
+  const corsOrigins = config.http.corsOrigins;
+  if (corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      maxAge: 600,
+    });
+  }
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    global: true,
+    crossOriginResourcePolicy: { policy: corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
+  });
   await app.register(swagger, swaggerOptions());
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
