@@ -17,6 +17,8 @@ export interface Config {
     port: number;
     bodyLimitBytes: number;
     rateLimitPerMinute: number;
+    /** Requests per minute from one address without a valid token (401 floods). */
+    anonymousRateLimitPerMinute: number;
     /** Origins whose pages may call the API (CORS); `*` any; empty: none. */
     corsOrigins: string[];
   };
@@ -41,7 +43,14 @@ export interface Config {
    */
   drachtio: { mode: DrachtioMode; host: string; port: number; secret: string; drainTimeoutMs: number } | null;
   redis: { target: RedisTarget; url: string; namespace: string; commandTimeoutMs: number };
-  auth: { jwtSecret: string; usingDefaultSecret: boolean };
+  auth: {
+    jwtSecret: string;
+    usingDefaultSecret: boolean;
+    /** Longest token lifetime accepted (`exp` is required). */
+    maxTtlSec: number;
+    /** The operator's identity provider: RS256/ES256 tokens verified against its JWKS. */
+    jwks: { url: string; issuer: string; audience: string; roleClaim: string } | null;
+  };
   charging: {
     mode: 'cdr' | 'nchf';
     chfUrl: string | null;
@@ -169,6 +178,7 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
   }
 
   const jwtSecret = str('CMR_JWT_SECRET', 'auth.jwtSecret');
+  const jwksUrl = httpUrl('CMR_JWT_JWKS_URL', optStr('CMR_JWT_JWKS_URL', 'auth.jwksUrl'));
   if (jwtSecret.length < 32) throw new ConfigError('CMR_JWT_SECRET', 'must be at least 32 characters');
 
   const mode = str('CMR_CHARGING_MODE', 'charging.mode');
@@ -192,6 +202,7 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
       port: int('CMR_HTTP_PORT', 'http.port', 0, 65535),
       bodyLimitBytes: int('CMR_HTTP_BODY_LIMIT', 'http.bodyLimitBytes', 1024, 10 * 1024 * 1024),
       rateLimitPerMinute: int('CMR_HTTP_RATE_LIMIT', 'http.rateLimitPerMinute', 1, 1_000_000),
+      anonymousRateLimitPerMinute: int('CMR_HTTP_RATE_LIMIT_ANONYMOUS', 'http.anonymousRateLimitPerMinute', 1, 1_000_000),
       corsOrigins: originList('CMR_HTTP_CORS_ORIGINS', pick('CMR_HTTP_CORS_ORIGINS', 'http.corsOrigins')),
     },
     sip: {
@@ -223,7 +234,12 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
       namespace,
       commandTimeoutMs: int('CMR_REDIS_COMMAND_TIMEOUT_MS', 'redis.commandTimeoutMs', 10, 60_000),
     },
-    auth: { jwtSecret, usingDefaultSecret: env['CMR_JWT_SECRET'] === undefined || env['CMR_JWT_SECRET'] === '' },
+    auth: {
+      jwtSecret,
+      usingDefaultSecret: env['CMR_JWT_SECRET'] === undefined || env['CMR_JWT_SECRET'] === '',
+      maxTtlSec: int('CMR_JWT_MAX_TTL_SEC', 'auth.maxTtlSec', 60, 30 * 86_400),
+      jwks: jwksUrl === null ? null : { url: jwksUrl, issuer: str('CMR_JWT_ISSUER', 'auth.issuer'), audience: str('CMR_JWT_AUDIENCE', 'auth.audience'), roleClaim: str('CMR_JWT_ROLE_CLAIM', 'auth.roleClaim') },
+    },
     charging: {
       mode,
       chfUrl,

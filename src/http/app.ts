@@ -20,7 +20,7 @@ import Fastify, {
 } from 'fastify';
 import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
-import { authPlugin, type Access } from './plugins/auth.js';
+import { authPlugin, refuseUnidentified, type Access } from './plugins/auth.js';
 import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
 import { documentRoute, swaggerOptions } from './openapi.js';
 import { Problem } from './schemas/common.js';
@@ -124,16 +124,20 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   await app.register(swagger, swaggerOptions());
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
-  await app.register(authPlugin, { secret: config.auth.jwtSecret });
+  // Who sends the request, then the rate limit: per token subject, and per address for requests
+  // without a valid token (so floods of refused requests are limited too), then 401 for those.
+  // Operations endpoints are not limited.
+  await app.register(authPlugin, { auth: config.auth });
   await app.register(rateLimit, {
     global: true,
-    max: config.http.rateLimitPerMinute,
+    max: (request) => (request.principal ? config.http.rateLimitPerMinute : config.http.anonymousRateLimitPerMinute),
     timeWindow: 60_000,
-    // Per token (its subject), else per address; operations endpoints are not limited.
-    keyGenerator: (request) => request.principal?.sub ?? request.ip,
+    keyGenerator: (request) => (request.principal ? `sub:${request.principal.sub}` : `address:${request.ip}`),
     allowList: (request) => (request.routeOptions.config.access ?? 'sp') === 'public',
-    hook: 'preHandler',
+    hook: 'onRequest',
   });
+  // The limiter runs in each route's own onRequest hooks, after the app's: refusing comes next.
+  app.addHook('preParsing', refuseUnidentified);
 
   await app.register(async (scope) => operationsRoutes(scope as App, services));
   await app.register(

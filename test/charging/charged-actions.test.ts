@@ -268,7 +268,7 @@ describe('other users and uncharged actions', () => {
     expect(chf.requests.length).toBe(before);
     expect((await activities(grace))[0]).toMatchObject({ kind: 'copy-online', chargeId: null, result: 'success' });
 
-    const catalog = await ctx.services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'portal', detail: { resourceId: 'r-1' } });
+    const catalog = await ctx.services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal', detail: { resourceId: 'r-1' } });
     const privacy = await ctx.services.activities.record({ actor: grace, subject: grace, kind: 'privacy', channel: 'rest' });
     const ids = (await feed()).map((a) => a.id);
     expect(ids).toEqual(expect.arrayContaining([catalog.id, privacy.id]));

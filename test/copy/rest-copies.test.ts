@@ -90,7 +90,7 @@ describe('online copy over REST', () => {
     const res = await ctx.app.inject({ method: 'POST', url: `/v1/users/${encodeURIComponent(user)}/copies`, headers: ctx.sp, payload: { mode: 'online', peer, client: HANDSET } });
     expect(res.statusCode).toBe(201);
     const [activity] = (await ctx.services.activityFeed.forUser(user, 10)).items.map((i) => i.record);
-    expect(activity).toMatchObject({ actor: 'sp', subject: user, kind: 'copy-online' });
+    expect(activity).toMatchObject({ actor: 'sp:portal-admin', subject: user, kind: 'copy-online' });
   });
 });
 

@@ -45,12 +45,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'bad-request',
-  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_INVALID: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'unauthorized',
-  FST_JWT_BAD_REQUEST: 'unauthorized',
-  FST_JWT_BAD_COOKIE_REQUEST: 'unauthorized',
 };
 
 export const problemPlugin = fp(async (app: FastifyInstance) => {

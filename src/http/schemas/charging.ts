@@ -28,7 +28,7 @@ export const ActivityRecord = Type.Object(
   {
     id: Type.String({ description: 'Event id: stable across re-deliveries, use it to drop duplicates' }),
     at: Type.String({ format: 'date-time' }),
-    actor: Type.String({ description: 'Identity, "sp" or "system"' }),
+    actor: Type.String({ description: 'Who acted: the user\'s identity, `sp:<sub>` for the SP (the subject of its token), or `system`' }),
     subject: Type.Union([Type.String(), Type.Null()]),
     kind: ActivityKind,
     channel: Type.Union([Type.Literal('sip'), Type.Literal('rest'), Type.Literal('portal'), Type.Literal('system')]),

@@ -119,7 +119,7 @@ describe('subscribe', () => {
     const user = freshUser();
     const res = await t.call('POST', path(user, '/library'), { as: 'sp', body: { resourceId: 'r-1' } });
     expect(res.statusCode).toBe(201);
-    expect((await t.activities(user))[0]).toMatchObject({ kind: 'subscribe', actor: 'sp', subject: user });
+    expect((await t.activities(user))[0]).toMatchObject({ kind: 'subscribe', actor: 'sp:portal-admin', subject: user });
     expect(t.chf.chargesOf(user)).toBe(1);
   });
 });

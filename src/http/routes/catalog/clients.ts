@@ -1,13 +1,15 @@
 /** `/v1/clients`: the registry of CMR clients (handset and management applications), SP only. */
 import { Type } from 'typebox';
+import type { ActivityRecord } from '../../../domain/types.js';
 import type { App } from '../../app.js';
+import { actorOf } from '../../plugins/auth.js';
 import type { Services } from '../../../wiring.js';
 import { Client, ClientInput, ClientReplace, ClientParams } from '../../schemas/catalog.js';
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function clientRoutes(app: App, { clients, activities }: Services): Promise<void> {
-  const noted = (action: string, clientId: string) =>
-    activities.note({ actor: 'sp', subject: null, kind: 'client', channel: 'rest', detail: { action, clientId } });
+  const noted = (actor: ActivityRecord['actor'], action: string, clientId: string) =>
+    activities.note({ actor, subject: null, kind: 'client', channel: 'rest', detail: { action, clientId } });
   app.addSchema(Client);
   const tags = ['clients'];
   const sp = { access: 'sp' as const };
@@ -27,7 +29,7 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
     { config: sp, schema: { tags, operationId: 'createClient', summary: 'Register a client', body: ClientInput, response: { 201: Type.Ref('Client'), 409: Type.Ref('Problem') } } },
     async (request, reply) => {
       const client = await clients.create(request.body);
-      await noted('create', client.id);
+      await noted(actorOf(request), 'create', client.id);
       return reply.code(201).send(client);
     },
   );
@@ -37,7 +39,7 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
     { config: sp, schema: { tags, operationId: 'replaceClient', summary: 'Replace a client', params: ClientParams, body: ClientReplace, response: { 200: Type.Ref('Client') } } },
     async (request) => {
       const client = await clients.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
-      await noted('replace', client.id);
+      await noted(actorOf(request), 'replace', client.id);
       return client;
     },
   );
@@ -47,7 +49,7 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
     { config: sp, schema: { tags, operationId: 'removeClient', summary: 'Remove a client', params: ClientParams, response: { 204: Type.Null() } } },
     async (request, reply) => {
       await clients.remove(request.params.id);
-      await noted('remove', request.params.id);
+      await noted(actorOf(request), 'remove', request.params.id);
       return reply.code(204).send(null);
     },
   );

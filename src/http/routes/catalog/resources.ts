@@ -1,13 +1,15 @@
 /** `/v1/resources`: the SP's catalog. Users may read it; only the SP changes it. */
 import { Type } from 'typebox';
+import type { ActivityRecord } from '../../../domain/types.js';
 import type { App } from '../../app.js';
+import { actorOf } from '../../plugins/auth.js';
 import type { Services } from '../../../wiring.js';
 import { ResourceParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
 export async function catalogRoutes(app: App, { catalog, activities }: Services): Promise<void> {
-  const noted = (action: string, resourceId: string) =>
-    activities.note({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest', detail: { action, resourceId } });
+  const noted = (actor: ActivityRecord['actor'], action: string, resourceId: string) =>
+    activities.note({ actor, subject: null, kind: 'catalog', channel: 'rest', detail: { action, resourceId } });
   app.addSchema(Resource);
   const tags = ['catalog'];
 
@@ -34,7 +36,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     },
     async (request, reply) => {
       const resource = await catalog.create(request.body);
-      await noted('create', resource.id);
+      await noted(actorOf(request), 'create', resource.id);
       return reply.code(201).send(resource);
     },
   );
@@ -47,7 +49,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     },
     async (request) => {
       const resource = await catalog.replace(request.params.id, withoutReadOnlyFields(request.params.id, request.body));
-      await noted('replace', resource.id);
+      await noted(actorOf(request), 'replace', resource.id);
       return resource;
     },
   );
@@ -66,7 +68,7 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     },
     async (request, reply) => {
       await catalog.withdraw(request.params.id);
-      await noted('withdraw', request.params.id);
+      await noted(actorOf(request), 'withdraw', request.params.id);
       return reply.code(204).send(null);
     },
   );

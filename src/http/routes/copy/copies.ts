@@ -8,7 +8,7 @@ import { parseIdentity, type Identity } from '../../../domain/identity.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { idempotencyOf, sendOutcome } from '../../idempotency-key.js';
-import { principalOf } from '../../plugins/auth.js';
+import { actorOf } from '../../plugins/auth.js';
 import { CopyBody, CopyResult } from '../../schemas/copies.js';
 import { UidParams } from '../../schemas/common.js';
 import { IdempotencyHeaders } from '../../schemas/management.js';
@@ -44,11 +44,10 @@ export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
     },
     async (request, reply) => {
       const body = request.body;
-      const principal = principalOf(request);
       const common = {
         channel: 'rest' as const,
         requestor: request.uid,
-        actor: principal.role === 'sp' ? ('sp' as const) : request.uid,
+        actor: actorOf(request),
         idempotency: idempotencyOf(request),
       };
       const copyRequest: CopyRequest =

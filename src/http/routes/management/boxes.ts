@@ -18,6 +18,7 @@ import {
   UserBoxParams,
 } from '../../schemas/management.js';
 import { sendOutcome } from '../../idempotency-key.js';
+import { actorOf } from '../../plugins/auth.js';
 import { actionRefusals, requesterOf } from './requests.js';
 
 export async function boxRoutes(app: App, { management }: Services): Promise<void> {
@@ -48,7 +49,7 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
         response: { 201: Type.Ref('Box'), 409: Type.Ref('Problem') },
       },
     },
-    async (request, reply) => reply.code(201).send(await catalogBoxes.create(request.body)),
+    async (request, reply) => reply.code(201).send(await catalogBoxes.create(request.body, actorOf(request))),
   );
 
   app.put(
@@ -57,7 +58,7 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'sp' },
       schema: { tags, operationId: 'replaceCatalogBox', summary: 'Replace a catalog box', params: BoxParams, body: CatalogBoxReplace, response: { 200: Type.Ref('Box') } },
     },
-    async (request) => catalogBoxes.replace(request.params.boxId, request.body),
+    async (request) => catalogBoxes.replace(request.params.boxId, request.body, actorOf(request)),
   );
 
   app.delete(
@@ -73,7 +74,7 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       },
     },
     async (request, reply) => {
-      await catalogBoxes.remove(request.params.boxId);
+      await catalogBoxes.remove(request.params.boxId, actorOf(request));
       return reply.code(204).send(null);
     },
   );

@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Requester } from '../../../management/management-action.js';
 import { idempotencyOf } from '../../idempotency-key.js';
-import { principalOf } from '../../plugins/auth.js';
+import { actorOf } from '../../plugins/auth.js';
 
 /**
  * Refusals a charging action gives besides those of every route (see `openapi.ts`): the charge
@@ -17,8 +17,6 @@ export const actionRefusals = { 402: Type.Ref('Problem'), 404: Type.Ref('Problem
 
 /** The requester of the action a request asks for: the path's user, the token's actor, the idempotency key. */
 export function requesterOf(request: FastifyRequest): Requester {
-  const principal = principalOf(request);
-  const actor = principal.role === 'user' && principal.identity ? principal.identity : 'sp';
   const idempotency = idempotencyOf(request);
-  return { user: request.uid, actor, channel: 'rest', ...(idempotency ? { idempotency } : {}) };
+  return { user: request.uid, actor: actorOf(request), channel: 'rest', ...(idempotency ? { idempotency } : {}) };
 }
