@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { CmrError, statusOf, titleOf, type ErrorCode } from '../../domain/errors.js';
+import { CmrError, ReplayedRefusal, statusOf, titleOf, type ErrorCode } from '../../domain/errors.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:cmr:problem:';
 
@@ -50,6 +50,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof CmrError) {
+      if (error instanceof ReplayedRefusal) reply.header('idempotent-replayed', 'true');
       if (error.status >= 500) request.log.warn({ err: { message: error.message, code: error.code } }, 'request failed');
       return sendProblem(reply, request, error.code, error.detail, error.extra);
     }

@@ -37,7 +37,8 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
       config: { access: 'sp' },
       schema: {
         tags,
-        operationId: 'listActivities', summary: 'The activity feed, oldest first after a cursor',
+        operationId: 'listActivities',
+        summary: 'The activity feed, oldest first after a cursor',
         description: 'Poll with `after` set to the `next` of the previous answer to read every record once, in order.',
         querystring: FeedQuery,
         response: { 200: ActivityPage },
@@ -52,7 +53,8 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
       config: { access: 'sp' },
       schema: {
         tags,
-        operationId: 'streamActivities', summary: 'The activity feed as Server-Sent Events',
+        operationId: 'streamActivities',
+        summary: 'The activity feed as Server-Sent Events',
         description:
           'Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (`*/*` will do; 406 without an Accept header).',
         querystring: StreamQuery,

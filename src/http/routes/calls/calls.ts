@@ -21,7 +21,8 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['calls'],
-        operationId: 'listCurrentCalls', summary: "The user's live calls and what they present",
+        operationId: 'listCurrentCalls',
+        summary: "The user's live calls and what they present",
         description: 'Calls being set up or answered, most recent first, with what is presented to each party.',
         params: UidParams,
         response: { 200: Type.Array(Type.Ref('PresentingSession')) },
@@ -36,7 +37,8 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['presentation'],
-        operationId: 'previewPresentation', summary: 'Preview what a call would present to its caller',
+        operationId: 'previewPresentation',
+        summary: 'Preview what a call would present to its caller',
         description:
           "What a call from `caller` to the user at `at` would present to the caller: the user's rules, default, library and boxes, " +
           "the caller's filters and the user's privacy, read in the user's time zone. Nothing changes: a sequential box shows its next " +
@@ -61,7 +63,8 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'sp' },
       schema: {
         tags: ['calls'],
-        operationId: 'getCall', summary: 'Read the presenting session of a call',
+        operationId: 'getCall',
+        summary: 'Read the presenting session of a call',
         description: `A live call, or one that ended less than ${config.sessions.graceSec} s ago (the grace period).`,
         params: CallIdParams,
         response: { 200: Type.Ref('PresentingSession') },

@@ -3,11 +3,13 @@ import { Type } from 'typebox';
 import type { ActivityRecord } from '../../../domain/types.js';
 import type { App } from '../../app.js';
 import { actorOf } from '../../plugins/auth.js';
+import { once, sendOutcome } from '../../idempotency-key.js';
+import { IdempotencyHeaders } from '../../schemas/management.js';
 import type { Services } from '../../../wiring.js';
 import { Client, ClientInput, ClientReplace, ClientParams } from '../../schemas/catalog.js';
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
-export async function clientRoutes(app: App, { clients, activities }: Services): Promise<void> {
+export async function clientRoutes(app: App, { clients, activities, idempotency }: Services): Promise<void> {
   const noted = (actor: ActivityRecord['actor'], action: string, clientId: string) =>
     activities.note({ actor, subject: null, kind: 'client', channel: 'rest', detail: { action, clientId } });
   app.addSchema(Client);
@@ -26,11 +28,17 @@ export async function clientRoutes(app: App, { clients, activities }: Services):
 
   app.post(
     '/clients',
-    { config: sp, schema: { tags, operationId: 'createClient', summary: 'Register a client', body: ClientInput, response: { 201: Type.Ref('Client'), 409: Type.Ref('Problem') } } },
+    {
+      config: sp,
+      schema: { tags, operationId: 'createClient', summary: 'Register a client', headers: IdempotencyHeaders, body: ClientInput, response: { 201: Type.Ref('Client'), 409: Type.Ref('Problem') } },
+    },
     async (request, reply) => {
-      const client = await clients.create(request.body);
-      await noted(actorOf(request), 'create', client.id);
-      return reply.code(201).send(client);
+      const outcome = await once(request, idempotency, async () => {
+        const client = await clients.create(request.body);
+        await noted(actorOf(request), 'create', client.id);
+        return client;
+      });
+      return sendOutcome(reply, 201, outcome);
     },
   );
 

@@ -3,11 +3,13 @@ import { Type } from 'typebox';
 import type { ActivityRecord } from '../../../domain/types.js';
 import type { App } from '../../app.js';
 import { actorOf } from '../../plugins/auth.js';
+import { once, sendOutcome } from '../../idempotency-key.js';
+import { IdempotencyHeaders } from '../../schemas/management.js';
 import type { Services } from '../../../wiring.js';
 import { ResourceParams, Resource, ResourceInput, ResourceQuery, ResourceReplace } from '../../schemas/catalog.js';
 import { withoutReadOnlyFields } from './read-only-fields.js';
 
-export async function catalogRoutes(app: App, { catalog, activities }: Services): Promise<void> {
+export async function catalogRoutes(app: App, { catalog, activities, idempotency }: Services): Promise<void> {
   const noted = (actor: ActivityRecord['actor'], action: string, resourceId: string) =>
     activities.note({ actor, subject: null, kind: 'catalog', channel: 'rest', detail: { action, resourceId } });
   app.addSchema(Resource);
@@ -32,12 +34,22 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
     '/resources',
     {
       config: { access: 'sp' },
-      schema: { tags, operationId: 'createResource', summary: 'Add a resource to the catalog', body: ResourceInput, response: { 201: Type.Ref('Resource'), 409: Type.Ref('Problem') } },
+      schema: {
+        tags,
+        operationId: 'createResource',
+        summary: 'Add a resource to the catalog',
+        headers: IdempotencyHeaders,
+        body: ResourceInput,
+        response: { 201: Type.Ref('Resource'), 409: Type.Ref('Problem') },
+      },
     },
     async (request, reply) => {
-      const resource = await catalog.create(request.body);
-      await noted(actorOf(request), 'create', resource.id);
-      return reply.code(201).send(resource);
+      const outcome = await once(request, idempotency, async () => {
+        const resource = await catalog.create(request.body);
+        await noted(actorOf(request), 'create', resource.id);
+        return resource;
+      });
+      return sendOutcome(reply, 201, outcome);
     },
   );
 
@@ -60,7 +72,8 @@ export async function catalogRoutes(app: App, { catalog, activities }: Services)
       config: { access: 'sp' },
       schema: {
         tags,
-        operationId: 'withdrawResource', summary: 'Withdraw a resource',
+        operationId: 'withdrawResource',
+        summary: 'Withdraw a resource',
         description: 'The resource stays readable with status "withdrawn"; it is never presented, subscribed or copied again.',
         params: ResourceParams,
         response: { 204: Type.Null() },

@@ -24,7 +24,8 @@ export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
       bodyLimit: MAX_COPY_BODY_BYTES,
       schema: {
         tags: ['copy'],
-        operationId: 'copyResources', summary: "Copy resources into the user's library",
+        operationId: 'copyResources',
+        summary: "Copy resources into the user's library",
         description:
           '`online`: copies what the live (or just ended, within the grace period) call with `peer` presents to the user, or the ' +
           '`resourceIds` subset of it; the client must be registered, enabled and at least its minimum version. `offline`: copies ' +

@@ -17,11 +17,11 @@ import {
   PersonalBoxInput,
   UserBoxParams,
 } from '../../schemas/management.js';
-import { sendOutcome } from '../../idempotency-key.js';
+import { once, sendOutcome } from '../../idempotency-key.js';
 import { actorOf } from '../../plugins/auth.js';
 import { actionRefusals, requesterOf } from './requests.js';
 
-export async function boxRoutes(app: App, { management }: Services): Promise<void> {
+export async function boxRoutes(app: App, { management, idempotency }: Services): Promise<void> {
   const { boxes, catalogBoxes } = management;
   const tags = ['boxes'];
 
@@ -43,13 +43,15 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'sp' },
       schema: {
         tags,
-        operationId: 'createCatalogBox', summary: 'Add a box to the catalog',
+        operationId: 'createCatalogBox',
+        summary: 'Add a box to the catalog',
         description: 'Every resource must be in the catalog. Subscribers pay `price` and hold the resources for `validityDays`.',
+        headers: IdempotencyHeaders,
         body: CatalogBoxInput,
         response: { 201: Type.Ref('Box'), 409: Type.Ref('Problem') },
       },
     },
-    async (request, reply) => reply.code(201).send(await catalogBoxes.create(request.body, actorOf(request))),
+    async (request, reply) => sendOutcome(reply, 201, await once(request, idempotency, () => catalogBoxes.create(request.body, actorOf(request)))),
   );
 
   app.put(
@@ -67,7 +69,8 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'sp' },
       schema: {
         tags,
-        operationId: 'removeCatalogBox', summary: 'Remove a catalog box',
+        operationId: 'removeCatalogBox',
+        summary: 'Remove a catalog box',
         description: 'No one can subscribe to it any more; entries already subscribed through it keep their resources until they expire.',
         params: BoxParams,
         response: { 204: Type.Null() },
@@ -94,7 +97,8 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'createPersonalBox', summary: 'Define a personal box',
+        operationId: 'createPersonalBox',
+        summary: 'Define a personal box',
         description: 'From resources the user holds actively; `sequential` rotates through them call by call, `random` draws one per call.',
         params: UidParams,
         headers: IdempotencyHeaders,
@@ -111,7 +115,8 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'replacePersonalBox', summary: 'Replace a personal box',
+        operationId: 'replacePersonalBox',
+        summary: 'Replace a personal box',
         description: 'Resources the box already had may stay; new ones must be held actively.',
         params: UserBoxParams,
         headers: IdempotencyHeaders,
@@ -128,7 +133,8 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'deletePersonalBox', summary: 'Delete a personal box',
+        operationId: 'deletePersonalBox',
+        summary: 'Delete a personal box',
         description: 'Refused (409) while the default or a rule presents it.',
         params: UserBoxParams,
         headers: IdempotencyHeaders,
@@ -144,7 +150,8 @@ export async function boxRoutes(app: App, { management }: Services): Promise<voi
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'subscribeToBox', summary: 'Subscribe to a catalog box',
+        operationId: 'subscribeToBox',
+        summary: 'Subscribe to a catalog box',
         description:
           "Charged the box's price; adds one entry per available resource of the box, linked to it (`origin: box`, `boxId`) and valid for the box's " +
           '`validityDays`. 409 while entries of the box are active.',

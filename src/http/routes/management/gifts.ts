@@ -13,7 +13,8 @@ export async function giftRoutes(app: App, { management }: Services): Promise<vo
       config: { access: 'self' },
       schema: {
         tags: ['gifts'],
-        operationId: 'giveResource', summary: 'Give a resource to another user',
+        operationId: 'giveResource',
+        summary: 'Give a resource to another user',
         description:
           "The giver pays the resource's `gift` price. The receiver's `gifts` privacy must admit the giver (403 `privacy-forbids`); " +
           'the receiver gets an entry with `origin: gift` and `from` the giver (409 if the receiver already holds the resource).',

@@ -17,7 +17,8 @@ export async function libraryRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'listLibrary', summary: "The user's library, newest first",
+        operationId: 'listLibrary',
+        summary: "The user's library, newest first",
         description: 'Every entry with the status it has now (an active entry past its expiry reads as expired); `status` keeps one kind.',
         params: UidParams,
         querystring: LibraryQuery,
@@ -33,7 +34,8 @@ export async function libraryRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'subscribe', summary: 'Subscribe to a catalog resource',
+        operationId: 'subscribe',
+        summary: 'Subscribe to a catalog resource',
         description:
           "Charged the resource's `subscribe` price; the entry expires after the resource's `validityDays`. Only available resources; " +
           '409 while the user holds an active entry for the resource.',
@@ -52,7 +54,8 @@ export async function libraryRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'setAutoRenew', summary: 'Turn automatic renewal on or off',
+        operationId: 'setAutoRenew',
+        summary: 'Turn automatic renewal on or off',
         description: 'An auto-renewing entry is renewed (and charged) shortly before it expires. Not for cancelled, expired or box entries.',
         params: EntryParams,
         headers: IdempotencyHeaders,
@@ -69,7 +72,8 @@ export async function libraryRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'cancelEntry', summary: 'Cancel a library entry',
+        operationId: 'cancelEntry',
+        summary: 'Cancel a library entry',
         description: 'The entry stays in the library with status `cancelled` and is never presented, copied or renewed again.',
         params: EntryParams,
         headers: IdempotencyHeaders,
@@ -85,7 +89,8 @@ export async function libraryRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags,
-        operationId: 'renewEntry', summary: 'Renew a library entry',
+        operationId: 'renewEntry',
+        summary: 'Renew a library entry',
         description:
           "Charged the resource's `renew` price; the entry then runs `validityDays` from the later of now and its current expiry. " +
           'An expired entry becomes active again; cancelled and box entries cannot be renewed (409).',

@@ -48,7 +48,8 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
-        operationId: 'replacePreferences', summary: 'Replace the whole preferences document',
+        operationId: 'replacePreferences',
+        summary: 'Replace the whole preferences document',
         description: `Time zone (IANA), default, rules, filters and privacy; identities are stored canonical. ${REFERENCES}`,
         params: UidParams,
         headers: IdempotencyHeaders,
@@ -65,7 +66,8 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
-        operationId: 'setDefault', summary: 'Set what callers are presented when no rule matches',
+        operationId: 'setDefault',
+        summary: 'Set what callers are presented when no rule matches',
         description: `Body: \`{"resourceId": …}\`, \`{"boxId": …}\` or \`null\` for nothing. ${REFERENCES}`,
         params: UidParams,
         headers: IdempotencyHeaders,
@@ -95,7 +97,8 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
-        operationId: 'addRule', summary: 'Add a presentation rule',
+        operationId: 'addRule',
+        summary: 'Add a presentation rule',
         description:
           'Among matching rules the lowest `priority` wins; ties go to the more specific rule. Conditions (callers, time of day wrapping midnight, ' +
           `ISO days of week, inclusive date range) are read in the user's time zone. ${REFERENCES}`,
@@ -138,7 +141,8 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
-        operationId: 'addFilter', summary: 'Add a filter rule',
+        operationId: 'addFilter',
+        summary: 'Add a filter rule',
         description: 'What the user refuses to be presented: a rule refuses what matches every criterion it sets (at least one).',
         params: UidParams,
         headers: IdempotencyHeaders,
@@ -173,7 +177,8 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
-        operationId: 'setPrivacy', summary: "Set the user's privacy",
+        operationId: 'setPrivacy',
+        summary: "Set the user's privacy",
         description: 'Who may copy from the user and give the user gifts (everyone, contacts, nobody); `blocked` users are refused both and presented nothing.',
         params: UidParams,
         headers: IdempotencyHeaders,

@@ -11,7 +11,8 @@ export async function serviceRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['service'],
-        operationId: 'getServiceInfo', summary: "The user's service information",
+        operationId: 'getServiceInfo',
+        summary: "The user's service information",
         description: 'Preferences, library (newest first), personal boxes and privacy, read together.',
         params: UidParams,
         response: { 200: ServiceInfo },
