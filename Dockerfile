@@ -1,15 +1,19 @@
 # CMR Server — production image.
-FROM node:20-bookworm-slim AS build
+# Node.js 26 (LTS), as `engines` and the suite.
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Scripts run once the sources are in (the only package with an install script is a dev tool's).
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY sip ./sip
 COPY scripts ./scripts
-RUN npm run build && npm prune --omit=dev
+# The runtime is the image's own Node, not the platform package the project brings for
+# development machines (an optional dependency).
+RUN npm run build && npm prune --omit=dev --omit=optional
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 ENV NODE_ENV=production \
     CMR_HTTP_HOST=0.0.0.0 \
     CMR_SIP_HOST=0.0.0.0
