@@ -2,11 +2,13 @@
  * The OpenAPI document (`/openapi.json`, `/docs`). Each route declares its `operationId`, summary,
  * parameters, success answers and the refusals only it gives (402, 409, …). What every route of a
  * kind answers follows from what the route is, and is added here once:
- * - when a route is registered (`documentRoute`), its refusals, each as `application/problem+json`
- *   (the server sends nothing else on an error, and serialises it by that schema): 401 and 429 for
- *   every route behind a token, 503 for every one that reads the store, 403 where a user may be
- *   refused, 400 where the request carries input, 404 where the path names something, 413 and 415
- *   where a body is read;
+ * - its refusals, each as `application/problem+json` (the server sends nothing else on an error):
+ *   401 and 429 for every route behind a token, 503 for every one that reads the store, 403 where
+ *   a user may be refused, 400 where the request carries input, 404 where the path names
+ *   something, 413 and 415 where a body is read. `documentRoute` notes them when the route is
+ *   registered, and takes the declared ones out of the route's own schema: problem details are
+ *   written whole by the error handler, so compiling a serialiser for each refusal of each route
+ *   would only slow the start; `documentOperation` puts them in the document;
  * - in the finished document (`finishDocument`), the headers the answers carry (request id, rate
  *   limit, `Retry-After`, `WWW-Authenticate`, `Idempotent-Replayed`) as shared components, and an
  *   example of every refusal.
@@ -59,7 +61,8 @@ export function swaggerOptions(): SwaggerOptions {
       },
       security: [{ bearer: [] }],
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json['$id'] ?? `def-${i}`) },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
+    transform: ({ schema, url, route }) => ({ schema: documentOperation(schema as RouteSchema, route as Route), url }),
     transformObject: (documents) => finishDocument((documents as { openapiObject: OpenApiObject }).openapiObject),
   };
 }
@@ -90,11 +93,15 @@ export function problemAnswer(status: number): { description: string; content: R
 
 const SUCCESS: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'Done; no content' };
 
-type Route = RouteOptions & { config?: { access?: Access } };
+type Route = RouteOptions & { config?: { access?: Access; refusals?: number[] } };
+type RouteSchema = Record<string, unknown> & { hide?: boolean; response?: Record<string, unknown> };
 
-/** `onRoute`: completes a documented route's answers; refuses a route that has no operationId or summary. */
+/**
+ * `onRoute`: notes a documented route's refusals (taking the declared ones out of its schema)
+ * and describes its successes; refuses a route that has no operationId or summary.
+ */
 export function documentRoute(route: Route): void {
-  const schema = route.schema as (Record<string, unknown> & { hide?: boolean; response?: Record<string, unknown> }) | undefined;
+  const schema = route.schema as RouteSchema | undefined;
   if (!schema || schema.hide) return;
   const name = `${String(route.method)} ${route.url}`;
   if (typeof schema['operationId'] !== 'string') throw new Error(`route ${name} has no operationId`);
@@ -102,13 +109,25 @@ export function documentRoute(route: Route): void {
   const access = route.config?.access ?? 'sp';
   if (access === 'public') schema['security'] = [];
   const response = (schema.response ??= {});
-  for (const status of refusalsOf(route, access)) response[status] ??= Type.Ref('Problem');
+  const refusals = new Set(refusalsOf(route, access));
   for (const [status, answer] of Object.entries(response)) {
     const code = Number(status);
     const declared = answer as Record<string, unknown>;
-    if (code >= 400 && declared['content'] === undefined) response[status] = problemAnswer(code);
-    else if (declared['description'] === undefined && SUCCESS[code]) response[status] = { ...declared, description: SUCCESS[code] };
+    if (declared['$ref'] === 'Problem') {
+      refusals.add(code);
+      delete response[status];
+    } else if (declared['description'] === undefined && SUCCESS[code]) {
+      response[status] = { ...declared, description: SUCCESS[code] };
+    }
   }
+  route.config = { ...route.config, refusals: [...refusals].sort((a, b) => a - b) };
+}
+
+/** The route's schema as the document shows it: its answers and its refusals. */
+function documentOperation(schema: RouteSchema, route: Route): RouteSchema {
+  const refusals = route.config?.refusals ?? [];
+  if (refusals.length === 0) return schema;
+  return { ...schema, response: { ...schema.response, ...Object.fromEntries(refusals.map((status) => [status, problemAnswer(status)])) } };
 }
 
 function refusalsOf(route: Route, access: Access): number[] {
