@@ -73,4 +73,21 @@ export async function operationsRoutes(app: App, services: Services): Promise<vo
   );
 
   app.get('/openapi.json', { config: publicRoute, schema: { hide: true } }, async () => app.swagger());
+
+  // Where a browser pointed at the server lands: the portal and the API documentation.
+  app.get('/', { config: publicRoute, schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(HOME));
 }
+
+const HOME = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>CMR Server</title></head>
+<body>
+<h1>CMR Server</h1>
+<ul>
+<li><a href="/portal/">CMR Portal</a>: users and the service provider</li>
+<li><a href="/docs">API documentation</a> (<a href="/openapi.json">OpenAPI document</a>)</li>
+<li><a href="/healthz">health</a>, <a href="/readyz">readiness</a>, <a href="/metrics">metrics</a></li>
+</ul>
+</body>
+</html>
+`;
