@@ -158,7 +158,7 @@ export async function openTransports(options: TransportOptions, events: Transpor
       await Promise.all([
         new Promise<void>((resolve) => udp.close(() => resolve())),
         new Promise<void>((resolve) => tcpServer.close(() => resolve())),
-        ws ? new Promise<void>((resolve) => ws!.close(() => resolve())) : Promise.resolve(),
+        ws ? new Promise<void>((resolve) => ws.close(() => resolve())) : Promise.resolve(),
       ]);
     },
   };

@@ -155,7 +155,7 @@ export function loadConfig(env: Env = process.env, defaults: Json = readDefaults
 
   const sipHost = str('CMR_SIP_HOST', 'sip.host');
   const trustedRaw = pick('CMR_SIP_TRUSTED', 'sip.trusted');
-  const trustedList = Array.isArray(trustedRaw) ? trustedRaw.join(',') : String(trustedRaw ?? '');
+  const trustedList = listText(trustedRaw);
   let trusted: Cidr[];
   try {
     trusted = parseCidrList(trustedList);
@@ -290,9 +290,15 @@ export function parseRedisUrl(raw: string): RedisTarget {
   return { mode: 'single', url: raw };
 }
 
+/** A list setting as comma-separated text: from the environment as it is, from the file an array. */
+function listText(raw: unknown): string {
+  if (Array.isArray(raw)) return raw.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join(',');
+  return typeof raw === 'string' ? raw : '';
+}
+
 /** A list of web origins (`scheme://host[:port]`, comma-separated or a JSON array), or `*`. */
 function originList(setting: string, raw: unknown): string[] {
-  const items = (Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',')).map((item) => item.trim()).filter((item) => item !== '');
+  const items = listText(raw).split(',').map((item) => item.trim()).filter((item) => item !== '');
   for (const item of items) {
     if (item === '*') continue;
     let origin: string | null = null;

@@ -62,7 +62,7 @@ export function swaggerOptions(): SwaggerOptions {
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json['$id'] === 'string' ? json['$id'] : `def-${i}`) },
-    transform: ({ schema, url, route }) => ({ schema: documentOperation(schema as RouteSchema, route as Route), url }),
+    transform: ({ schema, url, route }) => ({ schema: documentOperation(schema as RouteSchema, route), url }),
     transformObject: (documents) => finishDocument((documents as { openapiObject: OpenApiObject }).openapiObject),
   };
 }

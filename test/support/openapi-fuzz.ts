@@ -120,7 +120,7 @@ export class RequestArbitraries {
         let url = op.path;
         path.forEach((p, i) => (url = url.replace(`{${p.name}}`, values[i]!)));
         const search = new URLSearchParams();
-        query.forEach((p, i) => queryValues[i] !== undefined && search.append(p.name, String(queryValues[i])));
+        query.forEach((p, i) => queryValues[i] !== undefined && search.append(p.name, typeof queryValues[i] === 'string' ? queryValues[i] : JSON.stringify(queryValues[i])));
         if (extraQuery) search.append(extraQuery[0], extraQuery[1]);
         const qs = search.toString();
         const headers: Record<string, string> = principal ? { authorization: principal } : {};
