@@ -21,7 +21,6 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-COPY config ./config
 USER node
 EXPOSE 8080 5060/udp 5060/tcp
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \

@@ -1,6 +1,6 @@
 /**
- * Prints a bearer token for local use, signed with CMR_JWT_SECRET (or the development secret of
- * config/default.json), valid for --ttl seconds (at most CMR_JWT_MAX_TTL_SEC, its default).
+ * Prints a bearer token for local use, signed with CMR_JWT_SECRET (or the development secret),
+ * valid for --ttl seconds (at most CMR_JWT_MAX_TTL_SEC, its default).
  * Bad usage prints the usage and exits 2, without a stack trace.
  */
 import { parseArgs } from 'node:util';

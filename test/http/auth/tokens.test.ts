@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_JWT_SECRET } from '../../../src/config/settings.js';
 import { createTestContext, TEST_SECRET, type TestContext } from '../../support/context.js';
 import { resourceBody } from '../../support/fixtures.js';
 
@@ -115,7 +116,6 @@ describe("tokens of the operator's identity provider (JWKS)", () => {
     ['a key that is not the one its kid names', () => idp.sign({ sub: alice, cmr: { roles: ['user'] } }, { key: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() })],
     ['no role in the claim', () => idp.sign({ sub: alice, cmr: { roles: ['offline_access'] } })],
     ['the role in another claim', () => idp.sign({ sub: alice, role: 'sp' })],
-    ['HS256 with the development secret beside an identity provider', () => createSigner({ key: 'dev-only-secret-change-me-please-0123456789', algorithm: 'HS256', expiresIn: 300_000 })({ sub: alice, role: 'sp' })],
   ])('refuses a token with %s (401)', async (_label, make) => {
     const res = await get('/v1/charges', make());
     expect(res.statusCode).toBe(401);
@@ -133,6 +133,23 @@ describe("tokens of the operator's identity provider (JWKS)", () => {
     } finally {
       idp.up = true;
       await fresh.close();
+    }
+  });
+
+  it('refuses HS256 tokens of the development secret beside an identity provider (and only there)', async () => {
+    const devToken = createSigner({ key: DEVELOPMENT_JWT_SECRET, algorithm: 'HS256', expiresIn: 300_000 })({ sub: alice, role: 'sp' });
+    const beside = await createTestContext({
+      env: { CMR_JWT_JWKS_URL: idp.url, CMR_JWT_ISSUER: idp.issuer, CMR_JWT_AUDIENCE: idp.audience, CMR_JWT_SECRET: DEVELOPMENT_JWT_SECRET },
+    });
+    const alone = await createTestContext({ env: { CMR_JWT_SECRET: DEVELOPMENT_JWT_SECRET } });
+    try {
+      const refused = await beside.app.inject({ method: 'GET', url: '/v1/charges', headers: bearer(devToken) });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().detail).toMatch(/HS256 are not accepted/);
+      expect((await alone.app.inject({ method: 'GET', url: '/v1/charges', headers: bearer(devToken) })).statusCode).toBe(200);
+    } finally {
+      await beside.close();
+      await alone.close();
     }
   });
 
