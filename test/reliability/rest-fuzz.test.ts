@@ -31,7 +31,7 @@ const statuses: number[] = [];
 // Built at collection time: the operations to fuzz are read from the app's own document.
 const ctx: TestContext = await createTestContext({
   // Background work (sweeper, recoverer) would change the store between two snapshots.
-  env: { CMR_HTTP_RATE_LIMIT: '1000000' },
+  env: { CMR_HTTP_RATE_LIMIT: '1000000', CMR_HTTP_RATE_LIMIT_ANONYMOUS: '1000000' },
   services: { charging: { background: false }, management: { background: false } },
 });
 const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
