@@ -1,17 +1,21 @@
 # CMR Server — production image.
-FROM node:20-bookworm-slim AS build
+# Node.js 26 (LTS), as `engines` and the suite.
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY web/package.json ./web/
+# Scripts run once the sources are in (the only package with an install script is a dev tool's).
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY sip ./sip
 COPY scripts ./scripts
 COPY web ./web
-RUN npm run build && npm prune --omit=dev
+# The runtime is the image's own Node, not the platform package the project brings for
+# development machines (an optional dependency).
+RUN npm run build && npm prune --omit=dev --omit=optional
 
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 ENV NODE_ENV=production \
     CMR_HTTP_HOST=0.0.0.0 \
     CMR_SIP_HOST=0.0.0.0
@@ -19,7 +23,6 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-COPY config ./config
 USER node
 EXPOSE 8080 5060/udp 5060/tcp
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \

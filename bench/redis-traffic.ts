@@ -28,6 +28,8 @@ export class RedisTraffic {
     if (!(client instanceof Redis) || client.status !== 'ready') throw new Error('counting needs a connected single-node Redis client');
     const counts = this.counts;
 
+    // The client's own methods, wrapped and called back with their `this` (and put back after).
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const sendCommand = client.sendCommand;
     client.sendCommand = function (this: Redis, ...args: Parameters<Redis['sendCommand']>) {
       counts.commands += 1;
@@ -37,13 +39,14 @@ export class RedisTraffic {
       client.sendCommand = sendCommand;
     });
 
-    const socket = client.stream as Socket;
+    const socket = client.stream;
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const write = socket.write;
     socket.write = function (this: Socket, chunk: string | Uint8Array, ...rest: unknown[]) {
       counts.roundTrips += 1;
       counts.bytesOut += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
       return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as Socket['write'];
+    };
     const onData = (chunk: Buffer) => (counts.bytesIn += chunk.length);
     socket.on('data', onData);
     this.restore.push(() => {

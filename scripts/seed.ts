@@ -12,9 +12,20 @@ import type { Box, LibraryEntry, Preferences, Resource } from '../src/domain/typ
 import { createLogger } from '../src/observability/logger.js';
 import { createServices } from '../src/wiring.js';
 
-const { values } = parseArgs({ options: { demo: { type: 'boolean', default: false } } });
-if (!values.demo) {
-  process.stderr.write('usage: npm run seed -- --demo\n');
+const USAGE = 'usage: npm run seed -- --demo   (loads the demo into CMR_REDIS_URL, namespace CMR_REDIS_NAMESPACE)\n';
+let demo = false;
+try {
+  const { values } = parseArgs({ options: { demo: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  demo = values.demo ?? false;
+} catch (err) {
+  process.stderr.write(`seed: ${(err as Error).message}\n\n`);
+}
+if (!demo) {
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 
@@ -85,9 +96,20 @@ try {
   }
   await services.users.putPreferences(alice, alicePreferences);
   await services.users.putPreferences(bob, bobPreferences);
+  const held = (library: LibraryEntry[]) => library.map((e) => `${e.id} (${e.resourceId})`).join(', ');
   process.stdout.write(
-    `demo loaded into ${config.redis.target.mode === 'single' ? config.redis.url : 'cluster'} (namespace ${config.redis.namespace}): ` +
-      `${resources.length} resources, ${catalogBoxes.length} boxes, clients ${clients.map((c) => c.id).join(' and ')}, users ${alice} and ${bob}\n`,
+    [
+      `demo loaded into ${config.redis.target.mode === 'single' ? config.redis.url : 'cluster'} (namespace ${config.redis.namespace}):`,
+      `  alice      ${alice}: library ${held(aliceLibrary)}; rules ${alicePreferences.rules.map((r) => r.id).join(', ')}`,
+      `  bob        ${bob}: library ${held(bobLibrary)}`,
+      `  resources  ${resources.map((r) => r.id).join(', ')}`,
+      `  boxes      ${catalogBoxes.map((b) => b.id).join(', ')}`,
+      `  clients    ${clients.map((c) => `${c.id} (minimum version ${c.minVersion})`).join(', ')}`,
+      `  tokens     npm run -s token -- --sub ${alice}   (alice; --sub ${bob} for bob)`,
+      `             npm run -s token -- --sub portal-admin --role sp   (the SP)`,
+      `  portal     npm run -s token -- --sub ${alice} --portal   (a link that signs alice in)`,
+      '',
+    ].join('\n'),
   );
 } finally {
   await services.close();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine for the test suite: sipp (Debian package sip-tester) for the SIP tests,
-# Chromium (Debian package chromium) for the browser tests, and a Redis answering on 127.0.0.1:6379. Safe to run again; installs only what is missing.
+# Chromium (Debian package chromium) for the browser tests, curl for the README's examples, and a
+# Redis answering on 127.0.0.1:6379. Safe to run again; installs only what is missing.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -17,6 +18,10 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "test-setup: installing chromium"
   apt_install chromium
+fi
+if ! command -v curl >/dev/null 2>&1; then
+  echo "test-setup: installing curl"
+  apt_install curl
 fi
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   echo "test-setup: installing redis-server"

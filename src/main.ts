@@ -32,12 +32,18 @@ async function main(): Promise<void> {
     ? `CMR_DRACHTIO_HOST/CMR_DRACHTIO_PORT (${config.drachtio.host}:${config.drachtio.port})`
     : `CMR_SIP_HOST/CMR_SIP_PORT (${config.sip.host}:${config.sip.port})`;
   const signalling = await naming(sipSettings, () => startSignalling(services, { calls: services.calls, copy: services.sipCopy }));
+  let url: string;
   try {
-    await naming(`CMR_HTTP_HOST/CMR_HTTP_PORT (${config.http.host}:${config.http.port})`, () => app.listen({ host: config.http.host, port: config.http.port }));
+    url = await naming(`CMR_HTTP_HOST/CMR_HTTP_PORT (${config.http.host}:${config.http.port})`, () => app.listen({ host: config.http.host, port: config.http.port }));
   } catch (err) {
     await signalling.stop();
     throw err;
   }
+  // What a newcomer looks for first: where the API is described, and how to call it.
+  logger.info(
+    { event: 'ready', docs: `${url}/docs`, openapi: `${url}/openapi.json`, token: 'npm run -s token -- --sub <identity> [--role sp]' },
+    `ready: API documentation at ${url}/docs; a token for a user: npm run -s token -- --sub tel:+15551230001 (the SP: --sub <name> --role sp); a demo: npm run seed -- --demo`,
+  );
 
   // The drachtio front may let live calls run for up to its drain limit before closing.
   const shutdownDelayMs = config.shutdown.graceMs + (config.drachtio?.drainTimeoutMs ?? 0);

@@ -15,6 +15,8 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, expired: () => 
       },
       (err: unknown) => {
         clearTimeout(timer);
+        // The promise's own rejection, passed on as it is.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         reject(err);
       },
     );

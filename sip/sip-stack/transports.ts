@@ -99,7 +99,7 @@ export async function openTransports(options: TransportOptions, events: Transpor
     flows.set(flowId, flow);
     tcpByRemote.set(remoteKey, flowId);
     socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
-    socket.on('data', (chunk) => framer.push(chunk));
+    socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('error', (err) => log.debug({ event: 'sip-transport', transport: 'tcp', remote: remoteKey, err: err.message }, 'tcp connection error'));
     socket.on('close', () => {
       flows.delete(flowId);
@@ -158,7 +158,7 @@ export async function openTransports(options: TransportOptions, events: Transpor
       await Promise.all([
         new Promise<void>((resolve) => udp.close(() => resolve())),
         new Promise<void>((resolve) => tcpServer.close(() => resolve())),
-        ws ? new Promise<void>((resolve) => ws!.close(() => resolve())) : Promise.resolve(),
+        ws ? new Promise<void>((resolve) => ws.close(() => resolve())) : Promise.resolve(),
       ]);
     },
   };

@@ -143,7 +143,7 @@ class FeedTail {
     this.loop = (async () => {
       while (!this.closed) {
         try {
-          const result = (await reader.xread('COUNT', 200, 'BLOCK', 2000, 'STREAMS', this.stream, lastId)) as Array<[string, StreamEntry[]]> | null;
+          const result = (await reader.xread('COUNT', 200, 'BLOCK', 2000, 'STREAMS', this.stream, lastId));
           const entries = result?.[0]?.[1] ?? [];
           if (entries.length === 0) continue;
           lastId = entries[entries.length - 1]![0];

@@ -120,12 +120,12 @@ export class PortalWebhook {
   /** Own pending records first (oldest first), then stale ones of other consumers, then new ones. */
   private async nextBatch(reader: RedisClient): Promise<StreamEntry[]> {
     const count = this.options.batch ?? 20;
-    const own = (await reader.xreadgroup('GROUP', PORTAL_GROUP, this.consumer, 'COUNT', count, 'STREAMS', this.stream, '0')) as Array<[string, StreamEntry[]]> | null;
+    const own = (await reader.xreadgroup('GROUP', PORTAL_GROUP, this.consumer, 'COUNT', count, 'STREAMS', this.stream, '0'));
     const mine = own?.[0]?.[1] ?? [];
     if (mine.length > 0) return mine;
     const claimed = (await reader.xautoclaim(this.stream, PORTAL_GROUP, this.consumer, this.options.claimIdleMs ?? 60_000, '0-0', 'COUNT', count)) as [string, StreamEntry[]];
     if (claimed[1].length > 0) return claimed[1];
-    const fresh = (await reader.xreadgroup('GROUP', PORTAL_GROUP, this.consumer, 'COUNT', count, 'BLOCK', 2000, 'STREAMS', this.stream, '>')) as Array<[string, StreamEntry[]]> | null;
+    const fresh = (await reader.xreadgroup('GROUP', PORTAL_GROUP, this.consumer, 'COUNT', count, 'BLOCK', 2000, 'STREAMS', this.stream, '>'));
     return fresh?.[0]?.[1] ?? [];
   }
 

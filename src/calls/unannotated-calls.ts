@@ -5,7 +5,7 @@
  */
 import type { CallAnnotation, CallEvents } from './call-events.js';
 
-const NOTHING: CallAnnotation = Object.freeze({ toCaller: [], toCalled: [] }) as CallAnnotation;
+const NOTHING: CallAnnotation = Object.freeze({ toCaller: [], toCalled: [] });
 
 export const unannotatedCalls: CallEvents = {
   callStarted: async () => NOTHING,

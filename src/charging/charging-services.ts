@@ -34,7 +34,7 @@ export interface ChargingServices {
   idempotency: IdempotencyStore;
   recoverer: Recoverer;
   portalWebhook: PortalWebhook | null;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface ChargingServiceOptions {

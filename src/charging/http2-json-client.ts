@@ -72,7 +72,7 @@ export class Http2JsonClient {
       stream.on('end', () => {
         if (status === 0) return finish(new NoAnswerError('connection', 'stream ended without a response'));
         const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = null;
+        let parsed: unknown;
         try {
           parsed = text ? JSON.parse(text) : null;
         } catch {

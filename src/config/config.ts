@@ -1,18 +1,32 @@
 /**
- * Configuration: `config/default.json` overridden by the `CMR_*` environment variables
- * of the contract (§6). Every setting is parsed and checked here, once, so the rest of the
- * code can trust it; a bad value stops start-up with a `ConfigError` naming the setting.
+ * Configuration: the settings of `settings.ts` (each declared there once, with its default),
+ * read from the `CMR_*` environment variables of the contract (§6) over an optional
+ * `config/local.json` (`{"CMR_HTTP_PORT": 9090, …}`). Every setting is parsed and checked here,
+ * once, so the rest of the code can trust it; a bad value stops start-up with a `ConfigError`
+ * naming the setting.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Static, TSchema } from 'typebox';
+import Value from 'typebox/value';
 import { parseCidrList, type Cidr } from './cidr.js';
+import { DEVELOPMENT_JWT_SECRET, LOG_LEVELS, SETTINGS, type SettingName } from './settings.js';
 
 export type RedisTarget =
   | { mode: 'single'; url: string }
   | { mode: 'cluster'; nodes: Array<{ host: string; port: number }>; password?: string };
 
 export interface Config {
-  http: { host: string; port: number; bodyLimitBytes: number; rateLimitPerMinute: number };
+  http: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    rateLimitPerMinute: number;
+    /** Requests per minute from one address without a valid token (401 floods). */
+    anonymousRateLimitPerMinute: number;
+    /** Origins whose pages may call the API (CORS); `*` any; empty: none. */
+    corsOrigins: string[];
+  };
   sip: {
     host: string;
     port: number;
@@ -34,7 +48,14 @@ export interface Config {
    */
   drachtio: { mode: DrachtioMode; host: string; port: number; secret: string; drainTimeoutMs: number } | null;
   redis: { target: RedisTarget; url: string; namespace: string; commandTimeoutMs: number };
-  auth: { jwtSecret: string; usingDefaultSecret: boolean };
+  auth: {
+    jwtSecret: string;
+    usingDefaultSecret: boolean;
+    /** Longest token lifetime accepted (`exp` is required). */
+    maxTtlSec: number;
+    /** The operator's identity provider: RS256/ES256 tokens verified against its JWKS. */
+    jwks: { url: string; issuer: string; audience: string; roleClaim: string } | null;
+  };
   charging: {
     mode: 'cdr' | 'nchf';
     chfUrl: string | null;
@@ -52,10 +73,7 @@ export interface Config {
 }
 
 export type DrachtioMode = 'inbound' | 'outbound';
-const DRACHTIO_MODES: readonly DrachtioMode[] = ['inbound', 'outbound'];
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A setting that cannot be used; `message` is the one line printed at start-up. */
 export class ConfigError extends Error {
@@ -69,172 +87,153 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-type Json = Record<string, unknown>;
+type Values = { [K in SettingName]: Static<(typeof SETTINGS)[K]> | null };
 
-const DEFAULT_FILE = fileURLToPath(new URL('../../../config/default.json', import.meta.url));
+const LOCAL_FILE = fileURLToPath(new URL('../../../config/local.json', import.meta.url));
 
-/** Reads `config/default.json` (path relative to the sources or to the build). */
-export function readDefaults(file?: string): Json {
-  const candidates = file
-    ? [file]
-    : [DEFAULT_FILE, fileURLToPath(new URL('../../config/default.json', import.meta.url))];
+/** `config/local.json` when there is one (path relative to the sources or to the build): settings by variable. */
+export function readLocalFile(file?: string): Record<string, unknown> {
+  const candidates = file ? [file] : [LOCAL_FILE, fileURLToPath(new URL('../../config/local.json', import.meta.url))];
   for (const candidate of candidates) {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(candidate, 'utf8')) as Json;
+      text = readFileSync(candidate, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new ConfigError('config/default.json', (err as Error).message);
-      }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new ConfigError('config/local.json', (err as Error).message);
+    }
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError('config/local.json', (err as Error).message);
     }
   }
-  throw new ConfigError('config/default.json', 'file not found');
+  return {};
 }
 
-/** Builds the configuration from defaults and environment; throws `ConfigError`. */
-export function loadConfig(env: Env = process.env, defaults: Json = readDefaults()): Config {
-  const pick = (setting: string, path: string): unknown => {
-    const fromEnv = env[setting];
-    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-    return path.split('.').reduce<unknown>((node, part) => (node as Json | undefined)?.[part], defaults);
-  };
-  const str = (setting: string, path: string): string => {
-    const value = pick(setting, path);
-    if (typeof value !== 'string' || value.length === 0) throw new ConfigError(setting, 'must be a non-empty string');
-    return value;
-  };
-  const optStr = (setting: string, path: string): string | null => {
-    const value = pick(setting, path);
-    if (value === null || value === undefined) return null;
-    if (typeof value !== 'string') throw new ConfigError(setting, 'must be a string');
-    return value;
-  };
-  const int = (setting: string, path: string, min: number, max: number): number => {
-    const value = pick(setting, path);
-    const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new ConfigError(setting, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-    }
-    return n;
-  };
-  const optInt = (setting: string, path: string, min: number, max: number): number | null =>
-    pick(setting, path) === null || pick(setting, path) === undefined ? null : int(setting, path, min, max);
-  const bool = (setting: string, path: string): boolean => {
-    const value = pick(setting, path);
-    if (typeof value === 'boolean') return value;
-    if (value === 'true' || value === '1') return true;
-    if (value === 'false' || value === '0') return false;
-    throw new ConfigError(setting, `must be true or false, got ${JSON.stringify(value)}`);
-  };
-  const httpUrl = (setting: string, value: string | null): string | null => {
-    if (value === null) return null;
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      throw new ConfigError(setting, 'must be an http(s) URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(setting, 'must be an http(s) URL');
-    return value.replace(/\/+$/, '');
-  };
+/** Every setting's value: the environment's, else the file's, else its default (null: unset). */
+export function readSettings(env: Env = process.env, file: Record<string, unknown> = readLocalFile()): Values {
+  const unknown = Object.keys(file).filter((name) => !(name in SETTINGS));
+  if (unknown.length > 0) throw new ConfigError('config/local.json', `unknown settings ${unknown.join(', ')}`);
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(SETTINGS) as Array<[SettingName, TSchema & { default?: unknown }]>) {
+    const given = env[name] !== undefined && env[name] !== '' ? env[name] : file[name];
+    values[name] = given === undefined || given === null ? (schema.default ?? null) : checked(name, schema, Array.isArray(given) ? given.join(',') : given);
+  }
+  return values as Values;
+}
 
-  const sipHost = str('CMR_SIP_HOST', 'sip.host');
-  const trustedRaw = pick('CMR_SIP_TRUSTED', 'sip.trusted');
-  const trustedList = Array.isArray(trustedRaw) ? trustedRaw.join(',') : String(trustedRaw ?? '');
+function checked(name: string, schema: TSchema, given: unknown): unknown {
+  const value = Value.Convert(schema, given);
+  if (Value.Check(schema, value)) return value;
+  const s = schema as { type?: string; minimum?: number; maximum?: number; enum?: string[]; errorMessage?: string };
+  const got = JSON.stringify(given);
+  if (s.type === 'integer') throw new ConfigError(name, `must be an integer from ${s.minimum} to ${s.maximum}, got ${got}`);
+  if (s.type === 'boolean') throw new ConfigError(name, `must be true or false, got ${got}`);
+  if (s.enum) throw new ConfigError(name, `must be ${s.enum.length === 2 ? s.enum.join(' or ') : `one of ${s.enum.join(', ')}`}, got ${got}`);
+  throw new ConfigError(name, s.errorMessage ?? 'must be a non-empty string');
+}
+
+/** Builds the configuration from the settings; throws `ConfigError`. */
+export function loadConfig(env: Env = process.env, file: Record<string, unknown> = readLocalFile()): Config {
+  const v = readSettings(env, file);
+  const set = <T>(value: T | null, name: string): T => {
+    if (value === null) throw new ConfigError(name, 'is required');
+    return value;
+  };
   let trusted: Cidr[];
   try {
-    trusted = parseCidrList(trustedList);
+    trusted = parseCidrList(v.CMR_SIP_TRUSTED ?? '');
   } catch (err) {
     throw new ConfigError('CMR_SIP_TRUSTED', (err as Error).message);
   }
-
-  const copyKey = str('CMR_COPY_KEY', 'sip.copyKey');
-  if (!/^[0-9*#A-D]$/.test(copyKey)) throw new ConfigError('CMR_COPY_KEY', 'must be one DTMF key: 0-9, *, #, A-D');
-
-  const drachtioHost = optStr('CMR_DRACHTIO_HOST', 'drachtio.host');
-  const drachtioMode = str('CMR_DRACHTIO_MODE', 'drachtio.mode');
-  if (!DRACHTIO_MODES.includes(drachtioMode as DrachtioMode)) {
-    throw new ConfigError('CMR_DRACHTIO_MODE', `must be inbound or outbound, got "${drachtioMode}"`);
+  const chfUrl = httpUrl('CMR_CHF_URL', v.CMR_CHF_URL);
+  if (v.CMR_CHARGING_MODE === 'nchf' && chfUrl === null) throw new ConfigError('CMR_CHF_URL', 'is required when CMR_CHARGING_MODE=nchf');
+  const jwksUrl = httpUrl('CMR_JWT_JWKS_URL', v.CMR_JWT_JWKS_URL);
+  const drachtioMode = v.CMR_DRACHTIO_MODE as DrachtioMode;
+  const drachtioPort = set(v.CMR_DRACHTIO_PORT, 'CMR_DRACHTIO_PORT');
+  // Outbound mode listens: 0 takes any free port, as for the other listeners; inbound connects.
+  if (v.CMR_DRACHTIO_HOST !== null && drachtioMode === 'inbound' && drachtioPort === 0) {
+    throw new ConfigError('CMR_DRACHTIO_PORT', 'must be an integer from 1 to 65535 in inbound mode, got 0');
   }
-  const redisUrl = str('CMR_REDIS_URL', 'redis.url');
-  const namespace = str('CMR_REDIS_NAMESPACE', 'redis.namespace');
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(namespace)) {
-    throw new ConfigError('CMR_REDIS_NAMESPACE', 'letters, digits, "_.:-" only, at most 64');
-  }
-
-  const jwtSecret = str('CMR_JWT_SECRET', 'auth.jwtSecret');
-  if (jwtSecret.length < 32) throw new ConfigError('CMR_JWT_SECRET', 'must be at least 32 characters');
-
-  const mode = str('CMR_CHARGING_MODE', 'charging.mode');
-  if (mode !== 'cdr' && mode !== 'nchf') throw new ConfigError('CMR_CHARGING_MODE', `must be cdr or nchf, got "${mode}"`);
-  const chfUrl = httpUrl('CMR_CHF_URL', optStr('CMR_CHF_URL', 'charging.chfUrl'));
-  if (mode === 'nchf' && chfUrl === null) throw new ConfigError('CMR_CHF_URL', 'is required when CMR_CHARGING_MODE=nchf');
-
-  const level = str('CMR_LOG_LEVEL', 'log.level');
-  if (!LOG_LEVELS.includes(level as LogLevel)) {
-    throw new ConfigError('CMR_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
-  }
-
-  const outboundProxy = optStr('CMR_SIP_OUTBOUND_PROXY', 'sip.outboundProxy');
-  if (outboundProxy !== null && !/^sips?:[^\s]+$/i.test(outboundProxy)) {
-    throw new ConfigError('CMR_SIP_OUTBOUND_PROXY', 'must be a SIP URI, e.g. sip:scscf.example.net:5060;lr');
-  }
+  const redisUrl = set(v.CMR_REDIS_URL, 'CMR_REDIS_URL');
 
   return {
     http: {
-      host: str('CMR_HTTP_HOST', 'http.host'),
-      port: int('CMR_HTTP_PORT', 'http.port', 0, 65535),
-      bodyLimitBytes: int('CMR_HTTP_BODY_LIMIT', 'http.bodyLimitBytes', 1024, 10 * 1024 * 1024),
-      rateLimitPerMinute: int('CMR_HTTP_RATE_LIMIT', 'http.rateLimitPerMinute', 1, 1_000_000),
+      host: set(v.CMR_HTTP_HOST, 'CMR_HTTP_HOST'),
+      port: set(v.CMR_HTTP_PORT, 'CMR_HTTP_PORT'),
+      bodyLimitBytes: set(v.CMR_HTTP_BODY_LIMIT, 'CMR_HTTP_BODY_LIMIT'),
+      rateLimitPerMinute: set(v.CMR_HTTP_RATE_LIMIT, 'CMR_HTTP_RATE_LIMIT'),
+      anonymousRateLimitPerMinute: set(v.CMR_HTTP_RATE_LIMIT_ANONYMOUS, 'CMR_HTTP_RATE_LIMIT_ANONYMOUS'),
+      corsOrigins: originList('CMR_HTTP_CORS_ORIGINS', v.CMR_HTTP_CORS_ORIGINS ?? ''),
     },
     sip: {
-      host: sipHost,
-      port: int('CMR_SIP_PORT', 'sip.port', 0, 65535),
-      publicHost: optStr('CMR_SIP_PUBLIC_HOST', 'sip.publicHost') ?? sipHost,
-      wsPort: optInt('CMR_SIP_WS_PORT', 'sip.wsPort', 0, 65535),
+      host: set(v.CMR_SIP_HOST, 'CMR_SIP_HOST'),
+      port: set(v.CMR_SIP_PORT, 'CMR_SIP_PORT'),
+      publicHost: v.CMR_SIP_PUBLIC_HOST ?? set(v.CMR_SIP_HOST, 'CMR_SIP_HOST'),
+      wsPort: v.CMR_SIP_WS_PORT,
       trusted,
-      outboundProxy,
-      copyKey,
-      selectBudgetMs: int('CMR_SELECT_BUDGET_MS', 'sip.selectBudgetMs', 1, 10_000),
-      timerCSec: int('CMR_SIP_TIMER_C_SEC', 'sip.timerCSec', 1, 3600),
-      cancelWaitMs: int('CMR_SIP_CANCEL_WAIT_MS', 'sip.cancelWaitMs', 100, 120_000),
+      outboundProxy: v.CMR_SIP_OUTBOUND_PROXY,
+      copyKey: set(v.CMR_COPY_KEY, 'CMR_COPY_KEY'),
+      selectBudgetMs: set(v.CMR_SELECT_BUDGET_MS, 'CMR_SELECT_BUDGET_MS'),
+      timerCSec: set(v.CMR_SIP_TIMER_C_SEC, 'CMR_SIP_TIMER_C_SEC'),
+      cancelWaitMs: set(v.CMR_SIP_CANCEL_WAIT_MS, 'CMR_SIP_CANCEL_WAIT_MS'),
     },
     drachtio:
-      drachtioHost === null || drachtioHost === ''
+      v.CMR_DRACHTIO_HOST === null
         ? null
         : {
-            mode: drachtioMode as DrachtioMode,
-            host: drachtioHost,
-            // Outbound mode listens: 0 takes any free port, as for the other listeners.
-            port: int('CMR_DRACHTIO_PORT', 'drachtio.port', drachtioMode === 'outbound' ? 0 : 1, 65535),
-            secret: str('CMR_DRACHTIO_SECRET', 'drachtio.secret'),
-            drainTimeoutMs: int('CMR_DRAIN_TIMEOUT_MS', 'drachtio.drainTimeoutMs', 0, 3_600_000),
+            mode: drachtioMode,
+            host: v.CMR_DRACHTIO_HOST,
+            port: drachtioPort,
+            secret: set(v.CMR_DRACHTIO_SECRET, 'CMR_DRACHTIO_SECRET'),
+            drainTimeoutMs: set(v.CMR_DRAIN_TIMEOUT_MS, 'CMR_DRAIN_TIMEOUT_MS'),
           },
     redis: {
       target: parseRedisUrl(redisUrl),
       url: redisUrl,
-      namespace,
-      commandTimeoutMs: int('CMR_REDIS_COMMAND_TIMEOUT_MS', 'redis.commandTimeoutMs', 10, 60_000),
+      namespace: set(v.CMR_REDIS_NAMESPACE, 'CMR_REDIS_NAMESPACE'),
+      commandTimeoutMs: set(v.CMR_REDIS_COMMAND_TIMEOUT_MS, 'CMR_REDIS_COMMAND_TIMEOUT_MS'),
     },
-    auth: { jwtSecret, usingDefaultSecret: env['CMR_JWT_SECRET'] === undefined || env['CMR_JWT_SECRET'] === '' },
+    auth: {
+      jwtSecret: set(v.CMR_JWT_SECRET, 'CMR_JWT_SECRET'),
+      usingDefaultSecret: v.CMR_JWT_SECRET === DEVELOPMENT_JWT_SECRET,
+      maxTtlSec: set(v.CMR_JWT_MAX_TTL_SEC, 'CMR_JWT_MAX_TTL_SEC'),
+      jwks:
+        jwksUrl === null
+          ? null
+          : {
+              url: jwksUrl,
+              issuer: set(v.CMR_JWT_ISSUER, 'CMR_JWT_ISSUER'),
+              audience: set(v.CMR_JWT_AUDIENCE, 'CMR_JWT_AUDIENCE'),
+              roleClaim: set(v.CMR_JWT_ROLE_CLAIM, 'CMR_JWT_ROLE_CLAIM'),
+            },
+    },
     charging: {
-      mode,
+      mode: v.CMR_CHARGING_MODE as 'cdr' | 'nchf',
       chfUrl,
-      chfTimeoutMs: int('CMR_CHF_TIMEOUT_MS', 'charging.chfTimeoutMs', 10, 60_000),
-      asIdentity: str('CMR_AS_IDENTITY', 'charging.asIdentity'),
-      leaseMs: optInt('CMR_CHARGING_LEASE_MS', 'charging.leaseMs', 100, 600_000),
+      chfTimeoutMs: set(v.CMR_CHF_TIMEOUT_MS, 'CMR_CHF_TIMEOUT_MS'),
+      asIdentity: set(v.CMR_AS_IDENTITY, 'CMR_AS_IDENTITY'),
+      leaseMs: v.CMR_CHARGING_LEASE_MS,
     },
-    portal: { webhookUrl: httpUrl('CMR_PORTAL_WEBHOOK_URL', optStr('CMR_PORTAL_WEBHOOK_URL', 'portal.webhookUrl')) },
-    sessions: {
-      graceSec: int('CMR_SESSION_GRACE_SEC', 'sessions.graceSec', 0, 86_400),
-      maxCallSec: int('CMR_MAX_CALL_SEC', 'sessions.maxCallSec', 60, 7 * 86_400),
-    },
-    library: {
-      sweepIntervalMs: int('CMR_SWEEP_INTERVAL_MS', 'library.sweepIntervalMs', 100, 3_600_000),
-      renewAheadSec: int('CMR_RENEW_AHEAD_SEC', 'library.renewAheadSec', 0, 7 * 86_400),
-    },
-    log: { level: level as LogLevel, pretty: bool('CMR_LOG_PRETTY', 'log.pretty') },
-    shutdown: { graceMs: int('CMR_SHUTDOWN_GRACE_MS', 'shutdown.graceMs', 0, 600_000) },
+    portal: { webhookUrl: httpUrl('CMR_PORTAL_WEBHOOK_URL', v.CMR_PORTAL_WEBHOOK_URL) },
+    sessions: { graceSec: set(v.CMR_SESSION_GRACE_SEC, 'CMR_SESSION_GRACE_SEC'), maxCallSec: set(v.CMR_MAX_CALL_SEC, 'CMR_MAX_CALL_SEC') },
+    library: { sweepIntervalMs: set(v.CMR_SWEEP_INTERVAL_MS, 'CMR_SWEEP_INTERVAL_MS'), renewAheadSec: set(v.CMR_RENEW_AHEAD_SEC, 'CMR_RENEW_AHEAD_SEC') },
+    log: { level: v.CMR_LOG_LEVEL as LogLevel, pretty: v.CMR_LOG_PRETTY ?? false },
+    shutdown: { graceMs: set(v.CMR_SHUTDOWN_GRACE_MS, 'CMR_SHUTDOWN_GRACE_MS') },
   };
+}
+
+function httpUrl(setting: string, value: string | null): string | null {
+  if (value === null) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(setting, 'must be an http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(setting, 'must be an http(s) URL');
+  return value.replace(/\/+$/, '');
 }
 
 /**
@@ -264,6 +263,22 @@ export function parseRedisUrl(raw: string): RedisTarget {
   }
   if (!url.hostname) throw new ConfigError('CMR_REDIS_URL', 'has no host');
   return { mode: 'single', url: raw };
+}
+
+/** A list of web origins (`scheme://host[:port]`, comma-separated), or `*`. */
+function originList(setting: string, raw: string): string[] {
+  const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  for (const item of items) {
+    if (item === '*') continue;
+    let origin: string | null = null;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      // reported below
+    }
+    if (origin !== item || !/^https?:/.test(item)) throw new ConfigError(setting, `"${item}" is not an origin: scheme://host[:port] with no path, or *`);
+  }
+  return items;
 }
 
 /** The configuration as safe to log: no secrets. */

@@ -78,8 +78,14 @@ export class CmrError extends Error {
   }
 }
 
+/** Every code, in the order of the table above: the values a problem's `code` may take. */
+export const ERROR_CODES = Object.keys(STATUS) as ErrorCode[];
+
 export const statusOf = (code: ErrorCode): number => STATUS[code];
 export const titleOf = (code: ErrorCode): string => TITLE[code];
+
+/** A refusal given again: the stored answer of an earlier request with the same idempotency key. */
+export class ReplayedRefusal extends CmrError {}
 
 /** The store (Redis) could not be reached or answered in time. */
 export class StoreUnavailableError extends CmrError {

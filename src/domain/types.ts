@@ -182,7 +182,8 @@ export type ActivityResult = 'success' | 'denied' | 'failed';
 export interface ActivityRecord {
   id: string;
   at: string;
-  actor: Identity | 'sp' | 'system';
+  /** The acting user, the SP as `sp:<its token's sub>`, or the server itself. */
+  actor: Identity | `sp:${string}` | 'system';
   /** The user whose service data the activity concerns. */
   subject: Identity | null;
   kind: ActivityKind;

@@ -3,6 +3,7 @@
  * External plugins first (security headers, rate limit, OpenAPI), then the app's own (problem
  * JSON, auth), then the routes, grouped by area under `routes/`.
  */
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -11,16 +12,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
 import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
-import { authPlugin, type Access } from './plugins/auth.js';
+import { authPlugin, refuseUnidentified, type Access } from './plugins/auth.js';
 import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
+import { documentRoute, swaggerOptions } from './openapi.js';
 import { Problem } from './schemas/common.js';
 import { callRoutes } from './routes/calls/calls.js';
 import { catalogRoutes } from './routes/catalog/resources.js';
@@ -67,7 +67,9 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     },
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },
-    frameworkErrors: (error, request, reply) => frameworkProblem(error, request as FastifyRequest, reply as FastifyReply),
+    frameworkErrors: (error, request, reply) => {
+      frameworkProblem(error, request, reply);
+    },
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
@@ -75,15 +77,26 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   app.addSchema(Problem);
   // JSON in (contract §4): a body of any other type is 415, not a string that then fails validation.
   app.removeContentTypeParser('text/plain');
+  // An empty body with a JSON content type (what clients that set the type on every request send
+  // to routes that take no body) is no body: such a route runs, one that needs a body says so (400).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    // Fastify's own parser, in its callback form: it answers through `done`.
+    void parseJson(request, body as string, done);
+  });
   // Kept for the authorization matrix test and for /docs: every route with its declared access.
   const routeTable: RouteInfo[] = [];
   app.decorate('routeTable', routeTable);
   app.addHook('onRoute', (route) => {
-    // The documentation and the browser pages are public like /openapi.json (the pages sign in themselves).
-    if (route.url.startsWith('/docs') || isWebPageUrl(route.url)) route.config = { ...route.config, access: 'public' };
+    // The documentation and the browser pages are public like /openapi.json (the pages sign in
+    // themselves), and so are CORS preflights.
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.url.startsWith('/docs') || isWebPageUrl(route.url) || methods.includes('OPTIONS')) route.config = { ...route.config, access: 'public' };
+    documentRoute(route);
     for (const method of methods) {
-      if (method === 'HEAD') continue;
+      if (method === 'HEAD' || method === 'OPTIONS') continue;
       routeTable.push({ method, url: route.url, access: route.config?.access ?? 'sp' });
     }
   });
@@ -96,49 +109,53 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  await app.register(helmet, { contentSecurityPolicy: false, global: true });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'CMR Server API',
-        version: '1',
-        description:
-          'Management, catalog, copy, charging and activity API of the CMR Server (Customized Multimedia Ringing application server).',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
-      security: [{ bearer: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  // Pages of the allowed origins may read every answer, refusals included: CORS runs first.
+  const corsOrigins = config.http.corsOrigins;
+  if (corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: corsOrigins.includes('*') ? '*' : corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+      maxAge: 600,
+    });
+  }
+  await app.register(helmet, {
+    contentSecurityPolicy: false,
+    global: true,
+    crossOriginResourcePolicy: { policy: corsOrigins.length > 0 ? 'cross-origin' : 'same-origin' },
   });
+  await app.register(swagger, swaggerOptions());
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
-  await app.register(authPlugin, { secret: config.auth.jwtSecret });
+  // Who sends the request, then the rate limit: per token subject, and per address for requests
+  // without a valid token (so floods of refused requests are limited too), then 401 for those.
+  // Operations endpoints are not limited.
+  await app.register(authPlugin, { auth: config.auth });
   await app.register(rateLimit, {
     global: true,
-    max: config.http.rateLimitPerMinute,
+    max: (request) => (request.principal ? config.http.rateLimitPerMinute : config.http.anonymousRateLimitPerMinute),
     timeWindow: 60_000,
-    // Per token (its subject), else per address; operations endpoints are not limited.
-    keyGenerator: (request) => request.principal?.sub ?? request.ip,
+    keyGenerator: (request) => (request.principal ? `sub:${request.principal.sub}` : `address:${request.ip}`),
     allowList: (request) => (request.routeOptions.config.access ?? 'sp') === 'public',
-    hook: 'preHandler',
+    hook: 'onRequest',
   });
+  // The limiter runs in each route's own onRequest hooks, after the app's: refusing comes next.
+  app.addHook('preParsing', refuseUnidentified);
 
   await app.register(async (scope) => operationsRoutes(scope as App, services));
   await app.register(async (scope) => webPages(scope));
   await app.register(
     async (v1) => {
-      await catalogRoutes(v1 as App, services);
-      await clientRoutes(v1 as App, services);
-      await callRoutes(v1 as App, services);
-      await chargeRoutes(v1 as App, services);
-      await activityRoutes(v1 as App, services);
-      await copyRoutes(v1 as App, services);
-      await managementRoutes(v1 as App, services);
-      await meRoutes(v1 as App);
-      for (const routes of extraRoutes) await routes(v1 as App, services);
+      await catalogRoutes(v1, services);
+      await clientRoutes(v1, services);
+      await callRoutes(v1, services);
+      await chargeRoutes(v1, services);
+      await activityRoutes(v1, services);
+      await copyRoutes(v1, services);
+      await managementRoutes(v1, services);
+      await meRoutes(v1);
+      for (const routes of extraRoutes) await routes(v1, services);
     },
     { prefix: '/v1' },
   );

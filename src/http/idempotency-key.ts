@@ -1,5 +1,5 @@
 /**
- * The `Idempotency-Key` request header of POSTs that can charge (contract §4): optional, but when
+ * The `Idempotency-Key` request header of POSTs (contract §4): optional, but when
  * given the request runs at most once per key and user; a repeat gets the first answer, marked
  * `Idempotent-Replayed: true`, and the same key with another request is 409. The fingerprint
  * covers the method, the route, the canonical user, the other path parameters and the body, so a
@@ -8,7 +8,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActionOutcome } from '../charging/charged-actions.js';
 import { CmrError } from '../domain/errors.js';
-import { fingerprintOf } from '../store/idempotency-store.js';
+import { fingerprintOf, type IdempotencyStore } from '../store/idempotency-store.js';
+import type { KeyScope } from '../store/keys.js';
+import { actorOf } from './plugins/auth.js';
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -23,6 +25,18 @@ export function idempotencyOf(request: FastifyRequest): { key: string; fingerpri
     key,
     fingerprint: fingerprintOf({ method: request.method, route: request.routeOptions.url, user: request.uid, params, body: request.body ?? null }),
   };
+}
+
+/**
+ * Runs a write that is not a charged action (the SP's catalog writes) at most once per
+ * `Idempotency-Key` of its principal (the SP as `sp:<sub>`): a repeat gets the first answer,
+ * a refusal included.
+ */
+export async function once<R>(request: FastifyRequest, idempotency: IdempotencyStore, work: () => Promise<R>): Promise<ActionOutcome<R>> {
+  const given = idempotencyOf(request);
+  if (!given) return { answer: await work(), replayed: false };
+  const { value, replayed } = await idempotency.execute({ user: actorOf(request) as KeyScope, ...given }, work);
+  return { answer: value, replayed };
 }
 
 /** Sends a charging action's answer; a repeat of an earlier request is marked `Idempotent-Replayed: true`. */

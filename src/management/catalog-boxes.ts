@@ -7,7 +7,7 @@ import { ulid } from 'ulid';
 import type { ActivityRecorder } from '../activity/activity-recorder.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { CmrError } from '../domain/errors.js';
-import type { Box, PlayMode } from '../domain/types.js';
+import type { ActivityRecord, Box, PlayMode } from '../domain/types.js';
 import type { JsonHash } from '../store/json-hash.js';
 
 export interface CatalogBoxFields {
@@ -37,28 +37,28 @@ export class CatalogBoxService {
     return box;
   }
 
-  async create(input: CatalogBoxFields & { id?: string }): Promise<Box> {
+  async create(input: CatalogBoxFields & { id?: string }, actor: ActivityRecord['actor']): Promise<Box> {
     await this.checkResources(input.resourceIds);
     const at = this.now().toISOString();
     const box: Box = { ...fieldsOf(input), id: input.id ?? `b-${ulid()}`, createdAt: at, updatedAt: at };
     if (!(await this.boxes.create(box))) throw new CmrError('conflict', `box ${box.id} already exists`);
-    await this.noted('create', box.id);
+    await this.noted(actor, 'create', box.id);
     return box;
   }
 
-  async replace(id: string, input: CatalogBoxFields): Promise<Box> {
+  async replace(id: string, input: CatalogBoxFields, actor: ActivityRecord['actor']): Promise<Box> {
     const current = await this.get(id);
     await this.checkResources(input.resourceIds);
     const box: Box = { ...fieldsOf(input), id, createdAt: current.createdAt, updatedAt: this.now().toISOString() };
     await this.boxes.put(box);
-    await this.noted('replace', id);
+    await this.noted(actor, 'replace', id);
     return box;
   }
 
   /** Removes the box from the catalog; entries already subscribed through it keep their resources. */
-  async remove(id: string): Promise<void> {
+  async remove(id: string, actor: ActivityRecord['actor']): Promise<void> {
     if (!(await this.boxes.remove(id))) throw new CmrError('not-found', `box ${id} is not in the catalog`);
-    await this.noted('delete', id);
+    await this.noted(actor, 'delete', id);
   }
 
   private async checkResources(resourceIds: readonly string[]): Promise<void> {
@@ -67,8 +67,8 @@ export class CatalogBoxService {
     if (missing.length > 0) throw new CmrError('validation-failed', `resourceIds: not in the catalog: ${missing.join(', ')}`);
   }
 
-  private noted(action: string, boxId: string): Promise<void> {
-    return this.activities.note({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest', detail: { action, boxId } });
+  private noted(actor: ActivityRecord['actor'], action: string, boxId: string): Promise<void> {
+    return this.activities.note({ actor, subject: null, kind: 'catalog', channel: 'rest', detail: { action, boxId } });
   }
 }
 

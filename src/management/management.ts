@@ -33,7 +33,7 @@ export interface ManagementServices {
   serviceInfo: ServiceInfoReader;
   expiryIndex: ExpiryIndex;
   sweeper: RenewalSweeper;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface ManagementOptions {

@@ -8,9 +8,8 @@
  * Answers are kept 24 h; an answer saying "try again later" only as long as its Retry-After.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { CmrError, type ErrorCode } from '../domain/errors.js';
-import type { Identity } from '../domain/identity.js';
-import type { Keys } from './keys.js';
+import { CmrError, ReplayedRefusal, type ErrorCode } from '../domain/errors.js';
+import type { Keys, KeyScope } from './keys.js';
 import { LuaScript } from './lua-script.js';
 import type { Notifications } from './notifications.js';
 import { storeCall, type RedisClient } from './redis.js';
@@ -22,7 +21,8 @@ export type StoredAnswer<T = unknown> =
   | { ok: false; error: { code: ErrorCode; detail: string; extra?: Record<string, unknown> } };
 
 export interface IdempotencyRef {
-  user: Identity;
+  /** Whose key it is: the user, or the SP as `sp:<sub>` for writes that concern no user. */
+  user: KeyScope;
   /** The client's key, e.g. an `Idempotency-Key` header or `sip:<call-id>:<from-tag>:<cseq>`. */
   key: string;
   /** Digest of the request's content (see `fingerprintOf`). */
@@ -97,7 +97,7 @@ function canonicalJson(value: unknown): string {
 /** The stored answer as the caller sees it: the value, or the error thrown again. */
 export function replay<T>(answer: StoredAnswer<T>): T {
   if (answer.ok) return answer.value;
-  throw new CmrError(answer.error.code, answer.error.detail, answer.error.extra ?? {});
+  throw new ReplayedRefusal(answer.error.code, answer.error.detail, answer.error.extra ?? {});
 }
 
 /** How a failed request is remembered: refusals (4xx) for the full term, "try later" for its Retry-After. */
@@ -163,7 +163,7 @@ export class IdempotencyStore {
     await this.notify(ref.user);
   }
 
-  notify(user: Identity): Promise<void> {
+  notify(user: KeyScope): Promise<void> {
     return this.notifications.publish(this.keys.settledChannel(user));
   }
 

@@ -8,6 +8,9 @@
  */
 import type { Identity } from '../domain/identity.js';
 
+/** What a user's slot of keys belongs to: a user, or the SP (`sp:<sub>`) for its own idempotency keys. */
+export type KeyScope = Identity | `sp:${string}`;
+
 export class Keys {
   constructor(readonly namespace: string) {}
 
@@ -23,7 +26,7 @@ export class Keys {
   }
 
   // ── one user's data (hash-tagged by identity) ────────────────────────────
-  user(uid: Identity): UserKeys {
+  user(uid: KeyScope): UserKeys {
     return new UserKeys(`${this.namespace}:{${uid}}`);
   }
 
@@ -66,7 +69,7 @@ export class Keys {
     return `${this.namespace}:{activity}:seen:${eventId}`;
   }
   /** Pub/sub channel announcing that an action of `uid` was settled (answers stored, locks freed). */
-  settledChannel(uid: Identity): string {
+  settledChannel(uid: KeyScope): string {
     return `${this.namespace}:settled:${uid}`;
   }
   lock(name: string): string {

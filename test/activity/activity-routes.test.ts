@@ -90,7 +90,7 @@ describe('activities', () => {
       expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const events = sseEvents(res.body!);
       expect((await events.next(2)).map((e) => e.id)).toEqual([feed[2]!.cursor, feed[3]!.cursor]);
-      const live = await ctx.services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'portal' });
+      const live = await ctx.services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal' });
       const [event] = await events.next(1);
       expect(event).toMatchObject({ event: 'activity' });
       expect(JSON.parse(event!.data).id).toBe(live.id);
@@ -103,7 +103,7 @@ describe('activities', () => {
     const created = await ctx.app.inject({ method: 'POST', url: '/v1/resources', headers: ctx.sp, payload: resourceBody({ id: 'r-feed' }) });
     expect(created.statusCode).toBe(201);
     const feed = (await get('/v1/activities?limit=500')).json().items.map((i: { record: unknown }) => i.record);
-    expect(feed).toContainEqual(expect.objectContaining({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest', detail: { action: 'create', resourceId: 'r-feed' } }));
+    expect(feed).toContainEqual(expect.objectContaining({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'rest', detail: { action: 'create', resourceId: 'r-feed' } }));
   });
 
   it('refuses the stream to a client that does not accept text/event-stream (406)', async () => {

@@ -27,14 +27,14 @@ describe('activity feed tail', () => {
   it('resumes after the store was lost and relaunched, missing nothing written after', async () => {
     const seen: FeedItem[] = [];
     const unsubscribe = await services.activityFeed.follow((items) => seen.push(...items));
-    const before = await services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'portal', detail: { n: 1 } });
+    const before = await services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal', detail: { n: 1 } });
     await eventually(() => expect(seen.map((i) => i.record.id)).toContain(before.id));
 
     await store.kill();
     await store.launch();
     await eventually(async () => expect(await services.redis.ping()).toBe('PONG'));
 
-    const after = await services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'portal', detail: { n: 2 } });
+    const after = await services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal', detail: { n: 2 } });
     await eventually(() => expect(seen.map((i) => i.record.id)).toContain(after.id), 15_000);
     unsubscribe();
   });

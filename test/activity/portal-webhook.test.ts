@@ -36,7 +36,7 @@ afterAll(async () => {
 async function record(services: Services, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const activity = await services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'portal', detail: { i } });
+    const activity = await services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal', detail: { i } });
     ids.push(activity.id);
   }
   return ids;

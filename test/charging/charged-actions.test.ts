@@ -219,7 +219,7 @@ describe('idempotency', () => {
       });
     const settled = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => once(i)));
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
-    expect(settled.filter((s) => s.status === 'rejected').map((s) => (s as PromiseRejectedResult).reason.code)).toEqual(Array(9).fill('conflict'));
+    expect(settled.filter((s) => s.status === 'rejected').map((s) => (s).reason.code)).toEqual(Array(9).fill('conflict'));
     expect(chf.chargesOf(frank)).toBe(1);
     expect(await library(frank)).toHaveLength(1);
   });
@@ -268,7 +268,7 @@ describe('other users and uncharged actions', () => {
     expect(chf.requests.length).toBe(before);
     expect((await activities(grace))[0]).toMatchObject({ kind: 'copy-online', chargeId: null, result: 'success' });
 
-    const catalog = await ctx.services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'portal', detail: { resourceId: 'r-1' } });
+    const catalog = await ctx.services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal', detail: { resourceId: 'r-1' } });
     const privacy = await ctx.services.activities.record({ actor: grace, subject: grace, kind: 'privacy', channel: 'rest' });
     const ids = (await feed()).map((a) => a.id);
     expect(ids).toEqual(expect.arrayContaining([catalog.id, privacy.id]));

@@ -67,7 +67,7 @@ describe('on Redis Cluster', () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => services.chargedActions.run(add(alice, 'r-1'))));
     expect(new Set(results.map((r) => r.answer.entryId)).size).toBe(1);
     await services.chargedActions.run(add(alice, 'r-2', bob));
-    const catalog = await services.activities.record({ actor: 'sp', subject: null, kind: 'catalog', channel: 'rest' });
+    const catalog = await services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'rest' });
 
     expect(chf.chargesOf(alice)).toBe(2);
     expect(await services.users.library(alice).all()).toHaveLength(1);

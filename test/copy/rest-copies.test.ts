@@ -90,7 +90,7 @@ describe('online copy over REST', () => {
     const res = await ctx.app.inject({ method: 'POST', url: `/v1/users/${encodeURIComponent(user)}/copies`, headers: ctx.sp, payload: { mode: 'online', peer, client: HANDSET } });
     expect(res.statusCode).toBe(201);
     const [activity] = (await ctx.services.activityFeed.forUser(user, 10)).items.map((i) => i.record);
-    expect(activity).toMatchObject({ actor: 'sp', subject: user, kind: 'copy-online' });
+    expect(activity).toMatchObject({ actor: 'sp:portal-admin', subject: user, kind: 'copy-online' });
   });
 });
 
@@ -215,7 +215,7 @@ describe('bad requests change nothing', () => {
     // The other branch of the body's union is not held against a valid mode.
     expect((await postCopy(user, { mode: 'online', peer: owner })).json().detail).not.toMatch(/must be one of/);
     await bad({ mode: 'offline', from: 'not an identity', resourceIds: ['r-song'] }, 'bad-identity');
-    await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'] }, 'bad-request', { 'idempotency-key': 'bad key with spaces' });
+    await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'] }, 'validation-failed', { 'idempotency-key': 'bad key with spaces' });
     await bad({ mode: 'offline', from: owner, resourceIds: ['r-song'], pad: 'x'.repeat(9000) }, 'payload-too-large');
     expect(await library(user)).toEqual([]);
     expect(chf.chargesOf(user)).toBe(0);

@@ -166,6 +166,6 @@ async function copier(attempt: Attempt): Promise<() => Promise<void>> {
       headers: { ...ctx.as(attempt.requestor), 'idempotency-key': key },
       payload,
     });
-    note(res.statusCode, res.headers['retry-after'] as string | undefined);
+    note(res.statusCode, res.headers['retry-after']);
   };
 }

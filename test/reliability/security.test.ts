@@ -42,7 +42,7 @@ describe('REST', () => {
     outcomes.push(String(res.statusCode));
     return res;
   };
-  const sign = (claims: Record<string, unknown>) => createSigner({ key: TEST_SECRET, algorithm: 'HS256' })(claims);
+  const sign = (claims: Record<string, unknown>) => createSigner({ key: TEST_SECRET, algorithm: 'HS256', expiresIn: 600_000 })(claims);
   const base64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
   it.each([

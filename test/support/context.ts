@@ -21,7 +21,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     CMR_HTTP_PORT: '0',
     CMR_SIP_PORT: '0',
     ...env,
-  });
+  }, {});
 }
 
 export interface TestContext {

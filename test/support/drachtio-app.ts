@@ -75,9 +75,13 @@ export function drachtioSuite<A extends RunningDrachtioApp>(start: (peer: Dracht
 }
 
 export async function startDrachtioApp(peer: DrachtioPeer, options: DrachtioAppOptions = {}): Promise<DrachtioApp> {
-  const connecting = peer.nextConnection();
-  const started = await startFront({ CMR_DRACHTIO_PORT: String(peer.port), ...options.env }, options);
-  const connection = await connecting;
+  // The wait for the connection starts when the front starts connecting, not while the app is
+  // still being built (which takes seconds on a busy machine).
+  let connecting: Promise<AppConnection> | undefined;
+  const started = await startFront({ CMR_DRACHTIO_PORT: String(peer.port), ...options.env }, options, () => {
+    connecting = peer.nextConnection();
+  });
+  const connection = await connecting!;
   await until(started.sipReady, 'the front reports ready');
   return { ...started, connection, callConnection: () => Promise.resolve(connection) };
 }
@@ -99,10 +103,15 @@ export async function startOutboundDrachtioApp(peer: DrachtioPeer, options: Drac
   };
 }
 
-async function startFront(env: Record<string, string>, options: DrachtioAppOptions): Promise<Omit<RunningDrachtioApp, 'callConnection'>> {
+async function startFront(
+  env: Record<string, string>,
+  options: DrachtioAppOptions,
+  beforeSignalling: () => void = () => {},
+): Promise<Omit<RunningDrachtioApp, 'callConnection'>> {
   const ctx = await createTestContext({ env: { ...BASE_ENV, ...env } });
   let front: SignallingFront;
   try {
+    beforeSignalling();
     front = await startSignalling(ctx.services, { calls: ctx.services.calls, copy: ctx.services.sipCopy, ...options.ports?.(ctx) });
   } catch (err) {
     await ctx.close();

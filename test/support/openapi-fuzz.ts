@@ -38,7 +38,10 @@ interface Parameter {
 }
 
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema: JsonSchema }> } }>>;
+  paths: Record<
+    string,
+    Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema: JsonSchema }> }; responses?: Record<string, unknown> }>
+  >;
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
@@ -47,6 +50,8 @@ export interface Operation {
   path: string;
   parameters: Parameter[];
   body: JsonSchema | null;
+  /** The statuses the document says the operation answers. */
+  statuses: number[];
 }
 
 export interface FuzzRequest {
@@ -74,6 +79,7 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
       path,
       parameters: op.parameters ?? [],
       body: op.requestBody?.content?.['application/json']?.schema ?? null,
+      statuses: Object.keys(op.responses ?? {}).map(Number),
     })),
   );
 }
@@ -114,7 +120,7 @@ export class RequestArbitraries {
         let url = op.path;
         path.forEach((p, i) => (url = url.replace(`{${p.name}}`, values[i]!)));
         const search = new URLSearchParams();
-        query.forEach((p, i) => queryValues[i] !== undefined && search.append(p.name, String(queryValues[i])));
+        query.forEach((p, i) => queryValues[i] !== undefined && search.append(p.name, typeof queryValues[i] === 'string' ? queryValues[i] : JSON.stringify(queryValues[i])));
         if (extraQuery) search.append(extraQuery[0], extraQuery[1]);
         const qs = search.toString();
         const headers: Record<string, string> = principal ? { authorization: principal } : {};

@@ -28,7 +28,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   });
   const lines: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     try {
       lines.push(JSON.parse(text) as Record<string, unknown>);
     } catch {
@@ -37,7 +37,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     for (const wake of waiters) wake();
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   running.add(child);
   const exited = once(child, 'exit').then(([code]) => {
     running.delete(child);
@@ -73,7 +73,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
   let listening: Record<string, unknown>;
   try {
-    listening = await waitForLog((l) => typeof l['msg'] === 'string' && /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(l['msg'] as string));
+    listening = await waitForLog((l) => typeof l['msg'] === 'string' && /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(l['msg']));
   } catch (err) {
     // Never leave a half-started server behind a failed test.
     child.kill('SIGKILL');

@@ -65,7 +65,7 @@ export class TestChf {
     });
     const { port } = server.address() as AddressInfo;
     const chf = new TestChf(server, `http://127.0.0.1:${port}`);
-    server.on('stream', (stream, headers) => chf.handle(stream, headers));
+    server.on('stream', (stream: http2.ServerHttp2Stream, headers) => chf.handle(stream, headers));
     return chf;
   }
 

@@ -3,8 +3,8 @@ import { ConfigError, loadConfig, parseRedisUrl } from '../../src/config/config.
 import { isTrusted, parseCidrList } from '../../src/config/cidr.js';
 
 describe('configuration', () => {
-  it('uses config/default.json when no variable is set', () => {
-    const config = loadConfig({});
+  it('uses the defaults of the settings when no variable is set', () => {
+    const config = loadConfig({}, {});
     expect(config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(config.sip).toMatchObject({ host: '127.0.0.1', port: 5060, copyKey: '*', selectBudgetMs: 50, timerCSec: 181, cancelWaitMs: 32_000 });
     expect(config.redis.target).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
@@ -32,7 +32,7 @@ describe('configuration', () => {
       CMR_LOG_LEVEL: 'warn',
       CMR_JWT_SECRET: 'x'.repeat(32),
       CMR_CHARGING_LEASE_MS: '2500',
-    });
+    }, {});
     expect(config.http.port).toBe(9090);
     expect(config.charging.leaseMs).toBe(2500);
     expect(config.sip.publicHost).toBe('127.0.0.2');
@@ -69,7 +69,7 @@ describe('configuration', () => {
   it.each(invalid)('refuses %j naming the setting', (env, setting, reason) => {
     let error: unknown;
     try {
-      loadConfig(env);
+      loadConfig(env, {});
     } catch (err) {
       error = err;
     }

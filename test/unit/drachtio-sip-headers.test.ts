@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { calledPartyEarlyDialog, sameEarlyDialog } from '../../sip/drachtio/early-dialog.js';
 import { hostPortOf, nextHop } from '../../sip/drachtio/next-hop.js';
-import { contactOn, ownAddresses } from '../../sip/drachtio/own-sip-address.js';
+import { ownAddresses } from '../../sip/drachtio/own-sip-address.js';
 import { relayedHeaders, withoutTag } from '../../sip/drachtio/sip-headers.js';
 import type { SrfResponse } from '../../sip/drachtio/srf.js';
 

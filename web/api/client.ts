@@ -71,7 +71,7 @@ export async function must<T>(call: Promise<{ data?: T; error?: unknown; respons
   } catch {
     throw new Error('the server could not be reached: check the connection and try again');
   }
-  if (!answer.response.ok) throw new ApiError(answer.response.status, (answer.error ?? null) as Partial<Problem> | null);
+  if (!answer.response.ok) throw new ApiError(answer.response.status, (answer.error ?? null));
   return answer.data as T;
 }
 

@@ -25,7 +25,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   try {
     const app = await buildApp(services);
     await app.ready();
-    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as Record<string, unknown>;
+    const document = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<Record<string, unknown>>();
     await app.close();
     return document;
   } finally {

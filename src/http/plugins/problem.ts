@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { CmrError, statusOf, titleOf, type ErrorCode } from '../../domain/errors.js';
+import { CmrError, ReplayedRefusal, statusOf, titleOf, type ErrorCode } from '../../domain/errors.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:cmr:problem:';
 
@@ -44,19 +44,13 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload-too-large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported-media-type',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad-request',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad-request',
   FST_ERR_CTP_INVALID_JSON_BODY: 'bad-request',
-  FST_JWT_NO_AUTHORIZATION_IN_HEADER: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_INVALID: 'unauthorized',
-  FST_JWT_AUTHORIZATION_TOKEN_UNTRUSTED: 'unauthorized',
-  FST_JWT_BAD_REQUEST: 'unauthorized',
-  FST_JWT_BAD_COOKIE_REQUEST: 'unauthorized',
 };
 
 export const problemPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof CmrError) {
+      if (error instanceof ReplayedRefusal) reply.header('idempotent-replayed', 'true');
       if (error.status >= 500) request.log.warn({ err: { message: error.message, code: error.code } }, 'request failed');
       return sendProblem(reply, request, error.code, error.detail, error.extra);
     }

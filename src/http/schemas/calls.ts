@@ -1,10 +1,11 @@
 /** Presenting sessions and the presentation preview (contract §2, §4). */
 import { Type, type Static } from 'typebox';
 import { IdentityString } from './common.js';
+import * as E from './examples.js';
 
 export const PresentedResource = Type.Object(
   { resourceId: Type.String(), contentUri: Type.String() },
-  { $id: 'PresentedResource', description: 'One resource as announced in Alert-Info' },
+  { $id: 'PresentedResource', description: 'One resource as announced in Alert-Info', examples: [E.PRESENTED_RESOURCE] },
 );
 
 export const PresentingSession = Type.Object(
@@ -20,7 +21,7 @@ export const PresentingSession = Type.Object(
     answeredAt: Type.Optional(Type.String({ format: 'date-time' })),
     endedAt: Type.Optional(Type.String({ format: 'date-time' })),
   },
-  { $id: 'PresentingSession' },
+  { $id: 'PresentingSession', examples: [E.PRESENTING_SESSION] },
 );
 
 export const PresentationPreview = Type.Object(
@@ -44,7 +45,7 @@ export const PresentationPreview = Type.Object(
       { description: 'The rule or default that gave the presentation, and the box it came from' },
     ),
   },
-  { $id: 'PresentationPreview' },
+  { $id: 'PresentationPreview', examples: [E.PRESENTATION_PREVIEW] },
 );
 
 export const PreviewQuery = Type.Object({
@@ -57,5 +58,5 @@ export const CallIdParams = Type.Object({ callId: Type.String({ minLength: 1, ma
 
 export const CallsSummary = Type.Object(
   { presenting: Type.Integer({ minimum: 0, description: 'Live calls (ringing or answered) presenting at least one resource to a party, on every instance' }) },
-  { $id: 'CallsSummary' },
+  { $id: 'CallsSummary', examples: [{ presenting: 42 }] },
 );

@@ -1,6 +1,7 @@
 /** Catalog and client registry schemas (contract §2). */
 import { Type, type Static } from 'typebox';
-import { Currency, Id, Money } from './common.js';
+import { Currency, Id, IdOf, Money } from './common.js';
+import * as E from './examples.js';
 
 export const ResourceType = Type.Union(
   [Type.Literal('audio'), Type.Literal('video'), Type.Literal('image'), Type.Literal('text'), Type.Literal('multimedia')],
@@ -28,7 +29,7 @@ const resourceFields = {
   status: Type.Optional(ResourceStatus),
 };
 
-export const ResourceInput = Type.Object({ id: Type.Optional(Id), ...resourceFields }, { additionalProperties: false });
+export const ResourceInput = Type.Object({ id: Type.Optional(Id), ...resourceFields }, { additionalProperties: false, examples: [E.RESOURCE_INPUT] });
 export type ResourceInput = Static<typeof ResourceInput>;
 /**
  * Read-only fields a client may send back unchanged after a GET (GET-modify-PUT): `id` must name
@@ -40,7 +41,7 @@ const readOnlyFields = {
   updatedAt: Type.Optional(Type.String({ maxLength: 64 })),
 };
 
-export const ResourceReplace = Type.Object({ ...resourceFields, ...readOnlyFields }, { additionalProperties: false });
+export const ResourceReplace = Type.Object({ ...resourceFields, ...readOnlyFields }, { additionalProperties: false, examples: [E.RESOURCE_REPLACE] });
 export type ResourceReplace = Static<typeof ResourceReplace>;
 
 export const Resource = Type.Object(
@@ -51,16 +52,17 @@ export const Resource = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
-  { $id: 'Resource' },
+  { $id: 'Resource', examples: [E.RESOURCE] },
 );
 
 export const ResourceQuery = Type.Object({
-  type: Type.Optional(ResourceType),
-  category: Type.Optional(Type.String({ maxLength: 64 })),
-  status: Type.Optional(ResourceStatus),
+  type: Type.Optional({ ...ResourceType, description: 'Only resources of this type' }),
+  category: Type.Optional(Type.String({ maxLength: 64, description: 'Only resources in this category' })),
+  status: Type.Optional({ ...ResourceStatus, description: 'Only available, or only withdrawn, resources' }),
 });
 
-export const IdParams = Type.Object({ id: Id });
+export const ResourceParams = Type.Object({ id: IdOf('The resource') });
+export const ClientParams = Type.Object({ id: IdOf('The client') });
 
 const clientFields = {
   name: Type.String({ minLength: 1, maxLength: 128 }),
@@ -70,9 +72,9 @@ const clientFields = {
     description: 'Lowest accepted client version (semver)',
   }),
 };
-export const ClientInput = Type.Object({ id: Id, ...clientFields }, { additionalProperties: false });
-export const ClientReplace = Type.Object({ ...clientFields, ...readOnlyFields }, { additionalProperties: false });
+export const ClientInput = Type.Object({ id: Id, ...clientFields }, { additionalProperties: false, examples: [E.CLIENT_INPUT] });
+export const ClientReplace = Type.Object({ ...clientFields, ...readOnlyFields }, { additionalProperties: false, examples: [E.CLIENT_REPLACE] });
 export const Client = Type.Object(
   { id: Type.String(), ...clientFields, createdAt: Type.String(), updatedAt: Type.String() },
-  { $id: 'Client' },
+  { $id: 'Client', examples: [E.CLIENT] },
 );

@@ -1,5 +1,6 @@
 /** Charge and activity record schemas (contract §2, §4 charging and activity). */
 import { Type } from 'typebox';
+import * as E from './examples.js';
 
 const ActivityKind = Type.String({ description: 'subscribe, renew, cancel, expire, copy-online, copy-offline, gift, box-subscribe, preferences, …' });
 
@@ -20,14 +21,14 @@ export const ChargeRecord = Type.Object(
     reason: Type.Optional(Type.String({ description: 'Result code of a refusal' })),
     activityId: Type.Optional(Type.String()),
   },
-  { $id: 'ChargeRecord' },
+  { $id: 'ChargeRecord', examples: [E.CHARGE_RECORD] },
 );
 
 export const ActivityRecord = Type.Object(
   {
     id: Type.String({ description: 'Event id: stable across re-deliveries, use it to drop duplicates' }),
     at: Type.String({ format: 'date-time' }),
-    actor: Type.String({ description: 'Identity, "sp" or "system"' }),
+    actor: Type.String({ description: 'Who acted: the user\'s identity, `sp:<sub>` for the SP (the subject of its token), or `system`' }),
     subject: Type.Union([Type.String(), Type.Null()]),
     kind: ActivityKind,
     channel: Type.Union([Type.Literal('sip'), Type.Literal('rest'), Type.Literal('portal'), Type.Literal('system')]),
@@ -35,27 +36,33 @@ export const ActivityRecord = Type.Object(
     chargeId: Type.Union([Type.String(), Type.Null()]),
     detail: Type.Object({}, { additionalProperties: true }),
   },
-  { $id: 'ActivityRecord' },
+  { $id: 'ActivityRecord', examples: [E.ACTIVITY_RECORD] },
 );
 
-export const ChargePage = Type.Object({
-  items: Type.Array(Type.Ref('ChargeRecord')),
-  next: Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next (older) page; null on the last' }),
-});
+export const ChargePage = Type.Object(
+  {
+    items: Type.Array(Type.Ref('ChargeRecord')),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next (older) page; null on the last' }),
+  },
+  { examples: [{ items: [E.CHARGE_RECORD], next: null }] },
+);
 
 export const ActivityItem = Type.Object({
   cursor: Type.String({ description: 'Position in the stream (also the SSE event id)' }),
   record: Type.Ref('ActivityRecord'),
 });
 
-export const ActivityPage = Type.Object({
-  items: Type.Array(ActivityItem),
-  next: Type.Union([Type.String(), Type.Null()], { description: 'Cursor to continue from' }),
-});
+export const ActivityPage = Type.Object(
+  {
+    items: Type.Array(ActivityItem),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Cursor to continue from' }),
+  },
+  { examples: [{ items: [{ cursor: E.CURSOR, record: E.ACTIVITY_RECORD }], next: E.CURSOR }] },
+);
 
 export const FeedQuery = Type.Object({
   after: Type.Optional(Type.String({ maxLength: 40, description: 'Cursor of the last record already read' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Most records in one page' })),
 });
 
 export const StreamQuery = Type.Object({

@@ -2,6 +2,7 @@
 import { Type, type Static } from 'typebox';
 import { MAX_RESOURCE_IDS } from '../../copy/copy-request.js';
 import { Currency, Id, IdentityString, Money } from './common.js';
+import * as E from './examples.js';
 
 const ResourceIds = Type.Array(Id, { minItems: 1, maxItems: MAX_RESOURCE_IDS, uniqueItems: true });
 
@@ -27,7 +28,7 @@ export const OfflineCopyBody = Type.Object(
   { additionalProperties: false, title: 'Offline copy' },
 );
 
-export const CopyBody = Type.Union([OnlineCopyBody, OfflineCopyBody]);
+export const CopyBody = Type.Union([OnlineCopyBody, OfflineCopyBody], { examples: [E.COPY_ONLINE, E.COPY_OFFLINE] });
 export type CopyBody = Static<typeof CopyBody>;
 
 export const CopyResult = Type.Object(
@@ -39,5 +40,5 @@ export const CopyResult = Type.Object(
     ),
     charge: Type.Union([Type.Object({ id: Type.String(), amount: Money, currency: Currency }), Type.Null()]),
   },
-  { $id: 'CopyResult' },
+  { $id: 'CopyResult', examples: [E.COPY_RESULT] },
 );

@@ -1,6 +1,7 @@
 /** Management API schemas (contract §2, §4): library, boxes, gifts, preferences, service information. */
 import { Type, type Static } from 'typebox';
-import { Currency, Id, IdentityString, Money } from './common.js';
+import { Currency, Id, IdentityString, IdOf, Money, UserInPath } from './common.js';
+import * as E from './examples.js';
 import { Rating, ResourceType } from './catalog.js';
 
 // ── shared ─────────────────────────────────────────────────────────────────
@@ -47,14 +48,17 @@ export const LibraryEntry = Type.Object(
     status: EntryStatus,
     chargeId: Type.Optional(Type.String({ description: 'The charge that paid for the entry or its last renewal' })),
   },
-  { $id: 'LibraryEntry' },
+  { $id: 'LibraryEntry', examples: [E.LIBRARY_ENTRY] },
 );
 
-export const LibraryQuery = Type.Object({ status: Type.Optional(EntryStatus) });
-export const EntryParams = Type.Object({ uid: IdentityString, entryId: Id });
-export const SubscribeBody = Type.Object({ resourceId: Id, autoRenew: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
-export const EntryPatch = Type.Object({ autoRenew: Type.Boolean() }, { additionalProperties: false });
-export const EntryAnswer = Type.Object({ entry: Type.Ref('LibraryEntry'), charge: ChargeView });
+export const LibraryQuery = Type.Object({ status: Type.Optional({ ...EntryStatus, description: 'Only entries with this status now' }) });
+export const EntryParams = Type.Object({ uid: UserInPath, entryId: IdOf('The library entry') });
+export const SubscribeBody = Type.Object(
+  { resourceId: Id, autoRenew: Type.Optional(Type.Boolean({ description: 'Renew (and charge) shortly before expiry; off when absent' })) },
+  { additionalProperties: false, examples: [{ resourceId: 'r-summer', autoRenew: true }] },
+);
+export const EntryPatch = Type.Object({ autoRenew: Type.Boolean() }, { additionalProperties: false, examples: [{ autoRenew: false }] });
+export const EntryAnswer = Type.Object({ entry: Type.Ref('LibraryEntry'), charge: ChargeView }, { examples: [{ entry: E.LIBRARY_ENTRY, charge: E.CHARGE_VIEW }] });
 
 // ── boxes ──────────────────────────────────────────────────────────────────
 
@@ -71,7 +75,7 @@ export const Box = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },
-  { $id: 'Box' },
+  { $id: 'Box', examples: [E.CATALOG_BOX, E.PERSONAL_BOX] },
 );
 
 const boxFields = {
@@ -81,23 +85,29 @@ const boxFields = {
 };
 const catalogBoxFields = { ...boxFields, price: Money, currency: Currency, validityDays: Type.Integer({ minimum: 1, maximum: 3650 }) };
 
-export const CatalogBoxInput = Type.Object({ id: Type.Optional(Id), ...catalogBoxFields }, { additionalProperties: false });
-export const CatalogBoxReplace = Type.Object(catalogBoxFields, { additionalProperties: false });
-export const PersonalBoxInput = Type.Object(boxFields, { additionalProperties: false });
-export const BoxParams = Type.Object({ boxId: Id });
-export const UserBoxParams = Type.Object({ uid: IdentityString, boxId: Id });
-export const BoxAnswer = Type.Object({ box: Type.Ref('Box'), charge: ChargeView });
-export const BoxSubscriptionBody = Type.Object({ boxId: Id }, { additionalProperties: false });
-export const BoxSubscriptionAnswer = Type.Object({ boxId: Type.String(), entries: Type.Array(Type.Ref('LibraryEntry')), charge: ChargeView });
+export const CatalogBoxInput = Type.Object({ id: Type.Optional(Id), ...catalogBoxFields }, { additionalProperties: false, examples: [E.CATALOG_BOX_INPUT] });
+export const CatalogBoxReplace = Type.Object(catalogBoxFields, { additionalProperties: false, examples: [E.CATALOG_BOX_REPLACE] });
+export const PersonalBoxInput = Type.Object(boxFields, { additionalProperties: false, examples: [E.PERSONAL_BOX_INPUT] });
+export const BoxParams = Type.Object({ boxId: IdOf('The catalog box') });
+export const UserBoxParams = Type.Object({ uid: UserInPath, boxId: IdOf('The personal box') });
+export const BoxAnswer = Type.Object({ box: Type.Ref('Box'), charge: ChargeView }, { examples: [{ box: E.PERSONAL_BOX, charge: E.FREE_CHARGE_VIEW }] });
+export const BoxSubscriptionBody = Type.Object({ boxId: Id }, { additionalProperties: false, examples: [{ boxId: 'box-chill' }] });
+export const BoxSubscriptionAnswer = Type.Object(
+  { boxId: Type.String(), entries: Type.Array(Type.Ref('LibraryEntry')), charge: ChargeView },
+  { examples: [{ boxId: 'box-chill', entries: [E.BOX_ENTRY], charge: { ...E.CHARGE_VIEW, amount: 299 } }] },
+);
 
 // ── gifts ──────────────────────────────────────────────────────────────────
 
-export const GiftBody = Type.Object({ to: IdentityString, resourceId: Id }, { additionalProperties: false });
-export const GiftAnswer = Type.Object({
-  to: Type.String({ description: 'The receiver, canonical' }),
-  entry: Type.Ref('LibraryEntry', { description: "The receiver's new entry" }),
-  charge: ChargeView,
-});
+export const GiftBody = Type.Object({ to: IdentityString, resourceId: Id }, { additionalProperties: false, examples: [{ to: 'tel:+15551230002', resourceId: 'r-jazz' }] });
+export const GiftAnswer = Type.Object(
+  {
+    to: Type.String({ description: 'The receiver, canonical' }),
+    entry: Type.Ref('LibraryEntry', { description: "The receiver's new entry" }),
+    charge: ChargeView,
+  },
+  { examples: [{ to: 'tel:+15551230002', entry: { ...E.LIBRARY_ENTRY, resourceId: 'r-jazz', origin: 'gift', from: 'tel:+15551230001', autoRenew: false }, charge: E.CHARGE_VIEW }] },
+);
 
 // ── preferences ────────────────────────────────────────────────────────────
 
@@ -128,9 +138,12 @@ const ruleFields = {
   conditions: RuleConditions,
   present: PresentTarget,
 };
-export const PresentationRule = Type.Object({ id: Id, ...ruleFields }, { additionalProperties: false });
-export const RuleInput = Type.Object({ id: Type.Optional(Id), ...ruleFields, enabled: Type.Optional(Type.Boolean({ default: true })) }, { additionalProperties: false });
-export const RuleReplace = Type.Object(ruleFields, { additionalProperties: false });
+export const PresentationRule = Type.Object({ id: Id, ...ruleFields }, { additionalProperties: false, examples: [E.RULE] });
+export const RuleInput = Type.Object(
+  { id: Type.Optional(Id), ...ruleFields, enabled: Type.Optional(Type.Boolean({ default: true })) },
+  { additionalProperties: false, examples: [E.RULE_INPUT] },
+);
+export const RuleReplace = Type.Object(ruleFields, { additionalProperties: false, examples: [E.RULE_REPLACE] });
 
 const Strings = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 50 });
 const filterFields = {
@@ -140,13 +153,13 @@ const filterFields = {
   providers: Type.Optional(Strings),
   owners: Type.Optional(Identities(100)),
 };
-export const FilterRule = Type.Object({ id: Id, ...filterFields }, { additionalProperties: false, description: 'Refuses what matches every criterion it sets' });
-export const FilterInput = Type.Object({ id: Type.Optional(Id), ...filterFields }, { additionalProperties: false });
-export const FilterReplace = Type.Object(filterFields, { additionalProperties: false });
+export const FilterRule = Type.Object({ id: Id, ...filterFields }, { additionalProperties: false, description: 'Refuses what matches every criterion it sets', examples: [E.FILTER] });
+export const FilterInput = Type.Object({ id: Type.Optional(Id), ...filterFields }, { additionalProperties: false, examples: [E.FILTER_INPUT] });
+export const FilterReplace = Type.Object(filterFields, { additionalProperties: false, examples: [E.FILTER_INPUT] });
 
 export const Privacy = Type.Object(
   { copy: Audience, contacts: Identities(1000), blocked: Identities(1000), gifts: Audience },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [E.PRIVACY] },
 );
 
 export const Preferences = Type.Object(
@@ -157,27 +170,31 @@ export const Preferences = Type.Object(
     filters: Type.Array(FilterRule, { maxItems: 50 }),
     privacy: Privacy,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [E.PREFERENCES] },
 );
 
-export const DefaultBody = Type.Union([PresentTarget, Type.Null()], { description: '{resourceId}, {boxId}, or null for none' });
-export const RuleParams = Type.Object({ uid: IdentityString, ruleId: Id });
-export const FilterParams = Type.Object({ uid: IdentityString, filterId: Id });
+export const DefaultBody = Type.Union([PresentTarget, Type.Null()], { description: '{resourceId}, {boxId}, or null for none', examples: [{ resourceId: 'r-summer' }, { boxId: 'box-chill' }, null] });
+export const RuleParams = Type.Object({ uid: UserInPath, ruleId: IdOf('The presentation rule') });
+export const FilterParams = Type.Object({ uid: UserInPath, filterId: IdOf('The filter rule') });
 
-export const PreferencesAnswer = Type.Object({ preferences: Preferences, charge: ChargeView });
-export const DefaultAnswer = Type.Object({ default: Type.Union([PresentTarget, Type.Null()]), charge: ChargeView });
-export const RuleAnswer = Type.Object({ rule: PresentationRule, charge: ChargeView });
-export const FilterAnswer = Type.Object({ filter: FilterRule, charge: ChargeView });
-export const PrivacyAnswer = Type.Object({ privacy: Privacy, charge: ChargeView });
+const changed = <T>(field: string, example: T) => ({ examples: [{ [field]: example, charge: E.FREE_CHARGE_VIEW }] });
+export const PreferencesAnswer = Type.Object({ preferences: Preferences, charge: ChargeView }, changed('preferences', E.PREFERENCES));
+export const DefaultAnswer = Type.Object({ default: Type.Union([PresentTarget, Type.Null()]), charge: ChargeView }, changed('default', { resourceId: 'r-summer' }));
+export const RuleAnswer = Type.Object({ rule: PresentationRule, charge: ChargeView }, changed('rule', E.RULE));
+export const FilterAnswer = Type.Object({ filter: FilterRule, charge: ChargeView }, changed('filter', E.FILTER));
+export const PrivacyAnswer = Type.Object({ privacy: Privacy, charge: ChargeView }, changed('privacy', E.PRIVACY));
 
 // ── service information ────────────────────────────────────────────────────
 
-export const ServiceInfo = Type.Object({
-  preferences: Preferences,
-  library: Type.Array(Type.Ref('LibraryEntry'), { description: 'Newest first' }),
-  boxes: Type.Array(Type.Ref('Box'), { description: 'Personal boxes' }),
-  privacy: Privacy,
-});
+export const ServiceInfo = Type.Object(
+  {
+    preferences: Preferences,
+    library: Type.Array(Type.Ref('LibraryEntry'), { description: 'Newest first' }),
+    boxes: Type.Array(Type.Ref('Box'), { description: 'Personal boxes' }),
+    privacy: Privacy,
+  },
+  { examples: [{ preferences: E.PREFERENCES, library: [E.LIBRARY_ENTRY], boxes: [E.PERSONAL_BOX], privacy: E.PRIVACY }] },
+);
 
 /** The schemas the routes refer to by `$id`, registered once on the app. */
 export const managementSchemas = [LibraryEntry, Box];

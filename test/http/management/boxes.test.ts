@@ -29,7 +29,7 @@ const catalogBox = (overrides: Record<string, unknown> = {}) => ({ name: 'Chill'
 async function createCatalogBox(id: string, overrides: Record<string, unknown> = {}): Promise<Box> {
   const res = await t.call('POST', '/v1/boxes', { as: 'sp', body: catalogBox({ id, ...overrides }) });
   expect(res.statusCode, res.body).toBe(201);
-  return res.json() as Box;
+  return res.json<Box>();
 }
 
 async function holding(user: Identity, ...resourceIds: string[]): Promise<void> {
@@ -44,7 +44,7 @@ describe('catalog boxes (SP)', () => {
     const created = await createCatalogBox('b-crud');
     expect(created).toMatchObject({ id: 'b-crud', name: 'Chill', resourceIds: ['r-1', 'r-2'], mode: 'random', price: 450, currency: 'EUR', validityDays: 7 });
     expect((await t.call('GET', '/v1/boxes/b-crud', { as: BOB })).json()).toEqual(created);
-    expect(((await t.call('GET', '/v1/boxes', { as: BOB })).json() as Box[]).map((b) => b.id)).toContain('b-crud');
+    expect(((await t.call('GET', '/v1/boxes', { as: BOB })).json<Box[]>()).map((b) => b.id)).toContain('b-crud');
 
     const replaced = await t.call('PUT', '/v1/boxes/b-crud', { as: 'sp', body: catalogBox({ name: 'Chill 2', resourceIds: ['r-3'], mode: 'sequential' }) });
     expect(replaced.statusCode).toBe(200);
@@ -133,7 +133,7 @@ describe('personal boxes', () => {
     const user = freshUser();
     await holding(user, 'r-1', 'r-2');
     const { box } = (await t.call('POST', path(user, '/boxes'), { as: user, body: { name: 'B', resourceIds: ['r-1', 'r-2'], mode: 'random' } })).json();
-    const library = (await t.call('GET', path(user, '/library'), { as: user })).json() as LibraryEntry[];
+    const library = (await t.call('GET', path(user, '/library'), { as: user })).json<LibraryEntry[]>();
     await t.call('DELETE', path(user, `/library/${library.find((e) => e.resourceId === 'r-2')!.id}`), { as: user });
     expect((await t.call('PUT', path(user, `/boxes/${box.id}`), { as: user, body: { name: 'B2', resourceIds: ['r-2', 'r-1'], mode: 'random' } })).statusCode).toBe(200);
     expect((await t.call('PUT', path(user, `/boxes/${box.id}`), { as: user, body: { name: 'B3', resourceIds: ['r-3'], mode: 'random' } })).statusCode).toBe(400);

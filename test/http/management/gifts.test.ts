@@ -29,7 +29,7 @@ async function setPrivacy(user: Identity, privacy: Record<string, unknown>): Pro
   expect(res.statusCode, res.body).toBe(200);
 }
 
-const receiverLibrary = async (user: Identity) => (await t.call('GET', path(user, '/library'), { as: user })).json() as LibraryEntry[];
+const receiverLibrary = async (user: Identity) => (await t.call('GET', path(user, '/library'), { as: user })).json<LibraryEntry[]>();
 
 describe('a gift', () => {
   it('charges the giver the gift price and gives the receiver an entry from the giver', async () => {

@@ -119,7 +119,7 @@ describe('subscribe', () => {
     const user = freshUser();
     const res = await t.call('POST', path(user, '/library'), { as: 'sp', body: { resourceId: 'r-1' } });
     expect(res.statusCode).toBe(201);
-    expect((await t.activities(user))[0]).toMatchObject({ kind: 'subscribe', actor: 'sp', subject: user });
+    expect((await t.activities(user))[0]).toMatchObject({ kind: 'subscribe', actor: 'sp:portal-admin', subject: user });
     expect(t.chf.chargesOf(user)).toBe(1);
   });
 });
@@ -222,7 +222,7 @@ describe('parallel subscribes of one resource by one user', () => {
     const statuses = answers.map((a) => a.statusCode).sort();
     expect(statuses).toEqual([201, ...Array(19).fill(409)]);
     expect(t.chf.chargesOf(user)).toBe(1);
-    const library = (await t.call('GET', path(user, '/library'), { as: user })).json() as LibraryEntry[];
+    const library = (await t.call('GET', path(user, '/library'), { as: user })).json<LibraryEntry[]>();
     expect(library.filter((e) => e.status === 'active')).toHaveLength(1);
     expect((await t.charges(user)).filter((c) => c.outcome === 'granted')).toHaveLength(1);
   });
@@ -245,12 +245,12 @@ describe('list', () => {
     const second = await subscribe(user, 'r-2');
     const lapsed: LibraryEntry = { ...first, id: 'le-lapsed', resourceId: 'r-x', acquiredAt: '2020-01-01T00:00:00.000Z', expiresAt: '2020-02-01T00:00:00.000Z' };
     await t.ctx.services.users.library(user).put(lapsed);
-    const all = (await t.call('GET', path(user, '/library'), { as: user })).json() as LibraryEntry[];
+    const all = (await t.call('GET', path(user, '/library'), { as: user })).json<LibraryEntry[]>();
     expect(all.map((e) => e.id)).toEqual([second.id, first.id, 'le-lapsed']);
     expect(all[2]!.status).toBe('expired');
-    const active = (await t.call('GET', path(user, '/library?status=active'), { as: user })).json() as LibraryEntry[];
+    const active = (await t.call('GET', path(user, '/library?status=active'), { as: user })).json<LibraryEntry[]>();
     expect(active.map((e) => e.id)).toEqual([second.id, first.id]);
-    const expired = (await t.call('GET', path(user, '/library?status=expired'), { as: user })).json() as LibraryEntry[];
+    const expired = (await t.call('GET', path(user, '/library?status=expired'), { as: user })).json<LibraryEntry[]>();
     expect(expired.map((e) => e.id)).toEqual(['le-lapsed']);
     expect((await t.call('GET', path(user, '/library?status=gone'), { as: user })).statusCode).toBe(400);
   });

@@ -28,7 +28,7 @@ async function freshUser(): Promise<Identity> {
   return user;
 }
 
-const prefsOf = async (user: Identity) => (await t.call('GET', path(user, '/preferences'), { as: user })).json() as Preferences;
+const prefsOf = async (user: Identity) => (await t.call('GET', path(user, '/preferences'), { as: user })).json<Preferences>();
 const preview = async (user: Identity, caller: string, at?: string) =>
   (await t.call('GET', path(user, `/presentation?caller=${encodeURIComponent(caller)}${at ? `&at=${encodeURIComponent(at)}` : ''}`), { as: user })).json();
 
@@ -224,7 +224,7 @@ describe('presentation rules', () => {
   it('keeps a stored reference that no longer resolves, but refuses it in a new rule', async () => {
     const user = await freshUser();
     const rule = (await t.call('POST', path(user, '/preferences/rules'), { as: user, body: { priority: 1, conditions: {}, present: { resourceId: 'r-2' } } })).json().rule;
-    const entry = ((await t.call('GET', path(user, '/library'), { as: user })).json() as LibraryEntry[]).find((e) => e.resourceId === 'r-2')!;
+    const entry = ((await t.call('GET', path(user, '/library'), { as: user })).json<LibraryEntry[]>()).find((e) => e.resourceId === 'r-2')!;
     expect((await t.call('DELETE', path(user, `/library/${entry.id}`), { as: user })).statusCode).toBe(204);
 
     expect((await t.call('POST', path(user, '/preferences/filters'), { as: user, body: { categories: ['rock'] } })).statusCode).toBe(201);

@@ -65,6 +65,10 @@ describe('server process', () => {
     const server = await startServerProcess({ CMR_REDIS_NAMESPACE: `t-${randomUUID().slice(0, 8)}`, CMR_SIP_PORT: '0' });
     const health = await fetch(`${server.httpUrl}/healthz`);
     expect(health.status).toBe(200);
+    // The start-up log says where the documentation is and how to get a token.
+    const ready = await server.waitForLog((l) => l['event'] === 'ready');
+    expect(ready).toMatchObject({ docs: `${server.httpUrl}/docs`, openapi: `${server.httpUrl}/openapi.json` });
+    expect(ready['msg']).toMatch(/API documentation at http:\/\/127\.0\.0\.1:\d+\/docs; a token for a user: npm run -s token -- --sub/);
 
     // A request whose response has begun but is slow to finish: the metrics endpoint read over a
     // connection we keep open; SIGTERM arrives while the response is still being read.

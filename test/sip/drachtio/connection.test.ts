@@ -87,7 +87,7 @@ describe('drachtio front: connection', () => {
     const reconnected = peer.nextConnection();
     peer.acceptAgain();
     const connection = await reconnected;
-    await until(app.sipReady, 'the front reports ready again');
+    await until(() => app.sipReady(), 'the front reports ready again');
 
     const { a, b } = await answeredCall(app, connection);
     await hangUp({ a, b });

@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectCallerCopied, expectEndedUnanswered, expectNothingCopied, TONES } from '../../support/call-outcomes.js';
 import { drachtioSuite, sipMessagesCounted, startDrachtioApp, until, type DrachtioApp } from '../../support/drachtio-app.js';
-import { answerCall, answeredCall, callerCopyRequest, hangUp, placedCall, type DrachtioCall } from '../../support/drachtio-calls.js';
+import { answerCall, answeredCall, callerCopyRequest, hangUp, placedCall } from '../../support/drachtio-calls.js';
 import type { DrachtioPeer } from '../../support/drachtio-peer.js';
 import { sdp, type SipMessage } from '../../support/raw-sip.js';
 

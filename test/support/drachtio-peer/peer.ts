@@ -599,7 +599,7 @@ export class DrachtioPeer implements LegStack {
     // drachtio-server's own Contact goes on a 2xx to an INVITE and on a reliable 18x, never on an unreliable 18x.
     const stackContact = request.method === 'INVITE' && ((status >= 200 && status < 300) || reliable) && !app.header('contact');
     if (stackContact) headers.push(['Contact', this.contact(leg.transport)]);
-    const rseq = reliable ? ++(leg as CallerLeg).lastRseq : 0;
+    const rseq = reliable ? ++(leg).lastRseq : 0;
     if (reliable) headers.push(['RSeq', String(rseq)]);
     headers.push(...appHeaders(app));
     const wire = parseSip(sofiaMessage(app.startLine, withContentType(headers, app.body), app.body));
@@ -610,8 +610,8 @@ export class DrachtioPeer implements LegStack {
       if (status >= 200 && status < 300) this.dialogs.set(dialogId, leg);
     }
     // sofia holds a reliable 18x back until the one before it is PRACKed (RFC 3262 §3).
-    const heldBack = reliable && (leg as CallerLeg).unacknowledged.length > 0;
-    if (reliable) (leg as CallerLeg).unacknowledged.push({ rseq, held: heldBack ? wire : null });
+    const heldBack = reliable && (leg).unacknowledged.length > 0;
+    if (reliable) (leg).unacknowledged.push({ rseq, held: heldBack ? wire : null });
     if (heldBack) {
       txn.lastResponse = wire.raw;
     } else {

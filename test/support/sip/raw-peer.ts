@@ -115,7 +115,7 @@ export class RawPeer {
       oversized: () => socket.destroy(),
       garbage: () => socket.destroy(),
     });
-    socket.on('data', (chunk) => framer.push(chunk));
+    socket.on('data', (chunk: Buffer) => framer.push(chunk));
     socket.on('error', () => {});
   }
 

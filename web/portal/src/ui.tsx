@@ -53,7 +53,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): Loaded
     return () => {
       current = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [round, ...deps]);
   return { ...state, reload: useCallback(() => setRound((r) => r + 1), []) };
 }
@@ -239,7 +238,6 @@ export function usePaged<T>(loadPage: (cursor: string | undefined) => Promise<{ 
         setPages((p) => ({ ...p, error: (err as Error).message, loading: false }));
       }
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     deps,
   );
   useEffect(() => {

@@ -9,7 +9,7 @@ import { checkCursor, compareCursors, type FeedItem } from '../../../activity/ac
 import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
 import { ActivityPage, ActivityRecord, FeedQuery, StreamQuery } from '../../schemas/charging.js';
-import { PageQuery, problemResponses, UidParams } from '../../schemas/common.js';
+import { PageQuery, UidParams } from '../../schemas/common.js';
 
 const HEARTBEAT_MS = 15_000;
 const REPLAY_PAGE = 500;
@@ -26,7 +26,7 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
     '/users/:uid/activities',
     {
       config: { access: 'self' },
-      schema: { tags, summary: "A user's activities, newest first", params: UidParams, querystring: PageQuery, response: { 200: ActivityPage, ...problemResponses } },
+      schema: { tags, operationId: 'listUserActivities', summary: "A user's activities, newest first", params: UidParams, querystring: PageQuery, response: { 200: ActivityPage } },
     },
     async (request) => activityFeed.forUser(request.uid, request.query.limit ?? 50, request.query.cursor),
   );
@@ -37,10 +37,11 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
       config: { access: 'sp' },
       schema: {
         tags,
+        operationId: 'listActivities',
         summary: 'The activity feed, oldest first after a cursor',
         description: 'Poll with `after` set to the `next` of the previous answer to read every record once, in order.',
         querystring: FeedQuery,
-        response: { 200: ActivityPage, ...problemResponses },
+        response: { 200: ActivityPage },
       },
     },
     async (request) => activityFeed.after(request.query.after, request.query.limit ?? 100),
@@ -52,12 +53,25 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
       config: { access: 'sp' },
       schema: {
         tags,
+        operationId: 'streamActivities',
         summary: 'The activity feed as Server-Sent Events',
         description:
           'Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (`*/*` will do; 406 without an Accept header).',
         querystring: StreamQuery,
         produces: ['text/event-stream'],
-        response: { ...problemResponses, 406: Type.Ref('Problem') },
+        response: {
+          200: {
+            description: 'The stream: a `retry` hint, then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open',
+            content: {
+              'text/event-stream': {
+                schema: Type.String({
+                  examples: ['retry: 2000\n\nid: 1733097600000-0\nevent: activity\ndata: {"id":"act-01JBX7Q2M4","kind":"subscribe","actor":"tel:+15551230001"}\n\n'],
+                }),
+              },
+            },
+          },
+          406: Type.Ref('Problem'),
+        },
       },
     },
     async (request, reply) => {

@@ -8,7 +8,7 @@ import { parseIdentity } from '../../../domain/identity.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { CallIdParams, CallsSummary, PresentationPreview, PresentedResource, PresentingSession, PreviewQuery } from '../../schemas/calls.js';
-import { problemResponses, UidParams } from '../../schemas/common.js';
+import { UidParams } from '../../schemas/common.js';
 
 export async function callRoutes(app: App, { calls, config }: Services): Promise<void> {
   app.addSchema(PresentedResource);
@@ -21,10 +21,11 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['calls'],
+        operationId: 'listCurrentCalls',
         summary: "The user's live calls and what they present",
         description: 'Calls being set up or answered, most recent first, with what is presented to each party.',
         params: UidParams,
-        response: { 200: Type.Array(Type.Ref('PresentingSession')), ...problemResponses },
+        response: { 200: Type.Array(Type.Ref('PresentingSession')) },
       },
     },
     async (request) => calls.currentCalls(request.uid),
@@ -36,6 +37,7 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['presentation'],
+        operationId: 'previewPresentation',
         summary: 'Preview what a call would present to its caller',
         description:
           "What a call from `caller` to the user at `at` would present to the caller: the user's rules, default, library and boxes, " +
@@ -43,7 +45,7 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
           'item, a random box one possible draw.',
         params: UidParams,
         querystring: PreviewQuery,
-        response: { 200: Type.Ref('PresentationPreview'), ...problemResponses },
+        response: { 200: Type.Ref('PresentationPreview') },
       },
     },
     async (request) => {
@@ -61,9 +63,10 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'sp' },
       schema: {
         tags: ['calls'],
+        operationId: 'countPresentingCalls',
         summary: 'How many calls are presenting now',
         description: 'Counts the live calls that present something to the caller or the called party; a call leaves the count when it ends.',
-        response: { 200: CallsSummary, ...problemResponses },
+        response: { 200: CallsSummary },
       },
     },
     async () => ({ presenting: await calls.presentingNow() }),
@@ -75,10 +78,11 @@ export async function callRoutes(app: App, { calls, config }: Services): Promise
       config: { access: 'sp' },
       schema: {
         tags: ['calls'],
+        operationId: 'getCall',
         summary: 'Read the presenting session of a call',
         description: `A live call, or one that ended less than ${config.sessions.graceSec} s ago (the grace period).`,
         params: CallIdParams,
-        response: { 200: Type.Ref('PresentingSession'), ...problemResponses },
+        response: { 200: Type.Ref('PresentingSession') },
       },
     },
     async (request) => {

@@ -2,7 +2,7 @@
 import type { App } from '../../app.js';
 import type { Services } from '../../../wiring.js';
 import { ChargePage, ChargeRecord } from '../../schemas/charging.js';
-import { PageQuery, problemResponses, UidParams } from '../../schemas/common.js';
+import { PageQuery, UidParams } from '../../schemas/common.js';
 
 export async function chargeRoutes(app: App, { charges }: Services): Promise<void> {
   app.addSchema(ChargeRecord);
@@ -12,14 +12,14 @@ export async function chargeRoutes(app: App, { charges }: Services): Promise<voi
     '/users/:uid/charges',
     {
       config: { access: 'self' },
-      schema: { tags, summary: "A user's charges, newest first", params: UidParams, querystring: PageQuery, response: { 200: ChargePage, ...problemResponses } },
+      schema: { tags, operationId: 'listUserCharges', summary: "A user's charges, newest first", params: UidParams, querystring: PageQuery, response: { 200: ChargePage } },
     },
     async (request) => charges.forUser(request.uid, request.query.limit ?? 50, request.query.cursor),
   );
 
   app.get(
     '/charges',
-    { config: { access: 'sp' }, schema: { tags, summary: 'All charges, newest first', querystring: PageQuery, response: { 200: ChargePage, ...problemResponses } } },
+    { config: { access: 'sp' }, schema: { tags, operationId: 'listCharges', summary: 'All charges, newest first', querystring: PageQuery, response: { 200: ChargePage } } },
     async (request) => charges.all(request.query.limit ?? 50, request.query.cursor),
   );
 }

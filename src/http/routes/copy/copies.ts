@@ -9,9 +9,11 @@ import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
 import { channelOf } from '../../channel.js';
 import { idempotencyOf, sendOutcome } from '../../idempotency-key.js';
-import { principalOf } from '../../plugins/auth.js';
+import { actorOf } from '../../plugins/auth.js';
 import { CopyBody, CopyResult } from '../../schemas/copies.js';
-import { problemResponses, UidParams } from '../../schemas/common.js';
+import { UidParams } from '../../schemas/common.js';
+import { IdempotencyHeaders } from '../../schemas/management.js';
+import { actionRefusals } from '../management/requests.js';
 
 export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
   app.addSchema(CopyResult);
@@ -23,6 +25,7 @@ export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
       bodyLimit: MAX_COPY_BODY_BYTES,
       schema: {
         tags: ['copy'],
+        operationId: 'copyResources',
         summary: "Copy resources into the user's library",
         description:
           '`online`: copies what the live (or just ended, within the grace period) call with `peer` presents to the user, or the ' +
@@ -32,25 +35,21 @@ export async function copyRoutes(app: App, { copy }: Services): Promise<void> {
           '`validityDays`. Resources the user already holds are skipped; when all are held the answer is 200 `already-owned` and ' +
           'nothing is charged. Honours `Idempotency-Key`.',
         params: UidParams,
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+        headers: IdempotencyHeaders,
         body: CopyBody,
         response: {
-          201: Type.Ref('CopyResult'),
-          200: Type.Ref('CopyResult'),
-          ...problemResponses,
-          402: Type.Ref('Problem'),
-          409: Type.Ref('Problem'),
-          413: Type.Ref('Problem'),
+          201: { ...Type.Ref('CopyResult'), description: 'Copied: the new entries and their charge' },
+          200: { ...Type.Ref('CopyResult'), description: 'Already owned: the entries held, nothing charged' },
+          ...actionRefusals,
         },
       },
     },
     async (request, reply) => {
       const body = request.body;
-      const principal = principalOf(request);
       const common = {
         channel: channelOf(request),
         requestor: request.uid,
-        actor: principal.role === 'sp' ? ('sp' as const) : request.uid,
+        actor: actorOf(request),
         idempotency: idempotencyOf(request),
       };
       const copyRequest: CopyRequest =

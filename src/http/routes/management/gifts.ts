@@ -1,10 +1,10 @@
 /** `/v1/users/{uid}/gifts`: subscribe a resource for another user. */
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
-import { problemResponses, UidParams } from '../../schemas/common.js';
+import { UidParams } from '../../schemas/common.js';
 import { GiftAnswer, GiftBody, IdempotencyHeaders } from '../../schemas/management.js';
 import { sendOutcome } from '../../idempotency-key.js';
-import { actionResponses, requesterOf } from './requests.js';
+import { actionRefusals, requesterOf } from './requests.js';
 
 export async function giftRoutes(app: App, { management }: Services): Promise<void> {
   app.post(
@@ -13,6 +13,7 @@ export async function giftRoutes(app: App, { management }: Services): Promise<vo
       config: { access: 'self' },
       schema: {
         tags: ['gifts'],
+        operationId: 'giveResource',
         summary: 'Give a resource to another user',
         description:
           "The giver pays the resource's `gift` price. The receiver's `gifts` privacy must admit the giver (403 `privacy-forbids`); " +
@@ -20,7 +21,7 @@ export async function giftRoutes(app: App, { management }: Services): Promise<vo
         params: UidParams,
         headers: IdempotencyHeaders,
         body: GiftBody,
-        response: { 201: GiftAnswer, ...problemResponses, ...actionResponses },
+        response: { 201: GiftAnswer, ...actionRefusals },
       },
     },
     async (request, reply) => sendOutcome(reply, 201, await management.gifts.give(requesterOf(request), request.body)),

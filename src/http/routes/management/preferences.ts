@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { CmrError } from '../../../domain/errors.js';
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
-import { problemResponses, UidParams } from '../../schemas/common.js';
+import { UidParams } from '../../schemas/common.js';
 import {
   DefaultAnswer,
   DefaultBody,
@@ -24,7 +24,7 @@ import {
   RuleReplace,
 } from '../../schemas/management.js';
 import { sendOutcome } from '../../idempotency-key.js';
-import { actionResponses, requesterOf } from './requests.js';
+import { actionRefusals, requesterOf } from './requests.js';
 
 const REFERENCES =
   'A rule or the default may present only a resource the user holds actively or a box the user may use ' +
@@ -34,11 +34,11 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
   const { preferences } = management;
   const tags = ['preferences'];
   const write = { config: { access: 'self' as const } };
-  const changeResponses = (status: number, body: unknown) => ({ [status]: body, ...problemResponses, ...actionResponses });
+  const changeResponses = (status: number, body: unknown) => ({ [status]: body, ...actionRefusals });
 
   app.get(
     '/users/:uid/preferences',
-    { config: { access: 'self' }, schema: { tags, summary: "The user's preferences", params: UidParams, response: { 200: Preferences, ...problemResponses } } },
+    { config: { access: 'self' }, schema: { tags, operationId: 'getPreferences', summary: "The user's preferences", params: UidParams, response: { 200: Preferences } } },
     async (request) => preferences.get(request.uid),
   );
 
@@ -48,6 +48,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
+        operationId: 'replacePreferences',
         summary: 'Replace the whole preferences document',
         description: `Time zone (IANA), default, rules, filters and privacy; identities are stored canonical. ${REFERENCES}`,
         params: UidParams,
@@ -65,6 +66,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
+        operationId: 'setDefault',
         summary: 'Set what callers are presented when no rule matches',
         description: `Body: \`{"resourceId": …}\`, \`{"boxId": …}\` or \`null\` for nothing. ${REFERENCES}`,
         params: UidParams,
@@ -84,7 +86,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
     '/users/:uid/preferences/rules',
     {
       config: { access: 'self' },
-      schema: { tags, summary: 'The presentation rules', params: UidParams, response: { 200: Type.Array(PresentationRule), ...problemResponses } },
+      schema: { tags, operationId: 'listRules', summary: 'The presentation rules', params: UidParams, response: { 200: Type.Array(PresentationRule) } },
     },
     async (request) => (await preferences.get(request.uid)).rules,
   );
@@ -95,6 +97,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
+        operationId: 'addRule',
         summary: 'Add a presentation rule',
         description:
           'Among matching rules the lowest `priority` wins; ties go to the more specific rule. Conditions (callers, time of day wrapping midnight, ' +
@@ -112,7 +115,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
     '/users/:uid/preferences/rules/:ruleId',
     {
       ...write,
-      schema: { tags, summary: 'Replace a presentation rule', params: RuleParams, headers: IdempotencyHeaders, body: RuleReplace, response: changeResponses(200, RuleAnswer) },
+      schema: { tags, operationId: 'replaceRule', summary: 'Replace a presentation rule', params: RuleParams, headers: IdempotencyHeaders, body: RuleReplace, response: changeResponses(200, RuleAnswer) },
     },
     async (request, reply) => sendOutcome(reply, 200, await preferences.replaceRule(requesterOf(request), request.params.ruleId, request.body)),
   );
@@ -121,14 +124,14 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
     '/users/:uid/preferences/rules/:ruleId',
     {
       ...write,
-      schema: { tags, summary: 'Delete a presentation rule', params: RuleParams, headers: IdempotencyHeaders, response: changeResponses(204, Type.Null()) },
+      schema: { tags, operationId: 'deleteRule', summary: 'Delete a presentation rule', params: RuleParams, headers: IdempotencyHeaders, response: changeResponses(204, Type.Null()) },
     },
     async (request, reply) => sendOutcome(reply, 204, await preferences.deleteRule(requesterOf(request), request.params.ruleId)),
   );
 
   app.get(
     '/users/:uid/preferences/filters',
-    { config: { access: 'self' }, schema: { tags, summary: 'The filter rules', params: UidParams, response: { 200: Type.Array(FilterRule), ...problemResponses } } },
+    { config: { access: 'self' }, schema: { tags, operationId: 'listFilters', summary: 'The filter rules', params: UidParams, response: { 200: Type.Array(FilterRule) } } },
     async (request) => (await preferences.get(request.uid)).filters,
   );
 
@@ -138,6 +141,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
+        operationId: 'addFilter',
         summary: 'Add a filter rule',
         description: 'What the user refuses to be presented: a rule refuses what matches every criterion it sets (at least one).',
         params: UidParams,
@@ -153,7 +157,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
     '/users/:uid/preferences/filters/:filterId',
     {
       ...write,
-      schema: { tags, summary: 'Replace a filter rule', params: FilterParams, headers: IdempotencyHeaders, body: FilterReplace, response: changeResponses(200, FilterAnswer) },
+      schema: { tags, operationId: 'replaceFilter', summary: 'Replace a filter rule', params: FilterParams, headers: IdempotencyHeaders, body: FilterReplace, response: changeResponses(200, FilterAnswer) },
     },
     async (request, reply) => sendOutcome(reply, 200, await preferences.replaceFilter(requesterOf(request), request.params.filterId, request.body)),
   );
@@ -162,7 +166,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
     '/users/:uid/preferences/filters/:filterId',
     {
       ...write,
-      schema: { tags, summary: 'Delete a filter rule', params: FilterParams, headers: IdempotencyHeaders, response: changeResponses(204, Type.Null()) },
+      schema: { tags, operationId: 'deleteFilter', summary: 'Delete a filter rule', params: FilterParams, headers: IdempotencyHeaders, response: changeResponses(204, Type.Null()) },
     },
     async (request, reply) => sendOutcome(reply, 204, await preferences.deleteFilter(requesterOf(request), request.params.filterId)),
   );
@@ -173,6 +177,7 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       ...write,
       schema: {
         tags,
+        operationId: 'setPrivacy',
         summary: "Set the user's privacy",
         description: 'Who may copy from the user and give the user gifts (everyone, contacts, nobody); `blocked` users are refused both and presented nothing.',
         params: UidParams,

@@ -7,26 +7,17 @@ import { Type } from 'typebox';
 import type { Requester } from '../../../management/management-action.js';
 import { channelOf } from '../../channel.js';
 import { idempotencyOf } from '../../idempotency-key.js';
-import { principalOf } from '../../plugins/auth.js';
+import { actorOf } from '../../plugins/auth.js';
 
-/** A refused or unanswered charge names its charge id, and a refusal the Charging Enabler's result code. */
-const ChargeProblem = Type.Intersect([
-  Type.Ref('Problem'),
-  Type.Object({ chargeId: Type.Optional(Type.String()), reason: Type.Optional(Type.String({ description: 'Result code of the refusal' })) }),
-]);
-
-/** Answers a charging route may give besides the common ones. */
-export const actionResponses = {
-  402: ChargeProblem,
-  503: ChargeProblem,
-  409: Type.Ref('Problem'),
-  413: Type.Ref('Problem'),
-} as const;
+/**
+ * Refusals a charging action gives besides those of every route (see `openapi.ts`): the charge
+ * refused (402, with its `chargeId` and `reason`), a conflict with the user's data or a reused
+ * `Idempotency-Key` (409), something named in the body that does not exist (404).
+ */
+export const actionRefusals = { 402: Type.Ref('Problem'), 404: Type.Ref('Problem'), 409: Type.Ref('Problem') } as const;
 
 /** The requester of the action a request asks for: the path's user, the token's actor, the idempotency key. */
 export function requesterOf(request: FastifyRequest): Requester {
-  const principal = principalOf(request);
-  const actor = principal.role === 'user' && principal.identity ? principal.identity : 'sp';
   const idempotency = idempotencyOf(request);
-  return { user: request.uid, actor, channel: channelOf(request), ...(idempotency ? { idempotency } : {}) };
+  return { user: request.uid, actor: actorOf(request), channel: channelOf(request), ...(idempotency ? { idempotency } : {}) };
 }

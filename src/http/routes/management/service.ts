@@ -1,7 +1,7 @@
 /** `/v1/users/{uid}/service`: everything the management client shows, in one call. */
 import type { Services } from '../../../wiring.js';
 import type { App } from '../../app.js';
-import { problemResponses, UidParams } from '../../schemas/common.js';
+import { UidParams } from '../../schemas/common.js';
 import { ServiceInfo } from '../../schemas/management.js';
 
 export async function serviceRoutes(app: App, { management }: Services): Promise<void> {
@@ -11,10 +11,11 @@ export async function serviceRoutes(app: App, { management }: Services): Promise
       config: { access: 'self' },
       schema: {
         tags: ['service'],
+        operationId: 'getServiceInfo',
         summary: "The user's service information",
         description: 'Preferences, library (newest first), personal boxes and privacy, read together.',
         params: UidParams,
-        response: { 200: ServiceInfo, ...problemResponses },
+        response: { 200: ServiceInfo },
       },
     },
     async (request) => management.serviceInfo.read(request.uid),

@@ -5,6 +5,9 @@ import { dateTime, money } from '../ui';
 /** Detail fields that only repeat what the page shows elsewhere or mean nothing to a reader. */
 const HIDDEN = new Set(['entryIds']);
 
+/** A value of a record's detail as text: objects as JSON, never as "[object Object]". */
+const wordsOf = (v: unknown): string => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
 /** A record's detail in a few words: the resources, the other party, the charge, the reason of a refusal. */
 function detailText(detail: Record<string, unknown>): string {
   return Object.entries(detail)
@@ -14,7 +17,7 @@ function detailText(detail: Record<string, unknown>): string {
         const { amount, currency, outcome } = v as { amount?: number; currency?: string; outcome?: string };
         return `charge: ${amount !== undefined && currency ? money(amount, currency) : '—'}${outcome && outcome !== 'granted' ? ` ${outcome}` : ''}`;
       }
-      return `${key}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`;
+      return `${key}: ${Array.isArray(v) ? v.map(wordsOf).join(', ') : wordsOf(v)}`;
     })
     .join(' · ');
 }

@@ -94,7 +94,7 @@ function ResourceForm({ resource, saving: state, runSave: run, onDone, onCancel 
       contentUri: checkText(R.contentUri, fields.contentUri),
       mimeType: checkText(R.mimeType, fields.mimeType),
       durationSec: fields.durationSec ? checkText(R.durationSec, fields.durationSec) : null,
-      categories: checkList(R.categories as FieldSchema, categories),
+      categories: checkList(R.categories, categories),
       provider: checkText(R.provider, fields.provider),
       validityDays: checkText(R.validityDays, fields.validityDays),
       currency: checkText(R.prices.properties.currency, fields.currency),
@@ -309,7 +309,7 @@ function BoxForm({ box, resources, saving: state, runSave: run, onDone }: BoxFor
     const found = {
       id: fields.id && !box ? checkText(B.id, fields.id) : null,
       name: checkText(B.name, fields.name),
-      resources: checkList(B.resourceIds as FieldSchema, chosen),
+      resources: checkList(B.resourceIds, chosen),
       price: checkText(B.price, fields.price),
       currency: checkText(B.currency, fields.currency),
       validityDays: checkText(B.validityDays, fields.validityDays),

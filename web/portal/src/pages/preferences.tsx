@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { idempotencyKey, must, type Answer, type Schemas } from '../../../api/client';
-import { checkIdentity, checkList, checkText, limitsOf, splitList, type FieldSchema } from '../../../api/fields';
+import { checkIdentity, checkList, checkText, limitsOf, splitList } from '../../../api/fields';
 import { FilterInput, PersonalBoxInput, Preferences, RuleInput } from '../../../api/schemas';
 import { isActive, loadResources, own, titleOf, type Box, type Resource } from '../catalog';
 import { usePortal, type Portal } from '../context';
@@ -226,7 +226,7 @@ function RuleForm({ rule, choices, nextPriority, onDone, onCancel }: { rule?: Ru
     event.preventDefault();
     const callerList = splitList(callers);
     const found: Record<string, string | null> = {
-      callers: checkList(conditionSchema.callers as FieldSchema, callerList, checkIdentity),
+      callers: checkList(conditionSchema.callers, callerList, checkIdentity),
       time: (timeFrom === '') !== (timeTo === '') ? 'set both times, or neither' : timeFrom ? checkText(conditionSchema.timeOfDay.properties.from, timeFrom) ?? checkText(conditionSchema.timeOfDay.properties.to, timeTo) : null,
       dates: (dateFrom === '') !== (dateTo === '') ? 'set both dates, or neither' : dateFrom && dateFrom > dateTo ? 'the first date must not be after the last' : null,
       priority: checkText(RuleInput.properties.priority, priority),
@@ -312,7 +312,7 @@ function PersonalBoxesSection({ choices, onChanged }: { choices: Choices; onChan
 
   const submit = (event: Event) => {
     event.preventDefault();
-    const found = { name: checkText(fields.name, name.trim()), resources: checkList(fields.resourceIds as FieldSchema, chosen) };
+    const found = { name: checkText(fields.name, name.trim()), resources: checkList(fields.resourceIds, chosen) };
     setErrors(found);
     if (found.name || found.resources) return;
     void run(async () => {
@@ -399,9 +399,9 @@ function FiltersSection({ filters, onChanged }: { filters: Filter[]; onChanged: 
     event.preventDefault();
     const lists = { categories: splitList(categories), providers: splitList(providers), owners: splitList(owners) };
     const found = {
-      categories: checkList(props.categories as FieldSchema, lists.categories),
-      providers: checkList(props.providers as FieldSchema, lists.providers),
-      owners: checkList(props.owners as FieldSchema, lists.owners, checkIdentity),
+      categories: checkList(props.categories, lists.categories),
+      providers: checkList(props.providers, lists.providers),
+      owners: checkList(props.owners, lists.owners, checkIdentity),
       none: Object.values(lists).every((l) => l.length === 0) && ratings.length === 0 && types.length === 0 ? 'set at least one criterion' : null,
     };
     setError(found);

@@ -19,7 +19,7 @@ export function PresentingNow() {
       }
     };
     void read();
-    const timer = setInterval(read, EVERY_MS);
+    const timer = setInterval(() => void read(), EVERY_MS);
     return () => {
       stopped = true;
       clearInterval(timer);

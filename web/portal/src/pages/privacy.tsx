@@ -1,7 +1,7 @@
 /** Privacy: who may copy from the user and send gifts, the user's contacts and blocked list. */
 import { useState } from 'preact/hooks';
 import { idempotencyKey, must, type Answer } from '../../../api/client';
-import { checkIdentity, checkList, splitList, type FieldSchema } from '../../../api/fields';
+import { checkIdentity, checkList, splitList } from '../../../api/fields';
 import { Privacy } from '../../../api/schemas';
 import { own } from '../catalog';
 import { usePortal } from '../context';
@@ -39,8 +39,8 @@ function PrivacyForm({ privacy }: { privacy: PrivacySettings }) {
     event.preventDefault();
     const lists = { contacts: splitList(contacts), blocked: splitList(blocked) };
     const found = {
-      contacts: checkList(Privacy.properties.contacts as FieldSchema, lists.contacts, checkIdentity),
-      blocked: checkList(Privacy.properties.blocked as FieldSchema, lists.blocked, checkIdentity),
+      contacts: checkList(Privacy.properties.contacts, lists.contacts, checkIdentity),
+      blocked: checkList(Privacy.properties.blocked, lists.blocked, checkIdentity),
     };
     setErrors(found);
     if (found.contacts || found.blocked) return;
