@@ -14,6 +14,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../../src/domain/identity.js';
+import { isWebPageUrl } from '../../src/http/plugins/web-pages.js';
 import { createTestContext, type TestContext } from '../support/context.js';
 import { seedCopyCatalog } from '../support/copy-fixtures.js';
 import { RequestArbitraries, operationsOf, type FuzzRequest, type KnownValues, type OpenApiDocument, type Operation } from '../support/openapi-fuzz.js';
@@ -116,8 +117,9 @@ async function refusedChanges(request: FuzzRequest, before: StoreSnapshot): Prom
 
 describe('REST API fuzzing', () => {
   it('documents every route the app serves, so every route is fuzzed', () => {
+    // The documentation and the browser pages are pages, not operations of the API.
     const documentation = /^\/($|docs|openapi\.json)/;
-    const served = ctx.app.routeTable.filter((r) => !documentation.test(r.url)).map((r) => nameOf({ method: r.method, path: r.url.replace(/:(\w+)/g, '{$1}') }));
+    const served = ctx.app.routeTable.filter((r) => !documentation.test(r.url) && !isWebPageUrl(r.url)).map((r) => nameOf({ method: r.method, path: r.url.replace(/:(\w+)/g, '{$1}') }));
     expect(operations.map(nameOf).sort()).toEqual([...new Set(served)].sort());
     expect(operations.length).toBeGreaterThan(40);
   });
