@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../../src/domain/identity.js';
 import { isWebPageUrl } from '../../src/http/plugins/web-pages.js';
-import { createTestContext, type TestContext } from '../support/context.js';
+import { createTestContext, type TestContext, withForgedSignature } from '../support/context.js';
 import { seedCopyCatalog } from '../support/copy-fixtures.js';
 import { RequestArbitraries, operationsOf, type FuzzRequest, type KnownValues, type OpenApiDocument, type Operation } from '../support/openapi-fuzz.js';
 import { box, entry, preferences, rule, seedUser } from '../support/presentation-fixtures.js';
@@ -75,7 +75,7 @@ beforeAll(async () => {
     { authorization: ctx.as(alice).authorization, weight: 4 },
     { authorization: ctx.as(bob).authorization, weight: 1 },
     { authorization: null, weight: 1 },
-    { authorization: `Bearer ${ctx.token(alice, 'sp').replace(/.$/, 'x')}`, weight: 1 },
+    { authorization: `Bearer ${withForgedSignature(ctx.token(alice, 'sp'))}`, weight: 1 },
   ]);
 }, 60_000);
 afterAll(async () => {

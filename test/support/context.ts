@@ -13,6 +13,15 @@ import { createServices, type ServiceOptions, type Services } from '../../src/wi
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
+/**
+ * The token with the first character of its signature changed: well formed, never valid. (Changing
+ * the last character is not enough: it carries padding bits a decoder ignores.)
+ */
+export function withForgedSignature(jwt: string): string {
+  const at = jwt.lastIndexOf('.') + 1;
+  return `${jwt.slice(0, at)}${jwt[at] === 'A' ? 'B' : 'A'}${jwt.slice(at + 1)}`;
+}
+
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     CMR_REDIS_NAMESPACE: `t-${randomUUID().slice(0, 13)}`,
