@@ -9,6 +9,7 @@ import type { CopyFigures, CopyModeFigures, SipCopyStep } from './parts/copies.j
 import type { GrowthFigures } from './parts/growth.js';
 import type { Sustained } from './parts/load-figures.js';
 import type { ManagementFigures } from './parts/management.js';
+import type { ParserFigures } from './parts/parser.js';
 import type { LoadResult } from './sipp-load.js';
 import { round } from './stats.js';
 
@@ -22,6 +23,7 @@ export interface BenchResults {
   copies?: CopyFigures;
   management?: ManagementFigures;
   growth?: GrowthFigures;
+  parser?: ParserFigures;
   goals?: Goal[];
 }
 
@@ -92,6 +94,7 @@ export function renderTable(results: BenchResults): string {
   if (results.copies) rows.push(...copyRows(results.copies));
   if (results.management) rows.push(managementRow(results.management));
   if (results.growth) rows.push(...growthRows(results.growth));
+  if (results.parser) rows.push(...parserRows(results.parser));
   for (const goal of results.goals ?? []) rows.push(['goal', goal.goal, goal.figure, '', goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed']);
   const header: Row = ['part', 'measure', 'CMR', 'compared with', 'ratio / verdict'];
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -151,6 +154,14 @@ function growthRows(growth: GrowthFigures): Row[] {
       `${g.roundTrips} round trips, ${g.bytesIn} B read`,
       '',
     ]),
+  ];
+}
+
+function parserRows(parser: ParserFigures): Row[] {
+  const cells = (t: ParserFigures['invite']): [string, string] => [`${t.strict} ns`, `sip package alone: ${t.packageOnly} ns; drachtio-srf parser: ${t.drachtioSrf} ns`];
+  return [
+    ['parser', 'reading an initial INVITE with SDP (strict check, then the sip package)', ...cells(parser.invite), `${parser.ratio}× the package alone`],
+    ['parser', `reading the ${parser.archive.messages} messages of RFC 4475's archive that read as SIP, per message`, ...cells(parser.archive), `${round(parser.archive.strict / parser.archive.packageOnly, 2)}×`],
   ];
 }
 

@@ -9,14 +9,19 @@
  * quoted strings (RFC 3261 §7.3.1: a list header may come as one line or several).
  */
 export function headerEntries(value: string | undefined): string[] {
-  if (!value) return [];
+  return value ? listEntries(value).filter((e) => e.length > 0) : [];
+}
+
+/** Every comma-separated entry of a list header, empty ones included (`a,,b` has three). */
+export function listEntries(value: string): string[] {
   const entries: string[] = [];
   let depth = 0;
   let quoted = false;
   let start = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
-    if (c === '"' && value[i - 1] !== '\\') quoted = !quoted;
+    if (quoted && c === '\\') i++; // a quoted-pair: the next character is taken as it is
+    else if (c === '"') quoted = !quoted;
     else if (!quoted && c === '<') depth++;
     else if (!quoted && c === '>') depth = Math.max(0, depth - 1);
     else if (!quoted && depth === 0 && c === ',') {
@@ -25,7 +30,7 @@ export function headerEntries(value: string | undefined): string[] {
     }
   }
   entries.push(value.slice(start).trim());
-  return entries.filter((e) => e.length > 0);
+  return entries;
 }
 
 /** The URI of a name-addr (`"Bob" <sip:bob@x>;tag=1`) or addr-spec (`sip:bob@x;tag=1`) entry. */

@@ -12,6 +12,7 @@ import { isTrusted, type Cidr } from '../../src/config/cidr.js';
 import { COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
+import { headerEntries } from '../common/header-values.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { appendHeader, headerValue, setHeader, tagOf } from '../sip-stack/message.js';
 import { sipPackage, type SipRequest, type SipResponse } from '../sip-stack/sip-package.js';
@@ -134,11 +135,21 @@ export class CallProxy implements StackHandler {
     });
   }
 
-  /** Max-Forwards (483) and loop detection (482); null when the request was answered. */
+  /** Max-Forwards (483), Request-URI scheme (416), Proxy-Require (420) and loop detection (482); null when the request was answered. */
   private check(request: SipRequest, source: Peer): Checked | null {
     const maxForwards = maxForwardsOf(request);
     if (maxForwards <= 0) {
       this.stack.reply(request, 483, 'Too Many Hops');
+      return null;
+    }
+    if (!/^(?:sips?|tel):/i.test(request.uri)) {
+      this.stack.reply(request, 416, 'Unsupported URI Scheme'); // RFC 3261 §16.3, before any routing
+      return null;
+    }
+    // This proxy implements no extension a proxy must understand: every tag is unsupported (RFC 3261 §16.3).
+    const required = headerEntries(headerValue(request, 'proxy-require'));
+    if (required.length > 0) {
+      this.stack.reply(request, 420, 'Bad Extension', { headers: { Unsupported: required.join(', ') } });
       return null;
     }
     const routing = routeRequest(request, this.stack, this.options.outboundProxy);
@@ -158,8 +169,10 @@ export class CallProxy implements StackHandler {
     this.pending.set(key, pending);
     this.stack.reply(request, 100, 'Trying');
 
-    // The same Call-ID again is a spiral through this server: proxied, presented only once.
+    // The same Call-ID again is a spiral through this server: proxied, presented only once. An
+    // RFC 2543 caller sends no From tag, so there is no dialog to present to: proxied as it is.
     const spiral = this.table.get(callId) !== undefined;
+    const fromTag = tagOf(request.headers.from);
     const log = this.options.logger.child({ callId });
     let call: CallRecord | null = null;
     const finish = (status: number, reason: string) => {
@@ -168,9 +181,10 @@ export class CallProxy implements StackHandler {
       this.stack.reply(request, status, reason);
     };
     try {
-      const annotation = spiral ? NOTHING_PRESENTED : await this.annotate(request, source, log);
+      const annotation = spiral || fromTag === null ? NOTHING_PRESENTED : await this.annotate(request, source, fromTag, log);
       if (spiral) log.info({ event: 'invite-spiral' }, 'INVITE spiralled back; proxied without presentation');
-      else call = pending.call = this.table.open(callId, tagOf(request.headers.from)!, annotation.toCaller, log);
+      else if (fromTag === null) log.info({ event: 'invite-without-from-tag' }, 'INVITE without a From tag; proxied without presentation');
+      else call = pending.call = this.table.open(callId, fromTag, annotation.toCaller, log);
 
       if (pending.cancelled) return finish(487, 'Request Terminated');
       const to = await this.resolve(checked.routing.hop);
@@ -295,7 +309,7 @@ export class CallProxy implements StackHandler {
   }
 
   /** Asks the core what to present; nothing when the parties cannot be identified or the core fails (fail open). */
-  private async annotate(request: SipRequest, source: Peer, log: Logger): Promise<CallAnnotation> {
+  private async annotate(request: SipRequest, source: Peer, fromTag: string, log: Logger): Promise<CallAnnotation> {
     const trusted = this.isTrusted(source);
     const caller = requestorOf(request, trusted);
     const called = calledIdentity(trusted, headerValue(request, 'p-served-user'), request.uri);
@@ -303,7 +317,6 @@ export class CallProxy implements StackHandler {
       log.info({ event: 'identities-unusable' }, 'caller or called identity not usable; call proceeds unannotated');
       return NOTHING_PRESENTED;
     }
-    const fromTag = tagOf(request.headers.from)!;
     const annotation = await this.calls.callStarted({ callId: request.headers['call-id'], fromTag, caller, called });
     log.info({ event: 'call-started', caller, called, toCaller: annotation.toCaller.length, toCalled: annotation.toCalled.length }, 'initial INVITE');
     return annotation;

@@ -36,20 +36,19 @@ export function uriText(uri: string | RawUri | undefined): string {
 }
 
 /**
- * The wire form. The package's serializer writes each header once; lists of strings (headers
- * this stack sets one line per value, such as Alert-Info) are written as separate lines here.
+ * The wire form. The package's serializer writes each header once, under its own spelling of
+ * the name; headers written as text (generic headers, and lists of strings this stack sets one
+ * line per value, such as Alert-Info) are written here, under the name they came with.
  */
 export function serialize(message: SipMessage): string {
-  const single: Record<string, unknown> = {};
+  const structured: Record<string, unknown> = {};
   let lines = '';
   for (const [name, value] of Object.entries(message.headers)) {
-    if (isStringList(value)) {
-      for (const item of value) lines += `${displayName(name)}: ${item}\r\n`;
-    } else {
-      single[name] = value;
-    }
+    if (typeof value === 'string') lines += `${displayName(name, message.headerNames)}: ${value}\r\n`;
+    else if (isStringList(value)) for (const item of value) lines += `${displayName(name, message.headerNames)}: ${item}\r\n`;
+    else structured[name] = value;
   }
-  const text = sipPackage.stringify({ ...message, headers: single } as unknown as SipMessage);
+  const text = sipPackage.stringify({ ...message, headers: structured } as unknown as SipMessage);
   if (lines === '') return text;
   const end = text.indexOf('\r\n\r\n');
   return text.slice(0, end + 2) + lines + text.slice(end + 2);
@@ -68,7 +67,9 @@ function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string');
 }
 
-/** Same capitalisation as the package uses for the headers it writes. */
-function displayName(name: string): string {
+/** The name a header came with, else the capitalisation the package uses for the headers it writes. */
+function displayName(name: string, spelled: Record<string, string> | undefined): string {
+  const original = spelled?.[name];
+  if (original !== undefined) return original;
   return name === 'call-id' ? 'Call-ID' : name.replace(/\b([a-z])/g, (c) => c.toUpperCase());
 }

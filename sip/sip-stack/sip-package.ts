@@ -1,7 +1,7 @@
 /**
  * Typed view of the parts of the untyped `sip` package (0.0.6) this stack uses: its message
- * parser and serializer, its RFC 3261 transaction state machines and its URI parser and
- * resolver. Its transports and its `start`/`send` glue are not used (see stack.ts for why).
+ * parser and serializer, its RFC 3261 transaction state machines and its URI parser. Its
+ * resolver and transports and its `start`/`send` glue are not used (see stack.ts for why).
  * Nothing outside `sip/sip-stack/` touches the package directly.
  */
 import { createRequire } from 'node:module';
@@ -66,6 +66,8 @@ export interface SipRequest {
   headers: SipHeaders;
   /** Body as a byte string (latin1): one character per octet. */
   content: string;
+  /** Header names as they came, by key, so unknown headers leave spelled as they arrived. */
+  headerNames?: Record<string, string>;
 }
 
 export interface SipResponse {
@@ -74,6 +76,7 @@ export interface SipResponse {
   version?: string;
   headers: SipHeaders;
   content?: string;
+  headerNames?: Record<string, string>;
 }
 
 export type SipMessage = SipRequest | SipResponse;
@@ -109,14 +112,6 @@ export interface TransactionLayer {
   destroy(): void;
 }
 
-/** A next-hop address found by the package's resolver (SRV, then A/AAAA; IP literals as is). */
-export interface ResolvedTarget {
-  protocol: string;
-  address?: string;
-  host?: string;
-  port: number;
-}
-
 interface SipPackage {
   parse(data: Buffer | string): SipMessage | undefined;
   stringify(message: SipMessage): string;
@@ -129,7 +124,6 @@ interface SipPackage {
   makeTransactionLayer(options: Record<string, unknown>, open: unknown): TransactionLayer;
   parseUri(uri: string): RawUri | undefined;
   stringifyUri(uri: RawUri | string): string;
-  resolve(uri: RawUri, done: (targets: ResolvedTarget[]) => void): void;
 }
 
 export const sipPackage = createRequire(import.meta.url)('sip') as SipPackage;

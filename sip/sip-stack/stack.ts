@@ -6,21 +6,23 @@
  * they crash the process on a bind error (no 'error' handlers), bind the WebSocket server to
  * every interface, cannot size the UDP receive buffer or report when they listen, accept
  * unbounded TCP bodies, and take any destination on the server's host for one of its own flows.
+ * Its resolver is replaced too: it holds on to the resolver the process had when it loaded.
  *
  * What the stack guarantees its user: every request reaches `onRequest` once (retransmissions
  * are absorbed by its server transaction), an ACK to a 2xx reaches `onAck`, a malformed message
  * is answered 400 when it can be answered and dropped otherwise, and no handler error escapes.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { sipWarning } from '../../src/calls/sip-warning.js';
-import { headerValue, serialize } from './message.js';
+import { serialize } from './message.js';
+import { readMessage, type Refusal, type WireHeader } from './reading.js';
 import {
   isRequest,
   sipPackage,
   type RawUri,
-  type ResolvedTarget,
   type SipMessage,
   type SipRequest,
   type SipResponse,
@@ -61,6 +63,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 const UDP_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const IDLE_CONNECTION_MS = 5 * 60_000;
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
+/** The header lines a refusal echoes (RFC 3261 §8.2.6.2). */
+const ECHOED = new Set(['via', 'from', 'to', 'call-id', 'cseq']);
 /** The RFC 3261 magic cookie every branch this stack writes starts with. */
 const BRANCH_COOKIE = 'z9hG4bK';
 /** Separates the package's branch from the random tail this stack adds. */
@@ -124,23 +128,28 @@ export class SipStack {
   }
 
   /**
-   * Where to send for a URI: IP literals as they are, names through the package's resolver (SRV,
-   * then A/AAAA). Null when nothing is found, or for WebSocket and TLS, which this server
-   * reaches only on a live flow.
+   * Where to send for a URI (RFC 3263, for the transport the URI asks for): IP literals as they
+   * are; a name with a port through its A/AAAA records; a name without one through its SRV
+   * records, then A/AAAA on 5060. Null when nothing is found, or for WebSocket and TLS, which
+   * this server reaches only on a live flow. The process's resolver is asked at each call, so
+   * it follows `dns.setServers`.
    */
   async resolve(uri: RawUri): Promise<Peer | null> {
     const protocol = protocolOf(uri);
     if (protocol === null) return null;
-    if (net.isIP(uri.host) !== 0) return { protocol, address: uri.host, port: Number.isNaN(uri.port) ? 5060 : uri.port };
-    const targets = await new Promise<ResolvedTarget[]>((resolve) => {
-      try {
-        sipPackage.resolve(uri, resolve);
-      } catch {
-        resolve([]);
-      }
-    });
-    const usable = targets.find((t) => t.address && t.protocol.toUpperCase() === protocol);
-    return usable ? { protocol, address: usable.address!, port: usable.port } : null;
+    const port = Number.isNaN(uri.port) ? null : uri.port;
+    if (net.isIP(uri.host) !== 0) return { protocol, address: uri.host, port: port ?? 5060 };
+    if (port !== null) {
+      const address = await addressOf(uri.host);
+      return address ? { protocol, address, port } : null;
+    }
+    const services = await dns.resolveSrv(`_sip._${protocol.toLowerCase()}.${uri.host}`).catch(() => []);
+    for (const service of services.sort((a, b) => a.priority - b.priority)) {
+      const address = await addressOf(service.name);
+      if (address) return { protocol, address, port: service.port };
+    }
+    const address = await addressOf(uri.host);
+    return address ? { protocol, address, port: 5060 } : null;
   }
 
   /** The live connection a flow id names, if any. */
@@ -275,12 +284,15 @@ export class SipStack {
 
   private receive(bytes: Buffer, from: Peer, handler: StackHandler): void {
     const log = this.options.logger;
-    const message = parse(bytes);
-    if (!message) {
+    const reading = readMessage(bytes, from.protocol);
+    if (reading.kind !== 'message') {
       this.options.traffic?.('in', 'malformed');
-      log.debug({ event: 'sip-malformed', from: `${from.protocol} ${from.address}:${from.port}`, bytes: bytes.length }, 'dropped unparsable message');
+      const fault = reading.kind === 'refused' ? reading.refusal.fault : reading.fault;
+      log.debug({ event: 'sip-malformed', from: `${from.protocol} ${from.address}:${from.port}`, bytes: bytes.length, fault }, reading.kind === 'refused' ? 'refused malformed request' : 'dropped unreadable message');
+      if (reading.kind === 'refused') this.refuse(reading.headers, reading.refusal, from);
       return;
     }
+    const message = reading.message;
     this.options.traffic?.('in', kindOf(message));
     try {
       if (isRequest(message)) this.receiveRequest(message, from, handler);
@@ -288,6 +300,22 @@ export class SipStack {
     } catch (err) {
       log.error({ event: 'sip-handler-error', callId: message.headers['call-id'], err }, 'message handling failed');
     }
+  }
+
+  /**
+   * Answers a request that did not read as SIP from its own header lines, as they came: its
+   * Via, From, To (with a tag of this server), Call-ID and CSeq (RFC 3261 §8.2.6.2), without a
+   * transaction (a retransmission gets the same answer again).
+   */
+  private refuse(headers: WireHeader[], refusal: Refusal, to: Peer): void {
+    const echoed = headers.filter((h) => ECHOED.has(h.key)).map((h) => {
+      if (h.key !== 'to' || /;\s*tag\s*=/i.test(h.value)) return `${h.name}: ${h.value}`;
+      const tag = createHash('sha1').update(headers.map((x) => x.value).join('\n')).digest('hex').slice(0, 10);
+      return `${h.name}: ${h.value};tag=${tag}`;
+    });
+    const lines = [`SIP/2.0 ${refusal.status} ${refusal.reason}`, ...echoed, `Warning: ${sipWarning(this.options.publicHost, refusal.fault)}`, 'Content-Length: 0'];
+    this.options.traffic?.('out', `${Math.floor(refusal.status / 100)}xx`);
+    this.transports.send(to, Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), () => {});
   }
 
   private receiveRequest(request: SipRequest, from: Peer, handler: StackHandler): void {
@@ -305,12 +333,6 @@ export class SipStack {
       return;
     }
     this.transactions.createServerTransaction(request, this.connectionTo(from, () => {}));
-    const invalid = invalidRequestReason(request);
-    if (invalid) {
-      this.options.logger.debug({ event: 'sip-bad-request', callId: request.headers['call-id'], reason: invalid }, 'answered 400');
-      this.reply(request, 400, 'Bad Request', { headers: { warning: sipWarning(this.options.publicHost, invalid) } });
-      return;
-    }
     this.guard(request, () => handler.onRequest(request, from));
   }
 
@@ -334,16 +356,14 @@ export class SipStack {
     }
   }
 
-  /** A message over the size cap: a request whose headers parse gets 413; anything else is dropped. */
+  /** A message over the size cap: a request whose header section reads gets 413; anything else is dropped. */
   private refuseOversized(head: Buffer, from: Peer): void {
-    const message = parse(head);
+    const reading = readMessage(head, 'TCP');
     this.options.traffic?.('in', 'oversized');
     this.options.logger.debug({ event: 'sip-oversized', from: `${from.protocol} ${from.address}:${from.port}` }, 'message over the size cap');
-    if (!message || !isRequest(message) || message.method === 'ACK') return;
-    const response = sipPackage.makeResponse(message, 413, 'Request Entity Too Large', {
-      headers: { warning: sipWarning(this.options.publicHost, `message larger than ${MAX_MESSAGE_BYTES} bytes`) },
-    });
-    this.write(response, from, () => {});
+    if (reading.kind === 'unreadable' || head.subarray(0, 4).toString('latin1') === 'ACK ') return;
+    if (reading.kind === 'message' && !isRequest(reading.message)) return;
+    this.refuse(reading.headers, { status: 413, reason: 'Request Entity Too Large', fault: `message larger than ${MAX_MESSAGE_BYTES} bytes` }, from);
   }
 }
 
@@ -357,49 +377,12 @@ function withoutBranchTail(response: SipResponse): SipResponse {
   return { ...response, headers: { ...response.headers, via } };
 }
 
-/** Parses and checks the headers every message needs (Via, Call-ID, From, To, CSeq). */
-function parse(bytes: Buffer): SipMessage | undefined {
-  let message: SipMessage | undefined;
-  try {
-    message = sipPackage.parse(bytes);
-  } catch {
-    return undefined;
-  }
-  if (!message) return undefined;
-  const h = message.headers;
-  const complete =
-    Array.isArray(h.via) &&
-    h.via.length > 0 &&
-    h.via.every((v) => v && typeof v.host === 'string' && v.params) &&
-    typeof h['call-id'] === 'string' &&
-    h['call-id'].length > 0 &&
-    h.from?.params !== undefined &&
-    h.to?.params !== undefined &&
-    typeof h.cseq?.seq === 'number' &&
-    typeof h.cseq.method === 'string';
-  if (!complete) return undefined;
-  if (isRequest(message)) {
-    if (typeof message.uri !== 'string') return undefined;
-    message.content ??= '';
-  } else if (!Number.isInteger(message.status) || message.status < 100 || message.status > 699) {
-    return undefined;
-  }
-  return message;
-}
-
-/** Faults of a request that can still be answered. */
-function invalidRequestReason(request: SipRequest): string | null {
-  const h = request.headers;
-  if (h.cseq.method !== request.method) return 'CSeq method does not match the request';
-  if (!Number.isSafeInteger(h.cseq.seq) || h.cseq.seq < 0 || h.cseq.seq >= 2 ** 31) return 'bad CSeq number';
-  const maxForwards = headerValue(request, 'max-forwards');
-  if (maxForwards !== undefined && !/^\d{1,3}$/.test(maxForwards.trim())) return 'bad Max-Forwards';
-  const length = h['content-length'];
-  if (length !== undefined && (!Number.isInteger(length) || length < 0)) return 'bad Content-Length';
-  if (length !== undefined && length > Buffer.byteLength(request.content, 'latin1')) return 'body shorter than Content-Length';
-  if (!request.headers.from.params['tag']) return 'From has no tag';
-  if (!/^[a-z][a-z0-9+.-]*:\S+$/i.test(request.uri)) return 'bad Request-URI';
-  return null;
+/** An IPv4 address of a name, else an IPv6 one; null when it has neither. */
+async function addressOf(name: string): Promise<string | null> {
+  const [v4] = await dns.resolve4(name).catch(() => []);
+  if (v4) return v4;
+  const [v6] = await dns.resolve6(name).catch(() => []);
+  return v6 ?? null;
 }
 
 /** UDP unless the URI asks for TCP; null for what is only reachable on a flow (WS) or unsupported (TLS). */

@@ -13,7 +13,7 @@ export interface FramerEvents {
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
-const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/im;
+const CONTENT_LENGTH = /^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*$/gim;
 
 export class StreamFramer {
   private buffer: Buffer = Buffer.alloc(0);
@@ -39,9 +39,15 @@ export class StreamFramer {
       return false;
     }
     const head = this.buffer.subarray(0, end + HEADER_END.length);
-    const declared = CONTENT_LENGTH.exec(head.toString('latin1'));
-    // Content-Length is mandatory on streams; a message without it is taken to have no body.
-    const length = declared ? declared[1]! : '0';
+    const declared = [...head.toString('latin1').matchAll(CONTENT_LENGTH)];
+    // Two lengths leave no way to tell where the next message starts (RFC 4475 §3.3.9); the
+    // stack reads the same header section the same way. Content-Length is mandatory on streams;
+    // a message without it is taken to have no body (and refused by the stack).
+    if (declared.length > 1) {
+      this.fail('more than one Content-Length');
+      return false;
+    }
+    const length = declared[0]?.[1] ?? '0';
     if (!/^\d{1,10}$/.test(length)) {
       this.fail(`bad Content-Length "${length.slice(0, 20)}"`);
       return false;

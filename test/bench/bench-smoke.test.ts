@@ -119,6 +119,12 @@ describe('npm run bench -- --smoke', () => {
     expect(new Set(library.map((g) => g.roundTrips)).size).toBe(1);
     expect(figures.goals!.length).toBeGreaterThan(0);
   });
+
+  it('times the strict SIP reading beside the sip package alone and drachtio-srf', () => {
+    const { invite, archive } = figures.parser!;
+    for (const times of [invite, archive]) for (const ns of [times.strict, times.packageOnly, times.drachtioSrf]) expect(ns).toBeGreaterThan(0);
+    expect(archive.messages).toBeGreaterThan(0);
+  });
 });
 
 describe('npm run bench without sipp', () => {

@@ -1,6 +1,7 @@
 /**
- * A Route header the SIP parser cannot read (`Route: garbage`) is a bad request: answered 400,
- * whether on an initial INVITE or in a dialog, and never a server error.
+ * A Route header that is not a name-addr (`Route: garbage`) is a bad request: answered 400 with
+ * a Warning that names the header, whether on an initial INVITE or in a dialog, never a server
+ * error, and sent nowhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
@@ -28,7 +29,8 @@ describe('an unreadable Route header', () => {
     const callId = `bad-route-${method}-${process.pid}@test`;
     caller.send(request(method, `sip:+15551230002@${called.uriHostPort};user=phone`, caller, { callId, ...(toTag ? { toTag } : {}), headers: ['Route: garbage'] }));
     const answer = await caller.receive((m) => m.header('call-id')[0] === callId && !m.firstLine.startsWith('SIP/2.0 100 '));
-    expect(answer.firstLine).toBe('SIP/2.0 400 Bad Route');
+    expect(answer.firstLine).toBe('SIP/2.0 400 Bad Request');
+    expect(answer.header('warning')[0]).toContain('Route: not a name-addr');
     expect(called.hasReceived((m) => m.header('call-id')[0] === callId)).toBe(false);
   });
 });
