@@ -49,6 +49,7 @@ async function startEmbedded(services: Services, ports: CorePorts): Promise<Sign
     metrics: services.metrics,
     calls: ports.calls,
     copy: ports.copy,
+    load: services.load,
   });
   services.readiness.register('sip', () => front.listening);
   return front;

@@ -12,6 +12,7 @@ import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { EventLoopLag, LoadShedder, type LoadSignal } from './overload/load-shedder.js';
 import { Readiness } from './observability/readiness.js';
 import { createManagement, type ManagementOptions, type ManagementServices } from './management/management.js';
 import { CallService } from './presentation/call-service.js';
@@ -41,6 +42,8 @@ export interface Services extends Omit<ChargingServices, 'stop'> {
   sipCopy: SipCopyPort;
   /** Library, boxes, gifts, preferences and service information; the library sweeper. */
   management: Omit<ManagementServices, 'stop'>;
+  /** Whether CMR work and new calls are admitted now (overload). */
+  load: LoadShedder;
   /** Background work (sweepers, deliveries) registers its stop function here. */
   onClose(stop: () => Promise<void> | void): void;
   close(): Promise<void>;
@@ -56,6 +59,8 @@ export interface ServiceOptions {
   charging?: ChargingServiceOptions;
   /** Library sweeper settings (tests drive it themselves). */
   management?: ManagementOptions;
+  /** Where the load comes from (tests give a figure; the server measures its event loop). */
+  loadSignal?: LoadSignal;
 }
 
 export async function createServices(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
@@ -73,6 +78,8 @@ export async function createServices(config: Config, logger: Logger, options: Se
   readiness.register('redis', async () => (await redis.ping()) === 'PONG');
 
   const stops: Array<() => Promise<void> | void> = [];
+  const load = new LoadShedder(options.loadSignal ?? new EventLoopLag(), config.overload, { metrics, logger });
+  stops.push(() => load.stop());
   const calls = new CallService(
     {
       reader: new SelectionReader(redis, keys),
@@ -110,6 +117,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     calls,
     management,
     copy,
+    load,
     sipCopy: new SipCopy(copy, { copyKey: config.sip.copyKey, warningHost: config.sip.publicHost }, logger.child({ module: 'sip-copy' })),
     onClose: (stop) => stops.push(stop),
     close: async () => {

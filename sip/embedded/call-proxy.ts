@@ -9,8 +9,9 @@
 import type { Logger } from 'pino';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
 import { isTrusted, type Cidr } from '../../src/config/cidr.js';
-import { COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
+import { classifyInfo, COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
+import { OVERLOAD_REASON, type LoadShedder } from '../../src/overload/load-shedder.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
 import { headerEntries } from '../common/header-values.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
@@ -24,6 +25,10 @@ import { hasLooped, LOOP_PARAM, loopKey, maxForwardsOf, recordRoutes, routeReque
 export interface CallProxyOptions {
   calls: CallEvents;
   copy: SipCopyPort;
+  /** Overload: selections shed, copies and new calls refused (503 with Retry-After). */
+  load: LoadShedder;
+  /** The DTMF key of a copy request, to tell a copy INFO from others without the copy port. */
+  copyKey: string;
   trusted: readonly Cidr[];
   outboundProxy: string | null;
   selectBudgetMs: number;
@@ -40,6 +45,8 @@ export interface CallProxyOptions {
 }
 
 const ASSERTED = ASSERTED_IDENTITY_HEADERS.map((name) => name.toLowerCase());
+/** A call whose selection was shed for overload: nothing presented, and no call kept for the core. */
+const SHED: CallAnnotation = Object.freeze({ toCaller: [], toCalled: [] });
 
 /** An initial INVITE between its arrival and its final response: what CANCEL and the timers need. */
 interface PendingInvite {
@@ -164,6 +171,7 @@ export class CallProxy implements StackHandler {
 
   private async onInitialInvite(request: SipRequest, source: Peer, checked: Checked): Promise<void> {
     const callId = request.headers['call-id'];
+    if (!this.options.load.admitsCall()) return this.refuseForOverload(request, 'new call');
     const key = pendingKey(request);
     const pending: PendingInvite = { invite: request, call: null, cancelled: false, cancelReason: 'cancel', provisional: false, cancelSent: false };
     this.pending.set(key, pending);
@@ -184,6 +192,7 @@ export class CallProxy implements StackHandler {
       const annotation = spiral || fromTag === null ? NOTHING_PRESENTED : await this.annotate(request, source, fromTag, log);
       if (spiral) log.info({ event: 'invite-spiral' }, 'INVITE spiralled back; proxied without presentation');
       else if (fromTag === null) log.info({ event: 'invite-without-from-tag' }, 'INVITE without a From tag; proxied without presentation');
+      else if (annotation === SHED) log.info({ event: 'selection-shed' }, 'overload: INVITE proxied without presentation');
       else call = pending.call = this.table.open(callId, fromTag, annotation.toCaller, log);
 
       if (pending.cancelled) return finish(487, 'Request Terminated');
@@ -294,6 +303,10 @@ export class CallProxy implements StackHandler {
     const call = this.table.get(callId);
     const info = infoMessageOf(request, source, this.isTrusted(source), call?.fromTag ?? null);
     const log = call?.log ?? this.options.logger.child({ callId });
+    if (!this.options.load.admitsCmrWork() && classifyInfo(info, this.options.copyKey).kind !== 'pass-through') {
+      this.refuseForOverload(request, 'copy INFO');
+      return true;
+    }
     let answer;
     try {
       answer = await this.options.copy.handleInfo(info);
@@ -317,9 +330,15 @@ export class CallProxy implements StackHandler {
       log.info({ event: 'identities-unusable' }, 'caller or called identity not usable; call proceeds unannotated');
       return NOTHING_PRESENTED;
     }
-    const annotation = await this.calls.callStarted({ callId: request.headers['call-id'], fromTag, caller, called });
+    const annotation = await this.options.load.select(() => this.calls.callStarted({ callId: request.headers['call-id'], fromTag, caller, called }), SHED);
+    if (annotation === SHED) return annotation;
     log.info({ event: 'call-started', caller, called, toCaller: annotation.toCaller.length, toCalled: annotation.toCalled.length }, 'initial INVITE');
     return annotation;
+  }
+
+  private refuseForOverload(request: SipRequest, what: string): void {
+    this.options.logger.warn({ event: 'overload-refused', callId: request.headers['call-id'], method: request.method, what }, `${what} refused: overload`);
+    this.stack.reply(request, 503, OVERLOAD_REASON, { headers: { 'Retry-After': String(this.options.load.retryAfterSec) } });
   }
 
   private answerCall(call: CallRecord): void {

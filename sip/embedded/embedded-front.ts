@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/config.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
+import type { LoadShedder } from '../../src/overload/load-shedder.js';
 import { SipStack } from '../sip-stack/stack.js';
 import { CallProxy } from './call-proxy.js';
 
@@ -19,6 +20,8 @@ export interface EmbeddedFrontOptions {
   metrics: Metrics;
   calls: CallEvents;
   copy: SipCopyPort;
+  /** Overload: whether selections, copies and new calls are admitted now. */
+  load: LoadShedder;
 }
 
 export interface EmbeddedFront {
@@ -45,6 +48,8 @@ export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise
       proxy = new CallProxy(created, {
         calls: options.calls,
         copy: options.copy,
+        load: options.load,
+        copyKey: options.sip.copyKey,
         trusted: options.sip.trusted,
         outboundProxy: options.sip.outboundProxy,
         selectBudgetMs: options.sip.selectBudgetMs,

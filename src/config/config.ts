@@ -64,6 +64,8 @@ export interface Config {
     /** How long a charged action is left to its request before the recoverer may finish it (null: derived from the CHF timeout). */
     leaseMs: number | null;
   };
+  /** When CMR work is shed and when calls are refused (src/overload/load-shedder.ts). */
+  overload: { shedLagMs: number; refuseLagMs: number; maxSelections: number; retryAfterSec: number };
   portal: { webhookUrl: string | null };
   sessions: { graceSec: number; maxCallSec: number };
   /** Library upkeep: how often the sweeper looks for due entries, how long before expiry it renews. */
@@ -215,6 +217,12 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
       chfTimeoutMs: set(v.CMR_CHF_TIMEOUT_MS, 'CMR_CHF_TIMEOUT_MS'),
       asIdentity: set(v.CMR_AS_IDENTITY, 'CMR_AS_IDENTITY'),
       leaseMs: v.CMR_CHARGING_LEASE_MS,
+    },
+    overload: {
+      shedLagMs: set(v.CMR_OVERLOAD_SHED_LAG_MS, 'CMR_OVERLOAD_SHED_LAG_MS'),
+      refuseLagMs: set(v.CMR_OVERLOAD_REFUSE_LAG_MS, 'CMR_OVERLOAD_REFUSE_LAG_MS'),
+      maxSelections: set(v.CMR_OVERLOAD_MAX_SELECTIONS, 'CMR_OVERLOAD_MAX_SELECTIONS'),
+      retryAfterSec: set(v.CMR_OVERLOAD_RETRY_AFTER_SEC, 'CMR_OVERLOAD_RETRY_AFTER_SEC'),
     },
     portal: { webhookUrl: httpUrl('CMR_PORTAL_WEBHOOK_URL', v.CMR_PORTAL_WEBHOOK_URL) },
     sessions: { graceSec: set(v.CMR_SESSION_GRACE_SEC, 'CMR_SESSION_GRACE_SEC'), maxCallSec: set(v.CMR_MAX_CALL_SEC, 'CMR_MAX_CALL_SEC') },

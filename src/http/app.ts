@@ -8,6 +8,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -19,7 +20,7 @@ import Fastify, {
 import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
 import { authPlugin, refuseUnidentified, type Access } from './plugins/auth.js';
-import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
+import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin, sendProblem } from './plugins/problem.js';
 import { documentRoute, swaggerOptions } from './openapi.js';
 import { Problem } from './schemas/common.js';
 import { callRoutes } from './routes/calls/calls.js';
@@ -52,6 +53,9 @@ declare module 'fastify' {
     routeTable: RouteInfo[];
   }
 }
+
+/** How often the API asks whether CMR work is shed. */
+const OVERLOAD_CHECK_MS = 250;
 
 /** Route modules added by later layers register through this list (see `buildApp`). */
 export type RouteModule = (app: App, services: Services) => Promise<void> | void;
@@ -128,6 +132,16 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   await app.register(swagger, swaggerOptions());
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
+  // Overload sheds the API's work before calls (src/overload/load-shedder.ts): /v1 requests get
+  // 503 with Retry-After while CMR work is shed; operations endpoints and pages still answer.
+  await app.register(underPressure, {
+    healthCheck: async () => services.load.admitsCmrWork(),
+    healthCheckInterval: OVERLOAD_CHECK_MS,
+    // Sent here; the request then goes no further (Fastify stops at a sent reply).
+    pressureHandler: (request, reply) => {
+      if (request.url.startsWith('/v1/')) sendProblem(reply, request, 'dependency-unavailable', 'the server is overloaded: try again later', { retryAfterSec: services.load.retryAfterSec });
+    },
+  });
   // Who sends the request, then the rate limit: per token subject, and per address for requests
   // without a valid token (so floods of refused requests are limited too), then 401 for those.
   // Operations endpoints are not limited.

@@ -10,6 +10,7 @@ import { signToken } from '../../src/http/tokens.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { createServices, type ServiceOptions, type Services } from '../../src/wiring.js';
+import type { LoadSignal } from '../../src/overload/load-shedder.js';
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
@@ -44,12 +45,15 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
+const NO_LOAD: LoadSignal = { lagMs: () => 0, stop: () => {} };
+
 export async function createTestContext(
   options: { env?: Record<string, string>; routes?: RouteModule[]; services?: ServiceOptions } = {},
 ): Promise<TestContext> {
   const config = testConfig(options.env);
   const logger = createLogger(config.log);
-  const services = await createServices(config, logger, options.services);
+  // Tests that are not about overload must not shed work on a busy machine: no lag unless a test gives one.
+  const services = await createServices(config, logger, { loadSignal: NO_LOAD, ...options.services });
   const app = await buildApp(services, options.routes);
   await app.ready();
   const token = (sub: string, role: 'user' | 'sp' = 'user') => signToken(TEST_SECRET, { sub, role });

@@ -1,0 +1,122 @@
+/**
+ * Overload: CMR work is shed before calls are (guide: "overload sheds CMR work before it sheds
+ * calls"). One decision for the whole process, read by the SIP front and the REST API:
+ *
+ * - `normal`: everything runs.
+ * - `shedding` (the event loop lags `shedLagMs` or more, or `maxSelections` selections are
+ *   already under way): calls go through unannotated (`cmr_selections_total{result="shed"}`),
+ *   copy requests and REST requests get 503 with Retry-After.
+ * - `refusing` (the lag reaches `refuseLagMs`, beyond what the plain proxy itself carries): new
+ *   calls are refused with 503 and Retry-After too; requests inside dialogs keep flowing.
+ *
+ * The lag comes from a `LoadSignal`: the event loop's own delay in the server, a given figure in
+ * tests, so the decisions are tested without timing.
+ */
+import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+
+export interface LoadSignal {
+  /** How late the event loop has been running lately, ms. */
+  lagMs(): number;
+  stop(): void;
+}
+
+export interface OverloadLimits {
+  shedLagMs: number;
+  refuseLagMs: number;
+  maxSelections: number;
+  retryAfterSec: number;
+}
+
+export type LoadLevel = 'normal' | 'shedding' | 'refusing';
+
+/** What a refusal for overload tells the client. */
+export const OVERLOAD_REASON = 'Service Unavailable';
+
+export class LoadShedder {
+  private selections = 0;
+  private lastLevel: LoadLevel = 'normal';
+
+  constructor(
+    private readonly signal: LoadSignal,
+    private readonly limits: OverloadLimits,
+    private readonly parts: { metrics: Metrics; logger: Logger },
+  ) {}
+
+  get retryAfterSec(): number {
+    return this.limits.retryAfterSec;
+  }
+
+  /** The level now, from the lag alone (selections under way shed only selections). */
+  level(): LoadLevel {
+    const lag = this.signal.lagMs();
+    const level: LoadLevel = lag >= this.limits.refuseLagMs ? 'refusing' : lag >= this.limits.shedLagMs ? 'shedding' : 'normal';
+    if (level !== this.lastLevel) {
+      this.parts.logger.warn({ event: 'overload', level, was: this.lastLevel, lagMs: Math.round(lag) }, level === 'normal' ? 'load back to normal' : `overload: ${level}`);
+      this.lastLevel = level;
+    }
+    return level;
+  }
+
+  /** Whether CMR work (a copy, a REST request) may run now. */
+  admitsCmrWork(): boolean {
+    return this.level() === 'normal';
+  }
+
+  /** Whether a new call may enter at all; in-dialog requests never ask. */
+  admitsCall(): boolean {
+    return this.level() !== 'refusing';
+  }
+
+  /**
+   * Runs a call's selection unless CMR work is shed or `maxSelections` are already under way;
+   * then `shed` is the answer at once, counted as `cmr_selections_total{result="shed"}`.
+   */
+  async select<T>(selection: () => Promise<T>, shed: T): Promise<T> {
+    if (this.selections >= this.limits.maxSelections || !this.admitsCmrWork()) {
+      this.parts.metrics.selections.inc({ result: 'shed' });
+      return shed;
+    }
+    this.selections += 1;
+    try {
+      return await selection();
+    } finally {
+      this.selections -= 1;
+    }
+  }
+
+  stop(): void {
+    this.signal.stop();
+  }
+}
+
+/** Event-loop delay, sampled by Node itself: the mean over the last `windowMs`, beyond the sampling resolution. */
+export class EventLoopLag implements LoadSignal {
+  private readonly histogram: ELDHistogram;
+  private readonly timer: NodeJS.Timeout;
+  private recentMs = 0;
+
+  constructor(
+    private readonly resolutionMs = 10,
+    windowMs = 500,
+  ) {
+    this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+    this.histogram.enable();
+    this.timer = setInterval(() => {
+      const meanMs = this.histogram.mean / 1e6;
+      this.recentMs = Number.isFinite(meanMs) ? Math.max(0, meanMs - this.resolutionMs) : 0;
+      this.histogram.reset();
+    }, windowMs);
+    this.timer.unref();
+  }
+
+  lagMs(): number {
+    return this.recentMs;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.histogram.disable();
+  }
+}
