@@ -33,12 +33,13 @@ async function main(): Promise<number> {
   }
 
   // The server and the parts load only once the run can go.
-  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchParser }, { goalsOf, renderTable }] = await Promise.all([
+  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchParser }, { benchOverload }, { goalsOf, renderTable }] = await Promise.all([
     import('./parts/calls.js'),
     import('./parts/copies.js'),
     import('./parts/management.js'),
     import('./parts/growth.js'),
     import('./parts/parser.js'),
+    import('./parts/overload.js'),
     import('./report.js'),
   ]);
   const startedAt = new Date();
@@ -51,13 +52,14 @@ async function main(): Promise<number> {
     finishedAt: '',
     smoke: options.smoke,
     machine: machineBefore,
-    options: { callSteps: options.callSteps, copySteps: options.copySteps, stepSec: options.stepSec, restCopies: options.restCopies, httpSec: options.httpSec, connections: options.connections, memorySamples: options.memorySamples, logLevel: options.logLevel },
+    options: { callSteps: options.callSteps, overloadBaseCps: options.overloadBaseCps, copySteps: options.copySteps, stepSec: options.stepSec, restCopies: options.restCopies, httpSec: options.httpSec, connections: options.connections, memorySamples: options.memorySamples, logLevel: options.logLevel },
   };
   if (options.parts.includes('calls')) results.calls = await benchCalls(options, progress);
   if (options.parts.includes('copies')) results.copies = await benchCopies(options, progress);
   if (options.parts.includes('management')) results.management = await benchManagement(options, progress);
   if (options.parts.includes('growth')) results.growth = await benchGrowth(options, progress);
   if (options.parts.includes('parser')) results.parser = benchParser(options, progress);
+  if (options.parts.includes('overload')) results.overload = await benchOverload(options, progress, results.calls?.cmr.targetCps ?? null);
   results.finishedAt = new Date().toISOString();
   results.machine.loadAverageAfter = machineFacts(prerequisites).loadAverage;
   results.goals = goalsOf(results);

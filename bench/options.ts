@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 
-export const PARTS = ['calls', 'copies', 'management', 'growth', 'parser'] as const;
+export const PARTS = ['calls', 'copies', 'management', 'growth', 'parser', 'overload'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -19,6 +19,8 @@ export interface BenchOptions {
   outDir: string;
   /** Call rates tried, calls per second, each for `stepSec`. */
   callSteps: number[];
+  /** The sustained rate the overload part multiplies when the calls part did not run, calls/s. */
+  overloadBaseCps: number;
   /** Copy-call rates tried (each call copies once with INFO), per second. */
   copySteps: number[];
   stepSec: number;
@@ -42,6 +44,7 @@ export interface BenchOptions {
 
 const FULL = {
   callSteps: [100, 200, 400, 800, 1600],
+  overloadBaseCps: 400,
   copySteps: [25, 50, 100, 200, 400],
   stepSec: 10,
   restCopies: 2000,
@@ -55,6 +58,7 @@ const FULL = {
 
 const SMOKE: typeof FULL = {
   callSteps: [20],
+  overloadBaseCps: 10,
   copySteps: [20],
   stepSec: 2,
   restCopies: 40,
@@ -68,9 +72,11 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [options]
   --smoke                  a few seconds per part (CI); results go to a temporary directory unless --out
-  --parts calls,copies,…   only these of calls, copies, management, growth, parser (BENCH_PARTS)
+  --parts calls,copies,…   only these of calls, copies, management, growth, parser, overload (BENCH_PARTS)
   --out DIR                write <timestamp>.json and latest.json there (default bench/results)
   --steps 100,200,…        call rates, calls/s                  (BENCH_STEPS)
+  --overload-base N        overload part: the sustained rate 2× and 3× are of, when the
+                           calls part does not run in the same run  (BENCH_OVERLOAD_BASE)
   --copy-steps 100,200,…   copy-call rates, calls/s              (BENCH_COPY_STEPS)
   --step-sec N             seconds of load per step              (BENCH_STEP_SEC)
   --rest-copies N          REST copies per charging mode         (BENCH_REST_COPIES)
@@ -95,7 +101,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, te
     else if (arg.startsWith('--') && i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]!);
     else throw new UsageError(`unknown argument: ${arg}`);
   }
-  const known = ['parts', 'out', 'steps', 'copy-steps', 'step-sec', 'rest-copies', 'http-sec', 'connections', 'memory-samples', 'log-level'];
+  const known = ['parts', 'out', 'steps', 'overload-base', 'copy-steps', 'step-sec', 'rest-copies', 'http-sec', 'connections', 'memory-samples', 'log-level'];
   for (const name of flags.keys()) if (!known.includes(name)) throw new UsageError(`unknown option: --${name}`);
 
   const base = smoke ? SMOKE : FULL;
@@ -123,6 +129,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, te
     parts: parts as Part[],
     outDir: out ? path.resolve(out) : smoke ? tempDir() : RESULTS_DIR,
     callSteps: rates('steps', 'BENCH_STEPS', base.callSteps),
+    overloadBaseCps: count('overload-base', 'BENCH_OVERLOAD_BASE', base.overloadBaseCps),
     copySteps: rates('copy-steps', 'BENCH_COPY_STEPS', base.copySteps),
     stepSec: count('step-sec', 'BENCH_STEP_SEC', base.stepSec),
     restCopies: count('rest-copies', 'BENCH_REST_COPIES', base.restCopies),

@@ -10,6 +10,7 @@ import type { GrowthFigures } from './parts/growth.js';
 import type { Sustained } from './parts/load-figures.js';
 import type { ManagementFigures } from './parts/management.js';
 import type { ParserFigures } from './parts/parser.js';
+import { OVERLOAD_GOAL_SHARE, type OverloadFigures } from './parts/overload.js';
 import type { LoadResult } from './sipp-load.js';
 import { round } from './stats.js';
 
@@ -24,6 +25,7 @@ export interface BenchResults {
   management?: ManagementFigures;
   growth?: GrowthFigures;
   parser?: ParserFigures;
+  overload?: OverloadFigures;
   goals?: Goal[];
 }
 
@@ -38,7 +40,7 @@ const GOALS = { cps: 500, ratio: 0.8, addedP99Ms: 5, copiesPerSec: 1000, service
 
 export function goalsOf(results: BenchResults): Goal[] {
   const goals: Goal[] = [];
-  const { calls, copies, management, growth } = results;
+  const { calls, copies, management, growth, overload } = results;
   if (calls) {
     goals.push({
       goal: `calls: ≥ ${GOALS.cps} CPS sustained with zero failures`,
@@ -83,6 +85,13 @@ export function goalsOf(results: BenchResults): Goal[] {
       met: growth.memory.bytesPerSession <= GOALS.sessionBytes,
     });
   }
+  for (const step of overload?.steps ?? []) {
+    goals.push({
+      goal: `overload: at ${step.factor}× the sustained rate, completed calls ≥ ${OVERLOAD_GOAL_SHARE * 100} % of the null proxy's`,
+      figure: step.ratio === null ? 'the null proxy completed none' : `${round(step.ratio * 100, 1)} % (${step.cmr.successful} vs ${step.nullProxy.successful} of ${step.cmr.asked})`,
+      met: step.ratio === null ? null : step.ratio >= OVERLOAD_GOAL_SHARE,
+    });
+  }
   return goals;
 }
 
@@ -95,6 +104,7 @@ export function renderTable(results: BenchResults): string {
   if (results.management) rows.push(managementRow(results.management));
   if (results.growth) rows.push(...growthRows(results.growth));
   if (results.parser) rows.push(...parserRows(results.parser));
+  if (results.overload) rows.push(...overloadRows(results.overload));
   for (const goal of results.goals ?? []) rows.push(['goal', goal.goal, goal.figure, '', goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed']);
   const header: Row = ['part', 'measure', 'CMR', 'compared with', 'ratio / verdict'];
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -163,6 +173,17 @@ function parserRows(parser: ParserFigures): Row[] {
     ['parser', 'reading an initial INVITE with SDP (strict check, then the sip package)', ...cells(parser.invite), `${parser.ratio}× the package alone`],
     ['parser', `reading the ${parser.archive.messages} messages of RFC 4475's archive that read as SIP, per message`, ...cells(parser.archive), `${round(parser.archive.strict / parser.archive.packageOnly, 2)}×`],
   ];
+}
+
+function overloadRows(overload: OverloadFigures): Row[] {
+  const completed = (r: LoadResult) => `${r.successful}/${r.asked} completed (${r.asked === 0 ? 0 : round((100 * r.successful) / r.asked, 1)} %), ${r.failed} failed, ${r.retransmissions} retransmissions`;
+  return overload.steps.map((step): Row => [
+    'overload',
+    `${step.factor}× the sustained ${overload.baseCps}/s (${overload.baseFrom}): ${step.targetCps}/s offered (selections shed)`,
+    `${completed(step.cmr)} (${step.cmr.selections['shed'] ?? 0} shed)`,
+    `null proxy: ${completed(step.nullProxy)}`,
+    step.ratio === null ? '–' : `${round(step.ratio * 100, 1)} % of the null proxy`,
+  ]);
 }
 
 function loadCell(result: LoadResult): string {

@@ -12,7 +12,7 @@ import type { SipCopyPort } from './copy/sip-copy-port.js';
 import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { EventLoopLag, LoadShedder, type LoadSignal } from './overload/load-shedder.js';
+import { EventLoopLoad, LoadShedder, type LoadSignal } from './overload/load-shedder.js';
 import { Readiness } from './observability/readiness.js';
 import { createManagement, type ManagementOptions, type ManagementServices } from './management/management.js';
 import { CallService } from './presentation/call-service.js';
@@ -78,7 +78,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
   readiness.register('redis', async () => (await redis.ping()) === 'PONG');
 
   const stops: Array<() => Promise<void> | void> = [];
-  const load = new LoadShedder(options.loadSignal ?? new EventLoopLag(), config.overload, { metrics, logger });
+  const load = new LoadShedder(options.loadSignal ?? new EventLoopLoad(), config.overload, { metrics, logger });
   stops.push(() => load.stop());
   const calls = new CallService(
     {

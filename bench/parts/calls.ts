@@ -60,17 +60,8 @@ export async function benchCalls(options: BenchOptions, progress: Progress): Pro
       const order = index % 2 === 0 ? (['cmr', 'baseline'] as const) : (['baseline', 'cmr'] as const);
       const results: Partial<{ cmr: CmrStep; baseline: FrontStep }> = {};
       for (const variant of order) {
-        const cpu = process.cpuUsage();
-        if (variant === 'cmr') {
-          const before = await selectionCounts(cmr.ctx.services.metrics);
-          const result = await placeCalls(cmr, rate, options.stepSec);
-          await cmr.ctx.services.calls.drain();
-          const after = await selectionCounts(cmr.ctx.services.metrics);
-          results.cmr = { ...result, selections: delta(before, after), serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
-        } else {
-          const result = await placeCalls(baseline, rate, options.stepSec);
-          results.baseline = { ...result, serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
-        }
+        if (variant === 'cmr') results.cmr = await cmrStep(cmr, rate, options.stepSec);
+        else results.baseline = await frontStep(baseline, rate, options.stepSec);
         progress(`calls ${variant} ${rate}/s: ${stepSummary(variant === 'cmr' ? results.cmr! : results.baseline!)}`);
         await untilQuiet([cmr.ctx.services.metrics, baseline.ctx.services.metrics]);
       }
@@ -93,6 +84,21 @@ export async function benchCalls(options: BenchOptions, progress: Progress): Pro
     await cmr.close();
     await baseline.close();
   }
+}
+
+/** One step through the front with CMR: sipp's figures, the server's CPU per call and its selections by result. */
+export async function cmrStep(harness: SipHarness, rate: number, seconds: number): Promise<CmrStep> {
+  const before = await selectionCounts(harness.ctx.services.metrics);
+  const step = await frontStep(harness, rate, seconds);
+  await harness.ctx.services.calls.drain();
+  return { ...step, selections: delta(before, await selectionCounts(harness.ctx.services.metrics)) };
+}
+
+/** One step through a front: sipp's figures and the server's CPU per call. */
+export async function frontStep(harness: SipHarness, rate: number, seconds: number): Promise<FrontStep> {
+  const cpu = process.cpuUsage();
+  const result = await placeCalls(harness, rate, seconds);
+  return { ...result, serverCpuMsPerCall: cpuMsPerCall(cpu, result) };
 }
 
 async function placeCalls(harness: SipHarness, rate: number, seconds: number): Promise<LoadResult> {

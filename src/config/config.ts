@@ -65,7 +65,7 @@ export interface Config {
     leaseMs: number | null;
   };
   /** When CMR work is shed and when calls are refused (src/overload/load-shedder.ts). */
-  overload: { shedLagMs: number; refuseLagMs: number; maxSelections: number; retryAfterSec: number };
+  overload: { shedBusyShare: number; shedLagMs: number; refuseLagMs: number; maxSelections: number; retryAfterSec: number };
   portal: { webhookUrl: string | null };
   sessions: { graceSec: number; maxCallSec: number };
   /** Library upkeep: how often the sweeper looks for due entries, how long before expiry it renews. */
@@ -219,6 +219,7 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
       leaseMs: v.CMR_CHARGING_LEASE_MS,
     },
     overload: {
+      shedBusyShare: set(v.CMR_OVERLOAD_SHED_BUSY_PERCENT, 'CMR_OVERLOAD_SHED_BUSY_PERCENT') / 100,
       shedLagMs: set(v.CMR_OVERLOAD_SHED_LAG_MS, 'CMR_OVERLOAD_SHED_LAG_MS'),
       refuseLagMs: set(v.CMR_OVERLOAD_REFUSE_LAG_MS, 'CMR_OVERLOAD_REFUSE_LAG_MS'),
       maxSelections: set(v.CMR_OVERLOAD_MAX_SELECTIONS, 'CMR_OVERLOAD_MAX_SELECTIONS'),

@@ -49,12 +49,19 @@ export const SETTINGS = {
     description: 'embedded proxy: how long a cancelled called party has to answer before the proxy answers the caller (487, or 408 after Timer C) itself',
   }),
 
+  CMR_OVERLOAD_SHED_BUSY_PERCENT: integer(1, 100, {
+    default: 85,
+    description: 'share of time the event loop is busy at which CMR work is shed (as for `CMR_OVERLOAD_SHED_LAG_MS`)',
+  }),
   CMR_OVERLOAD_SHED_LAG_MS: integer(1, 60_000, {
     default: 40,
     description: 'event-loop lag at which CMR work is shed: calls go through unannotated, copy INFOs and REST requests get 503 with `Retry-After`',
   }),
-  CMR_OVERLOAD_REFUSE_LAG_MS: integer(1, 60_000, { default: 400, description: 'event-loop lag at which new calls are refused too (503 with `Retry-After`); in-dialog requests keep flowing' }),
-  CMR_OVERLOAD_MAX_SELECTIONS: integer(1, 1_000_000, { default: 200, description: 'selections under way at once beyond which new calls go through unannotated' }),
+  CMR_OVERLOAD_REFUSE_LAG_MS: integer(1, 60_000, {
+    default: 250,
+    description: 'event-loop lag at which new calls are refused too (503 with `Retry-After`); in-dialog requests keep flowing. Half of T1: past it, retransmissions start to feed the backlog',
+  }),
+  CMR_OVERLOAD_MAX_SELECTIONS: integer(1, 1_000_000, { default: 100, description: 'selections under way at once beyond which new calls go through unannotated' }),
   CMR_OVERLOAD_RETRY_AFTER_SEC: integer(1, 3600, { default: 2, description: '`Retry-After` of what is refused for overload' }),
 
   CMR_DRACHTIO_HOST: text({

@@ -3,26 +3,31 @@
  * calls"). One decision for the whole process, read by the SIP front and the REST API:
  *
  * - `normal`: everything runs.
- * - `shedding` (the event loop lags `shedLagMs` or more, or `maxSelections` selections are
- *   already under way): calls go through unannotated (`cmr_selections_total{result="shed"}`),
- *   copy requests and REST requests get 503 with Retry-After.
+ * - `shedding` (the event loop is busy `shedBusyShare` of the time or more, or lags `shedLagMs`
+ *   or more; or, for selections, `maxSelections` are already under way): calls go through
+ *   unannotated (`cmr_selections_total{result="shed"}`), copy requests and REST requests get
+ *   503 with Retry-After. Busy time is the early sign: a loop that reads datagrams one by one
+ *   keeps its delay low while the backlog waits in the socket buffer.
  * - `refusing` (the lag reaches `refuseLagMs`, beyond what the plain proxy itself carries): new
  *   calls are refused with 503 and Retry-After too; requests inside dialogs keep flowing.
  *
- * The lag comes from a `LoadSignal`: the event loop's own delay in the server, a given figure in
- * tests, so the decisions are tested without timing.
+ * The figures come from a `LoadSignal`: the event loop's own in the server, given ones in tests,
+ * so the decisions are tested without timing.
  */
-import { monitorEventLoopDelay, type ELDHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type ELDHistogram } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 
 export interface LoadSignal {
   /** How late the event loop has been running lately, ms. */
   lagMs(): number;
+  /** The share of time the event loop has been busy lately, 0 to 1. */
+  busyShare(): number;
   stop(): void;
 }
 
 export interface OverloadLimits {
+  shedBusyShare: number;
   shedLagMs: number;
   refuseLagMs: number;
   maxSelections: number;
@@ -48,12 +53,13 @@ export class LoadShedder {
     return this.limits.retryAfterSec;
   }
 
-  /** The level now, from the lag alone (selections under way shed only selections). */
+  /** The level now, from the event loop (selections under way shed only selections). */
   level(): LoadLevel {
     const lag = this.signal.lagMs();
-    const level: LoadLevel = lag >= this.limits.refuseLagMs ? 'refusing' : lag >= this.limits.shedLagMs ? 'shedding' : 'normal';
+    const busy = lag >= this.limits.shedLagMs || this.signal.busyShare() >= this.limits.shedBusyShare;
+    const level: LoadLevel = lag >= this.limits.refuseLagMs ? 'refusing' : busy ? 'shedding' : 'normal';
     if (level !== this.lastLevel) {
-      this.parts.logger.warn({ event: 'overload', level, was: this.lastLevel, lagMs: Math.round(lag) }, level === 'normal' ? 'load back to normal' : `overload: ${level}`);
+      this.parts.logger.warn({ event: 'overload', level, was: this.lastLevel, lagMs: Math.round(lag), busyShare: round2(this.signal.busyShare()) }, level === 'normal' ? 'load back to normal' : `overload: ${level}`);
       this.lastLevel = level;
     }
     return level;
@@ -91,32 +97,48 @@ export class LoadShedder {
   }
 }
 
-/** Event-loop delay, sampled by Node itself: the mean over the last `windowMs`, beyond the sampling resolution. */
-export class EventLoopLag implements LoadSignal {
+/**
+ * The event loop's own figures over the last `windowMs`: its delay beyond the sampling resolution
+ * (mean, sampled by Node), and its utilisation (the share of time it was not idle).
+ */
+export class EventLoopLoad implements LoadSignal {
   private readonly histogram: ELDHistogram;
   private readonly timer: NodeJS.Timeout;
-  private recentMs = 0;
+  private lastUtilization = performance.eventLoopUtilization();
+  private recentLagMs = 0;
+  private recentBusy = 0;
 
   constructor(
     private readonly resolutionMs = 10,
-    windowMs = 500,
+    windowMs = 200,
   ) {
     this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
     this.histogram.enable();
     this.timer = setInterval(() => {
       const meanMs = this.histogram.mean / 1e6;
-      this.recentMs = Number.isFinite(meanMs) ? Math.max(0, meanMs - this.resolutionMs) : 0;
+      this.recentLagMs = Number.isFinite(meanMs) ? Math.max(0, meanMs - this.resolutionMs) : 0;
       this.histogram.reset();
+      const now = performance.eventLoopUtilization();
+      this.recentBusy = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
+      this.lastUtilization = now;
     }, windowMs);
     this.timer.unref();
   }
 
   lagMs(): number {
-    return this.recentMs;
+    return this.recentLagMs;
+  }
+
+  busyShare(): number {
+    return this.recentBusy;
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.histogram.disable();
   }
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
 }

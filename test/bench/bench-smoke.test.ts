@@ -125,6 +125,17 @@ describe('npm run bench -- --smoke', () => {
     for (const times of [invite, archive]) for (const ns of [times.strict, times.packageOnly, times.drachtioSrf]) expect(ns).toBeGreaterThan(0);
     expect(archive.messages).toBeGreaterThan(0);
   });
+
+  it('offers calls at 2× and 3× the sustained rate through the front with CMR and through the null proxy', () => {
+    const overload = figures.overload!;
+    expect(overload.baseFrom).toBe('calls part');
+    expect(overload.steps.map((s) => s.factor)).toEqual([2, 3]);
+    for (const step of overload.steps) {
+      expect(step.targetCps).toBe(overload.baseCps * step.factor);
+      for (const variant of [step.cmr, step.nullProxy]) expect(variant.asked).toBeGreaterThan(0);
+    }
+    expect(figures.goals!.filter((g) => g.goal.startsWith('overload:'))).toHaveLength(2);
+  });
 });
 
 describe('npm run bench without sipp', () => {

@@ -45,7 +45,7 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-const NO_LOAD: LoadSignal = { lagMs: () => 0, stop: () => {} };
+const NO_LOAD: LoadSignal = { lagMs: () => 0, busyShare: () => 0, stop: () => {} };
 
 export async function createTestContext(
   options: { env?: Record<string, string>; routes?: RouteModule[]; services?: ServiceOptions } = {},

@@ -29,6 +29,9 @@ class GivenLag implements LoadSignal {
   lagMs(): number {
     return this.ms;
   }
+  busyShare(): number {
+    return 0;
+  }
   stop(): void {}
 }
 

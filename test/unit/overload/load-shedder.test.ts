@@ -1,5 +1,5 @@
 /**
- * The shedding decisions, driven by a given lag rather than by timing: CMR work goes first,
+ * The shedding decisions, driven by given figures rather than by timing: CMR work goes first,
  * new calls only past the second threshold, and selections past the cap are shed even when the
  * event loop keeps up.
  */
@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { LoadShedder, type LoadSignal } from '../../../src/overload/load-shedder.js';
 
-const LIMITS = { shedLagMs: 40, refuseLagMs: 400, maxSelections: 2, retryAfterSec: 3 };
+const LIMITS = { shedBusyShare: 0.85, shedLagMs: 40, refuseLagMs: 400, maxSelections: 2, retryAfterSec: 3 };
 
-function shedderAt(lag: { ms: number }) {
-  const signal: LoadSignal = { lagMs: () => lag.ms, stop: () => {} };
+function shedderAt(lag: { ms: number; busy?: number }) {
+  const signal: LoadSignal = { lagMs: () => lag.ms, busyShare: () => lag.busy ?? 0, stop: () => {} };
   const metrics = new Metrics({ defaultMetrics: false });
   return { shedder: new LoadShedder(signal, LIMITS, { metrics, logger: pino({ level: 'silent' }) }), metrics };
 }
@@ -39,6 +39,15 @@ describe('load shedder', () => {
     expect(await shedder.select(async () => ((ran = true), 'selected'), 'shed')).toBe('shed');
     expect(ran).toBe(false);
     expect(await shedCount(metrics)).toBe(1);
+  });
+
+  it('sheds CMR work when the event loop is busy enough, before it lags', () => {
+    const load = { ms: 0, busy: 0.84 };
+    const { shedder } = shedderAt(load);
+    expect(shedder.level()).toBe('normal');
+    load.busy = 0.85;
+    expect(shedder.level()).toBe('shedding');
+    expect(shedder.admitsCall()).toBe(true);
   });
 
   it('refuses new calls from the refusing lag on', () => {
