@@ -223,7 +223,13 @@ function bad(fault: string): Refusal {
  * §3.1.1.5); names of headers written as strings keep their spelling on the way out.
  */
 function packageParse(text: string, headers: WireHeader[]): SipMessage | undefined {
-  const escaped = headers.some((h) => h.name.includes('%')) ? text.replace(/^([^\r\n:]*%[^\r\n:]*):/gm, (_, name: string) => `${name.replace(/%/g, '%25')}:`) : text;
+  let escaped = text;
+  if (headers.some((h) => h.name.includes('%'))) {
+    // Header lines only: not the start line, not the body.
+    const [first, end] = [text.indexOf('\r\n'), text.indexOf('\r\n\r\n')];
+    const section = text.slice(first, end).replace(/\r\n([^\r\n: \t]*%[^\r\n: \t]*)([ \t]*):/g, (_, name: string, space: string) => `\r\n${name.replace(/%/g, '%25')}${space}:`);
+    escaped = text.slice(0, first) + section + text.slice(end);
+  }
   let message: SipMessage | undefined;
   try {
     message = sipPackage.parse(escaped);
