@@ -34,6 +34,7 @@ async function startDrachtio(services: Services, drachtio: NonNullable<Services[
     keys: services.keys,
     calls: ports.calls,
     copy: ports.copy,
+    load: services.load,
   });
   services.readiness.register('sip', () => front.ready);
   return front;

@@ -13,6 +13,8 @@ import type { PresentingSession } from '../../src/domain/types.js';
 const BUDGET_GRACE_MS = 100;
 
 export const NOTHING_PRESENTED: CallAnnotation = { toCaller: [], toCalled: [] };
+/** A call whose selection was shed for overload: nothing presented, and nothing kept for the core. */
+export const SHED: CallAnnotation = Object.freeze({ toCaller: [], toCalled: [] });
 
 export class GuardedCallEvents implements CallEvents {
   constructor(

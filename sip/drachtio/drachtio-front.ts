@@ -14,15 +14,16 @@ import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvent
 import { sipWarning } from '../../src/calls/sip-warning.js';
 import { isTrusted } from '../../src/config/cidr.js';
 import type { Config } from '../../src/config/config.js';
-import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
+import { classifyInfo, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipAnswer, SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
+import type { LoadShedder } from '../../src/overload/load-shedder.js';
 import type { SignallingFront } from '../../src/signalling.js';
 import type { Keys } from '../../src/store/keys.js';
 import type { RedisClient } from '../../src/store/redis.js';
-import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
+import { GuardedCallEvents, NOTHING_PRESENTED, SHED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
 import { CallRegistry } from './call-registry.js';
@@ -64,6 +65,8 @@ export interface DrachtioFrontOptions {
   keys: Keys;
   calls: CallEvents;
   copy: SipCopyPort;
+  /** Overload: selections shed, copies and new calls refused (503 with Retry-After). */
+  load: LoadShedder;
 }
 
 /** How long a reliable 18x is retransmitted for want of its PRACK (RFC 3262 §3: 64×T1). */
@@ -184,6 +187,12 @@ export class DrachtioFront implements SignallingFront {
       res.send(503, undefined, {
         headers: { 'Retry-After': DRAIN_RETRY_AFTER_SEC, Warning: sipWarning(this.warnHost, 'server is shutting down') },
       });
+      return;
+    }
+    if (req.isNewInvite && !this.options.load.admitsCall()) {
+      this.count('invite-refused');
+      log.warn({ event: 'overload-refused', what: 'new call' }, 'new call refused: overload');
+      res.send(503, undefined, { headers: { 'Retry-After': String(this.options.load.retryAfterSec) } });
       return;
     }
     if (!req.isNewInvite) {
@@ -318,8 +327,23 @@ export class DrachtioFront implements SignallingFront {
       call.log.warn({ event: 'invite', from: req.get('From'), uri: req.uri }, 'caller or called party not identifiable: no CMR on this call');
       return NOTHING_PRESENTED;
     }
-    call.reportedToCore = true;
-    return this.callEvents.callStarted({ callId: call.callId, fromTag: call.fromTag, ...parties });
+    const fromTag = call.fromTag;
+    const annotation = await this.options.load.select(() => {
+      call.reportedToCore = true;
+      return this.callEvents.callStarted({ callId: call.callId, fromTag, ...parties });
+    }, SHED);
+    if (annotation === SHED) call.log.info({ event: 'selection-shed' }, 'overload: call goes on without presentation');
+    return annotation;
+  }
+
+  /** A copy INFO while CMR work is shed: answered 503 here, before the copy service or the store is asked. */
+  private refusedForOverload(req: SrfRequest, res: SrfOutgoingResponse): boolean {
+    if (this.options.load.admitsCmrWork()) return false;
+    const info = toInfoMessage(req, { callId: req.get('Call-ID') ?? '', dialogFromTag: null, trusted: this.isTrusted(req) });
+    if (classifyInfo(info, this.options.sip.copyKey).kind === 'pass-through') return false;
+    this.count('info-refused');
+    res.send(503, undefined, { headers: { 'Retry-After': String(this.options.load.retryAfterSec) } });
+    return true;
   }
 
   /** Caller = asserted identity (trusted peers only), else From; called = P-Served-User (trusted), else Request-URI. */
@@ -350,6 +374,7 @@ export class DrachtioFront implements SignallingFront {
 
   /** INFO on a leg of an answered call: the copy service answers copy requests, everything else goes to the other leg. */
   private async onDialogInfo(call: B2bCall, dialog: SrfDialog, other: SrfDialog | undefined, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+    if (this.refusedForOverload(req, res)) return;
     const info = toInfoMessage(req, { callId: call.callId, dialogFromTag: call.fromTag, trusted: this.isTrusted(req) });
     const answer = await this.options.copy.handleInfo(info);
     if (answer) {
@@ -376,6 +401,7 @@ export class DrachtioFront implements SignallingFront {
       this.log.warn({ event: 'info', early: true, callId }, 'drachtio-server answered this early INFO itself (no PRACKed reliable 18x in that early dialog): nothing applied');
       return;
     }
+    if (this.refusedForOverload(req, res)) return;
     const fromTag = fromTagOf(req);
     const local = this.calls.find(callId);
     const session = local ? null : await this.callEvents.findCall(callId, fromTag ?? undefined);

@@ -12,7 +12,7 @@ import { isTrusted, type Cidr } from '../../src/config/cidr.js';
 import { classifyInfo, COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import { OVERLOAD_REASON, type LoadShedder } from '../../src/overload/load-shedder.js';
-import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
+import { GuardedCallEvents, NOTHING_PRESENTED, SHED } from '../common/guarded-call-events.js';
 import { headerEntries } from '../common/header-values.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { appendHeader, headerValue, setHeader, tagOf } from '../sip-stack/message.js';
@@ -45,8 +45,6 @@ export interface CallProxyOptions {
 }
 
 const ASSERTED = ASSERTED_IDENTITY_HEADERS.map((name) => name.toLowerCase());
-/** A call whose selection was shed for overload: nothing presented, and no call kept for the core. */
-const SHED: CallAnnotation = Object.freeze({ toCaller: [], toCalled: [] });
 
 /** An initial INVITE between its arrival and its final response: what CANCEL and the timers need. */
 interface PendingInvite {

@@ -141,3 +141,8 @@ export async function expectNothingCopied(ctx: TestContext, parties: Parties): P
     expect(await chargesOf(ctx, uid)).toEqual([]);
   }
 }
+
+/** How many selections the server has shed for overload so far (`cmr_selections_total{result="shed"}`). */
+export async function selectionsShed(ctx: TestContext): Promise<number> {
+  return (await ctx.services.metrics.selections.get()).values.find((v) => v.labels.result === 'shed')?.value ?? 0;
+}

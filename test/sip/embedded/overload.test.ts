@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallEvents } from '../../../src/calls/call-events.js';
 import type { LoadSignal } from '../../../src/overload/load-shedder.js';
-import { newParties, numberOf, TONES, type Parties } from '../../support/call-outcomes.js';
+import { newParties, selectionsShed, numberOf, TONES, type Parties } from '../../support/call-outcomes.js';
 import { seedCopyCatalog } from '../../support/copy-fixtures.js';
 import { eventually } from '../../support/eventually.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../support/sip/harness.js';
@@ -76,10 +76,10 @@ describe('embedded front under overload', () => {
     const caller = await open('caller');
     const called = await open('called');
     lag.ms = SHEDDING;
-    const shedBefore = await shedSelections(harness);
+    const shedBefore = await selectionsShed(harness.ctx);
     const dialog = await dialogBetween(parties, caller, called);
     expect(dialog.announced).toEqual({ toCaller: [], toCalled: [] });
-    expect(await shedSelections(harness)).toBe(shedBefore + 1);
+    expect(await selectionsShed(harness.ctx)).toBe(shedBefore + 1);
 
     called.send(dialog.fromCalled('INFO', { cseq: 1, ...copyInfoParts(parties.caller, parties.called, {}, parties.called) }));
     const refused = await called.receive(answerTo(dialog.callId, 1));
@@ -136,10 +136,10 @@ describe('embedded front under overload', () => {
       firstCaller.send(request('INVITE', `sip:${numberOf(parties.called)}@${firstCalled.uriHostPort};user=phone`, firstCaller, { callId: first, headers: [`P-Asserted-Identity: <${parties.caller}>`] }));
       await firstCaller.receive(isStatus(100));
 
-      const shedBefore = await shedSelections(harness);
+      const shedBefore = await selectionsShed(harness.ctx);
       const shed = await dialogBetween(parties, await open('caller'), await open('called'));
       expect(shed.announced.toCalled).toEqual([]);
-      expect(await shedSelections(harness)).toBe(shedBefore + 1);
+      expect(await selectionsShed(harness.ctx)).toBe(shedBefore + 1);
       await shed.hangUp();
 
       release();
@@ -165,8 +165,4 @@ function held(core: CallEvents, hold: () => Promise<void> | null): CallEvents {
     callEnded: (callId, reason) => core.callEnded(callId, reason),
     findCall: (callId, fromTag) => core.findCall(callId, fromTag),
   };
-}
-
-async function shedSelections(harness: SipHarness): Promise<number> {
-  return (await harness.ctx.services.metrics.selections.get()).values.find((v) => v.labels.result === 'shed')?.value ?? 0;
 }

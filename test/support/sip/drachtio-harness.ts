@@ -5,6 +5,7 @@
  */
 import { DrachtioFront } from '../../../sip/drachtio/drachtio-front.js';
 import { startSignalling } from '../../../src/signalling.js';
+import type { ServiceOptions } from '../../../src/wiring.js';
 import { createTestContext } from '../context.js';
 import { PEER_SECRET, until } from '../drachtio-app.js';
 import { DrachtioPeer } from '../drachtio-peer.js';
@@ -19,7 +20,7 @@ export function drachtioSippVars(transport: SipTransport): Record<string, string
   return { oversized_by_stack: transport === 'tcp' ? 'closes' : 'yes' };
 }
 
-export async function startDrachtioSipHarness(): Promise<SipHarness> {
+export async function startDrachtioSipHarness(options: { env?: Record<string, string>; services?: ServiceOptions } = {}): Promise<SipHarness> {
   const peer = await DrachtioPeer.start({ secret: PEER_SECRET, sip: true });
   const connected = peer.nextConnection();
   const ctx = await createTestContext({
@@ -30,7 +31,9 @@ export async function startDrachtioSipHarness(): Promise<SipHarness> {
       CMR_DRAIN_TIMEOUT_MS: '2000',
       // Tests that are not about failing open must not fail open on a busy machine.
       CMR_SELECT_BUDGET_MS: '2000',
+      ...options.env,
     },
+    ...(options.services ? { services: options.services } : {}),
   });
   const close = async () => {
     await ctx.close();
