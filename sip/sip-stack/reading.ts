@@ -65,7 +65,8 @@ const MAX_MAX_FORWARDS = 255;
  * TCP connection (its body exactly as long as Content-Length says).
  */
 export function readMessage(bytes: Buffer, protocol: Protocol): Reading {
-  const text = bytes.toString('latin1').replace(/^(?:\r\n)+/, '');
+  const raw = bytes.toString('latin1');
+  const text = raw.startsWith('\r\n') ? raw.replace(/^(?:\r\n)+/, '') : raw;
   const end = text.indexOf('\r\n\r\n');
   // A datagram's end closes a header section that has no blank line after it.
   const head = end < 0 ? text.replace(/\r\n$/, '') : text.slice(0, end);
@@ -75,10 +76,11 @@ export function readMessage(bytes: Buffer, protocol: Protocol): Reading {
   const headers: WireHeader[] = [];
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');
-    const name = colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '');
+    const name = colon < 0 ? '' : line.slice(0, colon).trimEnd();
     if (!IS_TOKEN.test(name)) return unanswerable(headers, 'header line without a name', startLine);
     const lower = name.toLowerCase();
-    headers.push({ name, key: COMPACT[lower] ?? lower, value: line.slice(colon + 1).replace(/\r\n[ \t]+/g, ' ').trim() });
+    const value = line.slice(colon + 1);
+    headers.push({ name, key: COMPACT[lower] ?? lower, value: (value.includes('\r\n') ? value.replace(/\r\n[ \t]+/g, ' ') : value).trim() });
   }
 
   const request = !startLine.startsWith('SIP/');
@@ -130,17 +132,18 @@ function responseFault(startLine: string, headers: WireHeader[], body: string, p
 
 /** Faults of the header section any message can have; null when it reads as RFC 3261 writes it. */
 function headerFault(headers: WireHeader[], body: string, protocol: Protocol): string | null {
-  const missing = REQUIRED.filter((key) => !headers.some((h) => h.key === key));
-  if (missing.length > 0) return `no ${missing.join(', ')}`;
-  for (const key of SINGLE) {
-    if (headers.filter((h) => h.key === key).length > 1) return `more than one ${key}`;
-  }
+  const seen = new Map<string, number>();
   for (const { key, name, value } of headers) {
+    seen.set(key, (seen.get(key) ?? 0) + 1);
     const fault = valueFault(key, value);
     if (fault) return `${name}: ${fault}`;
   }
+  const missing = REQUIRED.filter((key) => !seen.has(key));
+  if (missing.length > 0) return `no ${missing.join(', ')}`;
+  const repeated = SINGLE.find((key) => (seen.get(key) ?? 0) > 1);
+  if (repeated) return `more than one ${repeated}`;
   const length = headers.find((h) => h.key === 'content-length');
-  if (length && protocol !== 'TCP' && Number(length.value) > Buffer.byteLength(body, 'latin1')) return 'body shorter than Content-Length';
+  if (length && protocol !== 'TCP' && Number(length.value) > body.length) return 'body shorter than Content-Length';
   return null;
 }
 
@@ -239,7 +242,7 @@ function packageParse(text: string, headers: WireHeader[]): SipMessage | undefin
   if (!message?.headers?.via?.length || !message.headers.from || !message.headers.to || typeof message.headers.cseq?.seq !== 'number') return undefined;
   const spelled: Record<string, string> = {};
   for (const { name, key } of headers) {
-    if (name.toLowerCase() in COMPACT) continue; // a compact form travels in its long form
+    if (name.length === 1) continue; // a compact form travels in its long form
     const parsedKey = name.includes('%') ? name.toLowerCase() : key;
     spelled[parsedKey] ??= name;
   }
