@@ -32,6 +32,7 @@ import { copyRoutes } from './routes/copy/copies.js';
 import { managementRoutes } from './routes/management/index.js';
 import { meRoutes } from './routes/auth/me.js';
 import { isWebPageUrl, webPages } from './plugins/web-pages.js';
+import { CHANNEL_HEADER } from './channel.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -115,7 +116,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     await app.register(cors, {
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', CHANNEL_HEADER, 'X-Request-Id'],
       exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
       maxAge: 600,
     });

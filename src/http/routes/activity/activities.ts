@@ -98,6 +98,9 @@ export async function activityRoutes(app: App, { activityFeed }: Services): Prom
       });
 
       reply.hijack();
+      // The stream is written raw: the headers the app's hooks set so far (CORS, security, rate
+      // limit) are sent with it, as on every other answer.
+      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
