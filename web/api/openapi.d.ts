@@ -81,7 +81,7 @@ export interface paths {
         };
         /**
          * The activity feed as Server-Sent Events
-         * @description Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (`*\/*` will do; 406 without an Accept header).
+         * @description The stream opens with a `position` event whose id is the cursor it follows from (`Last-Event-ID` or `?after=` when given, else the newest record); then each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` set to the last id received (a `position` included) to receive every record after it, once. The request must accept `text/event-stream` (`*\/*` will do; 406 without an Accept header).
          */
         get: operations["streamActivities"];
         put?: never;
@@ -1748,7 +1748,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The stream: a `retry` hint, then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open */
+            /** @description The stream: a `retry` hint, a `position` event (id: the cursor it follows from; data: `{"cursor": …}`), then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open */
             200: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
