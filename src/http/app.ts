@@ -18,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
-import { authPlugin, refuseUnidentified, type Access } from './plugins/auth.js';
+import { authPlugin, type Access } from './plugins/auth.js';
 import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
 import { documentRoute, swaggerOptions } from './openapi.js';
 import { Problem } from './schemas/common.js';
@@ -130,8 +130,9 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
   // Who sends the request, then the rate limit: per token subject, and per address for requests
-  // without a valid token (so floods of refused requests are limited too), then 401 for those.
-  // Operations endpoints are not limited.
+  // without a valid token (so floods of refused requests are limited too) or whose token needs the
+  // identity provider's keys read (so they are counted before the provider is asked), then 401 for
+  // those without a valid token. Operations endpoints are not limited.
   await app.register(authPlugin, { auth: config.auth });
   await app.register(rateLimit, {
     global: true,
@@ -141,8 +142,6 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     allowList: (request) => (request.routeOptions.config.access ?? 'sp') === 'public',
     hook: 'onRequest',
   });
-  // The limiter runs in each route's own onRequest hooks, after the app's: refusing comes next.
-  app.addHook('preParsing', refuseUnidentified);
 
   await app.register(async (scope) => operationsRoutes(scope as App, services));
   await app.register(async (scope) => webPages(scope));
