@@ -1460,7 +1460,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
+        /** @description A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
         Unavailable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1484,7 +1484,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
+        /** @description A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
         UnavailableReplayable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
