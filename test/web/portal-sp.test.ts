@@ -192,6 +192,15 @@ describe('the portal for the SP', () => {
     await count.filter({ hasText: 'Calls presenting now: 1' }).waitFor({ timeout: 8000 });
     await portal.ctx.services.calls.callEnded('sp-count-1@192.0.2.1', 'bye');
     await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor({ timeout: 8000 });
+
+    // When the figure cannot be read, the bar says why, in the server's words.
+    const detail = 'the data store is unavailable';
+    await sp.route('**/v1/calls', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/problem+json', headers: { 'retry-after': '1' }, body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'dependency-unavailable', detail }) }),
+    );
+    await count.filter({ hasText: `Calls presenting now: unknown (${detail})` }).waitFor({ timeout: 8000 });
+    await sp.unroute('**/v1/calls');
+    await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor({ timeout: 8000 });
   });
 
   it('lists every charge with its subscriber', async () => {
