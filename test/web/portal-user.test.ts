@@ -321,4 +321,26 @@ describe('the portal for a user', () => {
     await alert.waitFor({ timeout: 5000 });
     expect(await alert.textContent()).toMatch(/^You were signed out: your access token expired at .+: sign in again\.$/);
   });
+
+  it('keeps the token and says why when the server cannot check it now, and signs in once it can', async () => {
+    await page.goto(portal.link(portal.ctx.token(ALICE)));
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
+    // What the server answers while the identity provider cannot be read.
+    const detail = "the identity provider's keys cannot be read (it answered 503): try again shortly";
+    await page.route('**/v1/me', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/problem+json', headers: { 'retry-after': '5' }, body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'dependency-unavailable', detail }) }),
+    );
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Sign in to the CMR Portal' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toBe(`Could not sign you in: the server cannot check the access token now: ${detail}. Your access token is kept: reload the page to try again.`);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+
+    await page.getByLabel('Access token').fill(portal.ctx.token(ALICE));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.locator('.field-error').textContent()).toBe(`the server cannot check the access token now: ${detail}`);
+
+    await page.unroute('**/v1/me');
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
+  });
 });
