@@ -1362,7 +1362,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many requests from this token (or, without a valid one, this address); wait for Retry-After (`rate-limited`) */
+        /** @description Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After (`rate-limited`) */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1386,7 +1386,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many requests from this token (or, without a valid one, this address); wait for Retry-After (`rate-limited`) */
+        /** @description Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After (`rate-limited`) */
         TooManyRequestsReplayable: {
             headers: {
                 "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -1565,7 +1565,7 @@ export interface components {
         "Retry-After": number;
         /** @description The scheme to use (RFC 6750): `Bearer realm="cmr"`, with `error="invalid_token"` when the token sent was refused */
         "WWW-Authenticate": string;
-        /** @description Requests allowed per minute to this token (or, without a valid one, this address) */
+        /** @description Requests allowed per minute to this token's subject (`sub`; without a valid token, this address) */
         "X-RateLimit-Limit": number;
         /** @description Requests left in the current minute */
         "X-RateLimit-Remaining": number;
