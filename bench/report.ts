@@ -69,9 +69,9 @@ export function goalsOf(results: BenchResults): Goal[] {
   }
   if (management) {
     goals.push({
-      goal: `management: service info ≥ ${GOALS.serviceRatio}× the bare route`,
-      figure: `${management.ratio}× (${management.service.perSec}/s vs ${management.bare.perSec}/s)`,
-      met: management.service.failed === 0 && management.ratio >= GOALS.serviceRatio,
+      goal: `management: service info ≥ ${GOALS.serviceRatio}× a route with the same JWT check, Redis read and serialisation`,
+      figure: `${management.fairRatio}× (${management.service.perSec}/s vs ${management.fair.perSec}/s; ${management.ratio}× the bare route)`,
+      met: management.service.failed === 0 && management.fairRatio >= GOALS.serviceRatio,
     });
   }
   if (growth) {
@@ -90,7 +90,7 @@ export function renderTable(results: BenchResults): string {
   const rows: Row[] = [];
   if (results.calls) rows.push(...callRows(results.calls));
   if (results.copies) rows.push(...copyRows(results.copies));
-  if (results.management) rows.push(managementRow(results.management));
+  if (results.management) rows.push(...managementRows(results.management));
   if (results.growth) rows.push(...growthRows(results.growth));
   for (const goal of results.goals ?? []) rows.push(['goal', goal.goal, goal.figure, '', goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed']);
   const header: Row = ['part', 'measure', 'CMR', 'compared with', 'ratio / verdict'];
@@ -133,9 +133,13 @@ function copyRows(copies: CopyFigures): Row[] {
   ];
 }
 
-function managementRow(figures: ManagementFigures): Row {
+function managementRows(figures: ManagementFigures): Row[] {
   const cell = (r: ManagementFigures['service']) => `${r.perSec}/s, p50/p99 ${r.latencyMs.p50}/${r.latencyMs.p99} ms${r.failed ? `, ${r.failed} failed` : ''}`;
-  return ['management', `GET /v1/users/{uid}/service (${figures.answerBytes} B answer)`, cell(figures.service), `bare route, same answer: ${cell(figures.bare)}`, `${figures.ratio}×`];
+  const measure = `GET /v1/users/{uid}/service (${figures.answerBytes} B answer)`;
+  return [
+    ['management', measure, cell(figures.service), `same JWT check, one Redis GET, same schema: ${cell(figures.fair)}`, `${figures.fairRatio}×`],
+    ['management', measure, cell(figures.service), `bare route, same answer bytes: ${cell(figures.bare)}`, `${figures.ratio}×`],
+  ];
 }
 
 function growthRows(growth: GrowthFigures): Row[] {
