@@ -6,7 +6,7 @@ import type { MachineFacts } from './machine.js';
 import type { CallFigures, CallStepFigures } from './parts/calls.js';
 import { LATENCY_GOAL_CPS } from './parts/calls.js';
 import type { CopyFigures, CopyModeFigures, SipCopyStep } from './parts/copies.js';
-import type { GrowthFigures } from './parts/growth.js';
+import type { GrowthFigures, LibraryGrowth } from './parts/growth.js';
 import type { Sustained } from './parts/load-figures.js';
 import type { ManagementFigures } from './parts/management.js';
 import type { LoadResult } from './sipp-load.js';
@@ -148,13 +148,17 @@ function growthRows(growth: GrowthFigures): Row[] {
     ['memory', `Redis bytes per presenting session (${memory.sessions})`, `${memory.bytesPerSession} B`, `with both call-index entries: ${memory.bytesPerSessionWithIndexes} B`, ''],
     ['memory', `Redis bytes per library entry (${memory.libraryEntries})`, `${memory.bytesPerLibraryEntry} B`, '', ''],
     ['cost', 'Redis round trips per call (started, answered, ended)', `${perCall.roundTrips} (${perCall.startRoundTrips} at call start), ${perCall.commands} commands`, `${perCall.bytesOut} B out, ${perCall.bytesIn} B in`, ''],
-    ...growth.library.map((g): Row => [
-      'growth',
-      `call start (selection), called party with ${g.entries} library entries: p50/p99, round trips, bytes read`,
-      `${ms(g.ms?.p50)}/${ms(g.ms?.p99)} ms`,
-      `${g.roundTrips} round trips, ${g.bytesIn} B read`,
-      '',
-    ]),
+    ...growth.library.map((g, i): Row => {
+      const every = growth.libraryReadEveryCall[i];
+      const cell = (f: LibraryGrowth) => `${ms(f.ms?.p50)}/${ms(f.ms?.p99)} ms, ${f.roundTrips} round trips, ${f.bytesIn} B read`;
+      return [
+        'growth',
+        `call start (selection), called party with ${g.entries} library entries: p50/p99, round trips, bytes read`,
+        `data kept: ${cell(g)}`,
+        every ? `read every call: ${cell(every)}` : '',
+        every?.ms && g.ms && g.ms.p50 > 0 ? `p50 ${round(every.ms.p50 / g.ms.p50, 1)}× faster kept` : '',
+      ];
+    }),
   ];
 }
 

@@ -75,7 +75,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const stops: Array<() => Promise<void> | void> = [];
   const calls = new CallService(
     {
-      reader: new SelectionReader(redis, keys),
+      reader: new SelectionReader(redis, keys, { cachedParties: config.sip.selectCachedUsers }),
       sessions: new SessionStore(redis, keys, config.sessions),
       metrics,
       logger,

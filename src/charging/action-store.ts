@@ -121,6 +121,7 @@ for _, w in ipairs(plan.writes) do
     if w.field then redis.call('HDEL', key, w.field) else redis.call('DEL', key) end
   end
 end
+if plan.version then redis.call('INCR', KEYS[plan.version]) end
 if plan.charge then
   redis.call('ZADD', KEYS[4], 0, plan.charge[1])
   redis.call('HSET', KEYS[5], plan.charge[1], plan.charge[2])
@@ -274,6 +275,7 @@ export class ActionStore {
       outbox: [settlement.outbox.id, JSON.stringify(settlement.outbox)],
       unlock: settlement.unlock.map(([key, token]) => [index(key), token]),
     };
+    if (wire.length > 0) plan['version'] = index(userKeys.dataVersion);
     if (settlement.intentId) plan['intent'] = settlement.intentId;
     if (settlement.charge) plan['charge'] = [settlement.charge.id, JSON.stringify(settlement.charge)];
     if (settlement.idempotency) plan['idem'] = [settlement.idempotency.record, settlement.idempotency.ttlSec];

@@ -112,7 +112,8 @@ describe('npm run bench -- --smoke', () => {
     expect(perCall.roundTrips).toBeGreaterThan(0);
     expect(perCall.startRoundTrips).toBeLessThan(perCall.roundTrips);
     expect(library.map((g) => g.entries)).toEqual([10, 100, 1000]);
-    for (const growth of library) {
+    expect(figures.growth!.libraryReadEveryCall.map((g) => g.entries)).toEqual(library.map((g) => g.entries));
+    for (const growth of [...library, ...figures.growth!.libraryReadEveryCall]) {
       expect(growth.ms?.count).toBe(growth.selections);
       expect(growth.roundTrips).toBeGreaterThan(0);
       expect(growth.bytesIn).toBeGreaterThan(0);
