@@ -32,21 +32,26 @@ export interface Goal {
   met: boolean | null;
 }
 
-const GOALS = { cps: 500, ratio: 0.8, addedP99Ms: 5, copiesPerSec: 1000, serviceRatio: 0.5, sessionBytes: 300 };
+/** The goals of the performance issue, as far as this bench measures them (see the README). */
+const GOALS = { cpuRatio: 1.25, rateRatio: 1, addedP99Ms: 10, copiesPerSec: 1000, serviceRatio: 0.5, flatGrowth: 1.1, sessionBytes: 300 };
 
 export function goalsOf(results: BenchResults): Goal[] {
   const goals: Goal[] = [];
   const { calls, copies, management, growth } = results;
   if (calls) {
+    const cpu = calls.steps.filter((s) => s.cmr.failed === 0 && s.baseline.failed === 0 && s.baseline.serverCpuMsPerCall > 0);
+    const worst = cpu.map((s) => ({ s, ratio: s.cmr.serverCpuMsPerCall / s.baseline.serverCpuMsPerCall })).sort((a, b) => b.ratio - a.ratio)[0];
     goals.push({
-      goal: `calls: ≥ ${GOALS.cps} CPS sustained with zero failures`,
-      figure: sustained(calls.cmr),
-      met: calls.cmr.targetCps !== null && calls.cmr.targetCps >= GOALS.cps,
+      goal: `calls: server CPU per call ≤ ${GOALS.cpuRatio}× the plain proxy's, at every step both carried`,
+      figure: worst
+        ? `worst ${round(worst.ratio, 2)}× at ${worst.s.targetCps}/s (${worst.s.cmr.serverCpuMsPerCall} vs ${worst.s.baseline.serverCpuMsPerCall} ms)`
+        : 'no step both carried',
+      met: worst ? worst.ratio <= GOALS.cpuRatio : null,
     });
     goals.push({
-      goal: `calls: ≥ ${GOALS.ratio}× the plain proxy's sustained rate`,
+      goal: "calls: highest rate with zero failures ≥ the plain proxy's",
       figure: calls.ratio === null ? 'baseline sustained no step' : `${round(calls.ratio, 2)}× (${sustained(calls.cmr)} vs ${sustained(calls.baseline)})`,
-      met: calls.ratio === null ? null : calls.ratio >= GOALS.ratio,
+      met: calls.ratio === null ? null : calls.ratio >= GOALS.rateRatio,
     });
     const atGoalRate = calls.steps.find((s) => s.targetCps === LATENCY_GOAL_CPS);
     goals.push({
@@ -57,14 +62,14 @@ export function goalsOf(results: BenchResults): Goal[] {
   }
   if (copies) {
     goals.push({
-      goal: `copies: ≥ ${GOALS.copiesPerSec} copies/s over SIP INFO (cdr)`,
-      figure: sustained(copies.cdr.sip.sustained),
-      met: copies.cdr.sip.sustained.achievedCps !== null && copies.cdr.sip.sustained.achievedCps >= GOALS.copiesPerSec,
-    });
-    goals.push({
-      goal: `copies: ≥ ${GOALS.copiesPerSec} copies/s over REST (cdr)`,
+      goal: `copies: ≥ ${GOALS.copiesPerSec} online copies/s over REST (cdr)`,
       figure: `${copies.cdr.rest.perSec}/s`,
       met: copies.cdr.rest.failed === 0 && copies.cdr.rest.perSec >= GOALS.copiesPerSec,
+    });
+    goals.push({
+      goal: 'copies: SIP copy calls limited only by call capacity (cdr copy calls sustained ≥ the calls sustained)',
+      figure: `${sustained(copies.cdr.sip.sustained)}${calls ? ` vs calls ${sustained(calls.cmr)}` : ''}`,
+      met: calls?.cmr.targetCps == null || copies.cdr.sip.sustained.targetCps === null ? null : copies.cdr.sip.sustained.targetCps >= calls.cmr.targetCps,
     });
   }
   if (management) {
@@ -75,6 +80,15 @@ export function goalsOf(results: BenchResults): Goal[] {
     });
   }
   if (growth) {
+    const [smallest, largest] = [growth.library[0], growth.library[growth.library.length - 1]];
+    if (smallest && largest && smallest !== largest) {
+      const ratio = largest.bytesIn / smallest.bytesIn;
+      goals.push({
+        goal: `selection: flat in the called party's library size (bytes read at ${largest.entries} entries ≤ ${GOALS.flatGrowth}× at ${smallest.entries})`,
+        figure: `${round(ratio, 2)}× (${smallest.bytesIn} → ${largest.bytesIn} B; p50 ${smallest.ms?.p50} → ${largest.ms?.p50} ms)`,
+        met: ratio <= GOALS.flatGrowth,
+      });
+    }
     goals.push({
       goal: `memory: ≤ ${GOALS.sessionBytes} bytes per presenting session`,
       figure: `${growth.memory.bytesPerSession} B (${growth.memory.bytesPerSessionWithIndexes} B with call indexes)`,
