@@ -68,8 +68,9 @@ export class ToneContent {
     return (await this.fetchOnce(uri, null)).file;
   }
 
+  /** Stops: fetches still under way are cut (a copy being written is left as its `.part`). */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 
   /** One fetch per URI at a time: concurrent calls for a new tone share it. */
