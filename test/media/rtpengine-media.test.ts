@@ -13,7 +13,8 @@ import type { MediaPort, ToneCall } from '../../src/media/media-port.js';
 import { startMediaPort } from '../../src/media/media.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { eventually } from '../support/eventually.js';
-import { audioPort, connectionAddress, expectPartiesHearEachOther, expectToneHeard, MediaParty } from '../support/rtp-audio.js';
+import { expectPartiesHearEachOther, expectToneHeard } from '../support/media-expectations.js';
+import { audioPort, connectionAddress, MediaParty } from '../support/rtp-audio.js';
 import { freeUdpPort, TestRtpengine } from '../support/rtpengine.js';
 import { ToneServer } from '../support/tone-server.js';
 

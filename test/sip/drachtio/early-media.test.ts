@@ -17,7 +17,8 @@ import type { DrachtioPeer } from '../../support/drachtio-peer.js';
 import type { HeaderList } from '../../support/raw-sip.js';
 import { eventually } from '../../support/eventually.js';
 import { resource, seedCatalog } from '../../support/presentation-fixtures.js';
-import { audioPort, connectionAddress, expectPartiesHearEachOther, expectToneHeard, MediaParty } from '../../support/rtp-audio.js';
+import { expectPartiesHearEachOther, expectToneHeard } from '../../support/media-expectations.js';
+import { audioPort, connectionAddress, MediaParty } from '../../support/rtp-audio.js';
 import { freeUdpPort, TestRtpengine } from '../../support/rtpengine.js';
 import { ToneServer } from '../../support/tone-server.js';
 
