@@ -351,7 +351,6 @@ export class DrachtioFront implements SignallingFront {
       'Content-Type': 'application/sdp',
     };
     if (headers['require']) call.reliableProvisionalSent();
-    this.count('tone');
     res.send(183, undefined, { headers, body: tone.callerSdp });
   }
 

@@ -3,7 +3,10 @@
  * hears the tone (decoded μ-law correlated with what was played), then the called party, on
  * the same port; every fault ends in no tone, quickly, with nothing left on rtpengine.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,7 +17,7 @@ import { startMediaPort } from '../../src/media/media.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { eventually } from '../support/eventually.js';
 import { expectPartiesHearEachOther, expectToneHeard } from '../support/media-expectations.js';
-import { audioPort, connectionAddress, MediaParty } from '../support/rtp-audio.js';
+import { audioPort, connectionAddress, MediaParty, toneWav } from '../support/rtp-audio.js';
 import { freeUdpPort, TestRtpengine } from '../support/rtpengine.js';
 import { ToneServer } from '../support/tone-server.js';
 
@@ -72,7 +75,7 @@ async function held(callId: string): Promise<boolean> {
 describe('media port on rtpengine', () => {
   for (const path of ['/tone-48k.wav', '/tone-44k.wav']) {
     it(`plays ${path} to the caller at once, then the parties hear each other on the same port`, async () => {
-      const { media } = await mediaPort();
+      const { media, metrics } = await mediaPort();
       const [caller, called] = await Promise.all([party(), party()]);
       const call = toneCall(caller);
       const asked = performance.now();
@@ -84,6 +87,8 @@ describe('media port on rtpengine', () => {
       expect(audioPort(playing!.calledOffer)).not.toBe(caller.port);
 
       await expectToneHeard(caller, asked);
+      expect(await plays(metrics)).toEqual({ playing: 1 });
+      expect((await metrics.mediaPlayStart.get()).values.find((v) => v.metricName === 'cmr_media_play_start_seconds_count')?.value).toBe(1);
 
       // The called party's early media does not leak into the tone.
       const calledPort = audioPort(playing!.calledOffer);
@@ -165,6 +170,18 @@ describe('media port faults: no tone, nothing left behind', () => {
     const call = toneCall(await party());
     expect(await allowed.media.startTone(call, byName, 2000)).not.toBeNull();
     allowed.media.end(call.callId);
+  });
+
+  it('content over https whose certificate does not check out (self-signed): no tone', async () => {
+    const dir = await mkdtemp(join(cacheDir, 'tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const server = createHttpsServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => res.writeHead(200, { 'content-type': 'audio/wav' }).end(toneWav(48000)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    opened.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const { media, metrics } = await mediaPort({ CMR_MEDIA_CACHE_DIR: dir });
+    const uri = `https://127.0.0.1:${(server.address() as AddressInfo).port}/tone.wav`;
+    expect(await media.startTone(toneCall(await party()), { resourceId: 'r-tone', contentUri: uri }, 2000)).toBeNull();
+    expect(await plays(metrics)).toEqual({ 'content-unavailable': 1 });
   });
 
   it('content slower than the time given: no tone within it; the fetch goes on for the next call', async () => {

@@ -1,15 +1,15 @@
 /** What the media tests assert of RTP: the caller hears the tone, then the parties hear each other. */
 import { expect } from 'vitest';
 import { eventually } from './eventually.js';
-import { correlationWithTone, decodeMulaw, type MediaParty } from './rtp-audio.js';
+import { correlationWithTone, type MediaParty, type RtpPacket } from './rtp-audio.js';
 
-/** The caller hears the tone: the first packet within 200 ms of `since`, then 1.2 s of PCMU that correlates ≥ 0.99 with it. */
+/** The caller hears the tone: the first packet within 200 ms of `since`, then 1.1 s of PCMU that correlates ≥ 0.99 with it. */
 export async function expectToneHeard(caller: MediaParty, since: number): Promise<void> {
   const [first] = await caller.received(1);
   expect(first!.at - since).toBeLessThan(200);
   const heard = (await caller.received(caller.packets.length + 60)).slice(-55);
   expect(heard.every((p) => p.payloadType === 0)).toBe(true);
-  expect(correlationWithTone(heard.flatMap((p) => decodeMulaw(p.payload)))).toBeGreaterThanOrEqual(0.99);
+  expect(correlationWithTone(heard)).toBeGreaterThanOrEqual(0.99);
 }
 
 /**
@@ -26,9 +26,16 @@ export async function expectPartiesHearEachOther(caller: MediaParty, callerSide:
     await caller.send(callerSide, fromCaller[i]!);
     await called.send(calledSide, fromCalled[i]!);
   }
-  await eventually(() => expect(called.packets.slice(calledBefore).map((p) => p.payload)).toEqual(fromCaller));
+  await eventually(() => expect(inSequence(called.packets.slice(calledBefore)).map((p) => p.payload)).toEqual(fromCaller));
   await eventually(() => expect(caller.packets.slice(since).filter((p) => fromCalled.some((b) => b.equals(p.payload)))).toHaveLength(10));
   // A tone packet already on its way when the tone stopped may still arrive; none after the called party's media.
-  const firstFromCalled = caller.packets.findIndex((p, i) => i >= since && p.payload.equals(fromCalled[0]!));
-  expect(caller.packets.slice(firstFromCalled).map((p) => p.payload)).toEqual(fromCalled);
+  const firstFromCalled = caller.packets.findIndex((p, i) => i >= since && fromCalled.some((b) => b.equals(p.payload)));
+  expect(inSequence(caller.packets.slice(firstFromCalled)).map((p) => p.payload)).toEqual(fromCalled);
+}
+
+/** Packets of one stream in RTP sequence order, counted from the first one's (across a wrap): rtpengine's threads may swap two on a busy machine. */
+function inSequence(packets: RtpPacket[]): RtpPacket[] {
+  const base = packets[0]?.sequence ?? 0;
+  const order = (p: RtpPacket) => (p.sequence - base + 0x8000) & 0xffff;
+  return [...packets].sort((x, y) => order(x) - order(y));
 }

@@ -41,11 +41,22 @@ export function decodeMulaw(payload: Buffer): number[] {
 }
 
 /**
- * How well `heard` (8 kHz samples) matches the tone: the highest normalised correlation over
- * every alignment of one second of the tone (it repeats).
+ * How well PCMU packets match the tone: each packet's decoded samples placed where its RTP
+ * timestamp (8 kHz) puts them, the highest normalised correlation over every alignment of one
+ * second of the tone (it repeats). A packet lost on the way leaves a gap, not a shift.
  */
-export function correlationWithTone(heard: number[]): number {
+export function correlationWithTone(packets: readonly RtpPacket[]): number {
   const reference = Array.from({ length: 8000 }, (_, i) => toneAt(i / 8000));
+  const base = packets[0]?.timestamp ?? 0;
+  const heard: number[] = [];
+  const at: number[] = [];
+  for (const packet of packets) {
+    const offset = (packet.timestamp - base) >>> 0;
+    decodeMulaw(packet.payload).forEach((sample, i) => {
+      heard.push(sample);
+      at.push((offset + i) % 8000);
+    });
+  }
   let best = -1;
   for (let lag = 0; lag < 8000; lag++) {
     let xy = 0;
@@ -53,7 +64,7 @@ export function correlationWithTone(heard: number[]): number {
     let yy = 0;
     for (let i = 0; i < heard.length; i++) {
       const x = heard[i]!;
-      const y = reference[(lag + i) % 8000]!;
+      const y = reference[(lag + at[i]!) % 8000]!;
       xy += x * y;
       xx += x * x;
       yy += y * y;
@@ -67,6 +78,7 @@ export interface RtpPacket {
   at: number;
   payloadType: number;
   sequence: number;
+  timestamp: number;
   payload: Buffer;
   from: number;
 }
@@ -76,7 +88,7 @@ function parseRtp(message: Buffer, at: number, from: number): RtpPacket | null {
   const csrcs = message[0]! & 0x0f;
   let offset = 12 + csrcs * 4;
   if (message[0]! & 0x10) offset += 4 + message.readUInt16BE(offset + 2) * 4;
-  return { at, payloadType: message[1]! & 0x7f, sequence: message.readUInt16BE(2), payload: message.subarray(offset), from };
+  return { at, payloadType: message[1]! & 0x7f, sequence: message.readUInt16BE(2), timestamp: message.readUInt32BE(4), payload: message.subarray(offset), from };
 }
 
 /** One party's media: a UDP socket on loopback that collects the RTP sent to it and sends its own. */

@@ -2,7 +2,8 @@
  * An HTTP server on loopback serving tone content the way a content server would, and the ways
  * one fails: `/tone-48k.wav`, `/tone-44k.wav` (with an ETag, answering 304 to it), `/slow.wav`
  * (answers after `slowMs`), `/missing.wav` (404), `/big.wav` (past any small size limit),
- * `/page.html` (not audio). It counts the requests for each path.
+ * `/page.html` (not audio), `/moved.wav` (a redirect to `/tone-48k.wav`), `/moved-away.wav` (a
+ * redirect to another loopback address). It counts the requests for each path.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +37,9 @@ export class ToneServer {
         return;
       }
       if (path === '/big.wav') return res.writeHead(200, { 'content-type': 'audio/wav' }).end(Buffer.concat([tones['/tone-48k.wav']!, Buffer.alloc(2_000_000)]));
+      const port = (server.address() as AddressInfo).port;
+      if (path === '/moved.wav') return res.writeHead(302, { location: '/tone-48k.wav' }).end();
+      if (path === '/moved-away.wav') return res.writeHead(302, { location: `http://127.0.0.2:${port}/tone-48k.wav` }).end();
       if (path === '/page.html') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>not a tone</body></html>');
       res.writeHead(404).end();
     });
