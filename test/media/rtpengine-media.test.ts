@@ -136,6 +136,26 @@ describe('media port faults: no tone, nothing left behind', () => {
     expect(await plays(metrics)).toEqual({ 'relay-down': 1 });
   });
 
+  it('rtpengine coming back is used again once it answers a ping; gone mid-call, the answer and the delete fail quietly', async () => {
+    const port = await freeUdpPort();
+    const { media, metrics } = await mediaPort({ CMR_RTPENGINE: `127.0.0.1:${port}`, CMR_RTPENGINE_TIMEOUT_MS: '100' });
+    expect(await media.startTone(toneCall(await party()), resource('/tone-48k.wav'), 2000)).toBeNull();
+    const late = await TestRtpengine.start(port);
+    try {
+      const call = toneCall(await party());
+      await eventually(async () => expect(await media.startTone(call, resource('/tone-48k.wav'), 2000)).not.toBeNull(), 5000, 100);
+      await late.stop();
+      const started = performance.now();
+      expect(await media.answered(call.callId, (await party()).sdp())).toBeNull();
+      expect(performance.now() - started).toBeLessThan(1000);
+      media.end(call.callId);
+      expect(await media.startTone(toneCall(await party()), resource('/tone-48k.wav'), 2000)).toBeNull();
+      expect(await plays(metrics)).toMatchObject({ playing: 1, 'relay-down': expect.any(Number) });
+    } finally {
+      await late.stop();
+    }
+  });
+
   it('a caller whose only codec rtpengine cannot encode (AMR): play gives no duration, no tone', async () => {
     const { media, metrics } = await mediaPort();
     const caller = await party();

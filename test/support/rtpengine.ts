@@ -16,8 +16,9 @@ export class TestRtpengine {
     private readonly output: string[],
   ) {}
 
-  static async start(): Promise<TestRtpengine> {
-    const ngPort = await freeUdpPort();
+  /** `ngPort`: the control port to listen on (a free one by default). */
+  static async start(ngPort?: number): Promise<TestRtpengine> {
+    ngPort ??= await freeUdpPort();
     const portMin = 20000 + Math.floor(Math.random() * 400) * 100;
     const child = spawn(
       'rtpengine',

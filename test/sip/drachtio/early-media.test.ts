@@ -216,6 +216,24 @@ describe('drachtio front: every media fault is today\'s call', () => {
     ['content slower than the selection budget', async () => ({ CMR_SELECT_BUDGET_MS: '300' }), 'r-slow'],
     ['rtpengine not answering', async () => ({ CMR_RTPENGINE: `127.0.0.1:${await freeUdpPort()}`, CMR_RTPENGINE_TIMEOUT_MS: '100' }), 'r-ring'],
   ];
+  it('rtpengine gone while the tone plays: the call is still answered (the 200 carries the 183\'s SDP) and released', async () => {
+    const lost = await TestRtpengine.start();
+    const other = await startMediaApp(peer, { CMR_RTPENGINE: lost.target, CMR_RTPENGINE_TIMEOUT_MS: '100' });
+    try {
+      const call = await placeCall(await media(), { to: other });
+      const progress = await call.a.response(183);
+      await lost.stop();
+      call.b.respond(200, { body: (await media()).sdp() });
+      await call.b.nextRequest('ACK');
+      expect((await call.a.response(200)).body).toBe(progress.body);
+      call.a.ack();
+      await hangUp(other, call);
+    } finally {
+      await other.close();
+      await lost.stop();
+    }
+  });
+
   for (const [what, env, resourceId] of onOtherApp) {
     it(what, async () => {
       tones.slowMs = 5000;
