@@ -81,7 +81,7 @@ const REFUSALS: Record<number, { description: string; example: { code: ErrorCode
   413: { description: 'The body is larger than this operation accepts', example: { code: 'payload-too-large', detail: 'Request body is too large' } },
   415: { description: 'The body is not JSON', example: { code: 'unsupported-media-type', detail: 'Unsupported Media Type: text/plain' } },
   429: { description: 'Too many requests from this token (or, without a valid one, this address); wait for Retry-After', example: { code: 'rate-limited', detail: 'Rate limit exceeded, retry in 1 minute' } },
-  503: { description: 'A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After', example: { code: 'dependency-unavailable', detail: 'the data store is unavailable' } },
+  503: { description: 'A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After', example: { code: 'dependency-unavailable', detail: 'the data store is unavailable' } },
 };
 
 /** A refusal: problem details, with what the status means and the codes it carries. */

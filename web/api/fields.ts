@@ -1,10 +1,11 @@
 /**
  * Form fields checked in the page as the API checks them: the limits come from the server's own
  * TypeBox schemas (the ones its routes validate with and its OpenAPI document is built from), and
- * identities go through the server's own parser, so a page never accepts what the API refuses
+ * identities and time zones go through the server's own checks, so a page never accepts what the API refuses
  * nor refuses what it accepts. Messages are in words, for the field's error text.
  */
 import { parseIdentity } from '../../src/domain/identity.js';
+export { timeZoneProblem } from '../../src/domain/time-zone.js';
 
 /** The JSON Schema keywords a form field can break. */
 export interface FieldSchema {

@@ -81,7 +81,7 @@ export interface paths {
         };
         /**
          * The activity feed as Server-Sent Events
-         * @description Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (`*\/*` will do; 406 without an Accept header).
+         * @description The stream opens with a `position` event whose id is the cursor it follows from (`Last-Event-ID` or `?after=` when given, else the newest record); then each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` set to the last id received (a `position` included) to receive every record after it, once. The request must accept `text/event-stream` (`*\/*` will do; 406 without an Accept header).
          */
         get: operations["streamActivities"];
         put?: never;
@@ -627,6 +627,26 @@ export interface paths {
         post?: never;
         /** Delete a presentation rule */
         delete: operations["deleteRule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{uid}/preferences/timezone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the time zone in which the rules are read
+         * @description Body: `{"timezone": "Europe/Paris"}`, an IANA zone name (any letter case; stored as the zone spells it). Times of day, days and dates of every rule are read in it; the rest of the preferences is left as it is.
+         */
+        put: operations["setTimezone"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1440,7 +1460,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
+        /** @description A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
         Unavailable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1464,7 +1484,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
+        /** @description A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
         UnavailableReplayable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1748,7 +1768,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The stream: a `retry` hint, then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open */
+            /** @description The stream: a `retry` hint, a `position` event (id: the cursor it follows from; data: `{"cursor": …}`), then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open */
             200: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -3818,7 +3838,10 @@ export interface operations {
                             /** @description Lowest wins */
                             priority: number;
                         }[];
-                        /** @description IANA time zone of the rules */
+                        /**
+                         * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                         * @example Europe/Paris
+                         */
                         timezone: string;
                     };
                 };
@@ -3949,7 +3972,10 @@ export interface operations {
                         /** @description Lowest wins */
                         priority: number;
                     }[];
-                    /** @description IANA time zone of the rules */
+                    /**
+                     * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                     * @example Europe/Paris
+                     */
                     timezone: string;
                 };
             };
@@ -4123,7 +4149,10 @@ export interface operations {
                                 /** @description Lowest wins */
                                 priority: number;
                             }[];
-                            /** @description IANA time zone of the rules */
+                            /**
+                             * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                             * @example Europe/Paris
+                             */
                             timezone: string;
                         };
                     };
@@ -4985,6 +5014,90 @@ export interface operations {
             503: components["responses"]["UnavailableReplayable"];
         };
     };
+    setTimezone: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to repeat: a repeat gets the first answer and is charged once; the same key with another body is 409 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
+                 * @example tel:+15551230001
+                 */
+                uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "timezone": "Europe/Paris"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                     * @example Europe/Paris
+                     */
+                    timezone: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "timezone": "Europe/Paris",
+                     *       "charge": {
+                     *         "id": "ch-01JBX7Q2M4CHANGE",
+                     *         "amount": 0,
+                     *         "currency": "XXX"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The charging event of the action; null when nothing changed */
+                        charge: {
+                            /** @description Minor units; 0 for a free change (an offline charging event) */
+                            amount: number;
+                            /** @description ISO 4217; XXX when no priced resource is concerned */
+                            currency: string;
+                            /** @description Charge id, as in /charges */
+                            id: string;
+                        } | null;
+                        /**
+                         * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                         * @example Europe/Paris
+                         */
+                        timezone: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequestReplayable"];
+            401: components["responses"]["UnauthorizedReplayable"];
+            402: components["responses"]["ChargingDeniedReplayable"];
+            403: components["responses"]["ForbiddenReplayable"];
+            404: components["responses"]["NotFoundReplayable"];
+            409: components["responses"]["ConflictReplayable"];
+            413: components["responses"]["PayloadTooLargeReplayable"];
+            415: components["responses"]["UnsupportedMediaTypeReplayable"];
+            429: components["responses"]["TooManyRequestsReplayable"];
+            503: components["responses"]["UnavailableReplayable"];
+        };
+    };
     previewPresentation: {
         parameters: {
             query: {
@@ -5340,7 +5453,10 @@ export interface operations {
                                 /** @description Lowest wins */
                                 priority: number;
                             }[];
-                            /** @description IANA time zone of the rules */
+                            /**
+                             * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                             * @example Europe/Paris
+                             */
                             timezone: string;
                         };
                         /**

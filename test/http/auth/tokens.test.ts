@@ -54,6 +54,8 @@ class TestIdentityProvider {
   readonly audience = 'cmr-server';
   requests = 0;
   up = true;
+  /** Takes requests and never answers them. */
+  hanging = false;
   private server!: Server;
   url = '';
 
@@ -64,6 +66,7 @@ class TestIdentityProvider {
     ];
     this.server = createServer((req, res) => {
       this.requests += 1;
+      if (this.hanging) return;
       if (!this.up || req.url !== '/protocol/openid-connect/certs') {
         res.writeHead(this.up ? 404 : 503, { 'content-type': 'application/json' }).end('{}');
         return;
@@ -161,6 +164,76 @@ describe("tokens of the operator's identity provider (JWKS)", () => {
       expect((await withSecret.app.inject({ method: 'GET', url: aliceCharges, headers: withSecret.as(alice) })).statusCode).toBe(200);
     } finally {
       await withSecret.close();
+    }
+  });
+});
+
+describe("the identity provider's keys, asked for sparingly", () => {
+  const idp = new TestIdentityProvider();
+  const contexts: TestContext[] = [];
+  beforeAll(async () => idp.start());
+  afterAll(async () => {
+    for (const ctx of contexts) await ctx.close();
+    await idp.stop();
+  });
+  async function server(env: Record<string, string> = {}): Promise<TestContext> {
+    const ctx = await createTestContext({ env: { CMR_JWT_JWKS_URL: idp.url, CMR_JWT_ISSUER: idp.issuer, CMR_JWT_AUDIENCE: idp.audience, CMR_JWT_ROLE_CLAIM: 'cmr.roles', CMR_JWT_SECRET: TEST_SECRET, ...env } });
+    contexts.push(ctx);
+    return ctx;
+  }
+  const userToken = (kid?: string) => idp.sign({ sub: alice, cmr: { roles: ['user'] } }, kid ? { kid } : {});
+  const get = (ctx: TestContext, token: string) => ctx.app.inject({ method: 'GET', url: aliceCharges, headers: bearer(token) });
+
+  it('counts a token whose key is not held yet against its address before asking the provider', async () => {
+    const ctx = await server({ CMR_HTTP_RATE_LIMIT_ANONYMOUS: '3' });
+    for (let i = 0; i < 3; i++) expect((await ctx.app.inject({ method: 'GET', url: aliceCharges })).statusCode).toBe(401);
+    const asked = idp.requests;
+    const limited = await get(ctx, userToken());
+    expect(limited.statusCode).toBe(429);
+    expect(idp.requests).toBe(asked);
+  });
+
+  it('asks the provider once for a flood of tokens with made-up kids, then verifies its real keys from memory', async () => {
+    const ctx = await server();
+    const asked = idp.requests;
+    for (let i = 0; i < 20; i++) {
+      const res = await get(ctx, userToken(`forged-${randomUUID()}`));
+      expect(res.statusCode).toBe(401);
+      expect(res.json().detail).toMatch(/^invalid bearer token: no key "forged-.*" in the identity provider's keys/);
+    }
+    expect(idp.requests - asked).toBe(1);
+    expect((await get(ctx, userToken())).statusCode).toBe(200);
+    expect(idp.requests - asked).toBe(1);
+  });
+
+  it('answers 503 in words while the provider is down, without asking it for every request, and keeps HS256 working', async () => {
+    const ctx = await server();
+    idp.up = false;
+    try {
+      const asked = idp.requests;
+      for (let i = 0; i < 5; i++) {
+        const res = await get(ctx, userToken());
+        expect(res.statusCode).toBe(503);
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+        expect(res.json()).toMatchObject({ code: 'dependency-unavailable', detail: expect.stringMatching(/^the identity provider's keys cannot be read \(it answered 503\)/) });
+      }
+      expect(idp.requests - asked).toBe(1);
+      expect((await ctx.app.inject({ method: 'GET', url: aliceCharges, headers: ctx.as(alice) })).statusCode).toBe(200);
+    } finally {
+      idp.up = true;
+    }
+  });
+
+  it('answers 503 in words, not a hang, while the provider takes the request and never answers', async () => {
+    const ctx = await server();
+    idp.hanging = true;
+    try {
+      const res = await get(ctx, userToken());
+      expect(res.statusCode).toBe(503);
+      expect(res.json().detail).toMatch(/^the identity provider did not send its keys within \d+ s/);
+      expect((await ctx.app.inject({ method: 'GET', url: aliceCharges, headers: ctx.as(alice) })).statusCode).toBe(200);
+    } finally {
+      idp.hanging = false;
     }
   });
 });
