@@ -33,11 +33,12 @@ async function main(): Promise<number> {
   }
 
   // The server and the parts load only once the run can go.
-  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchParser }, { benchOverload }, { goalsOf, renderTable }] = await Promise.all([
+  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchMedia }, { benchParser }, { benchOverload }, { goalsOf, renderTable }] = await Promise.all([
     import('./parts/calls.js'),
     import('./parts/copies.js'),
     import('./parts/management.js'),
     import('./parts/growth.js'),
+    import('./parts/media.js'),
     import('./parts/parser.js'),
     import('./parts/overload.js'),
     import('./report.js'),
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
   if (options.parts.includes('copies')) results.copies = await benchCopies(options, progress);
   if (options.parts.includes('management')) results.management = await benchManagement(options, progress);
   if (options.parts.includes('growth')) results.growth = await benchGrowth(options, progress);
+  if (options.parts.includes('media')) results.media = await benchMedia(options, progress);
   if (options.parts.includes('parser')) results.parser = benchParser(options, progress);
   if (options.parts.includes('overload')) results.overload = await benchOverload(options, progress, results.calls?.cmr.targetCps ?? null);
   results.finishedAt = new Date().toISOString();

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 
-export const PARTS = ['calls', 'copies', 'management', 'growth', 'parser', 'overload'] as const;
+export const PARTS = ['calls', 'copies', 'management', 'growth', 'media', 'parser', 'overload'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -72,7 +72,7 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [options]
   --smoke                  a few seconds per part (CI); results go to a temporary directory unless --out
-  --parts calls,copies,…   only these of calls, copies, management, growth, parser, overload (BENCH_PARTS)
+  --parts calls,copies,…   only these of calls, copies, management, growth, media, parser, overload (BENCH_PARTS)
   --out DIR                write <timestamp>.json and latest.json there (default bench/results)
   --steps 100,200,…        call rates, calls/s                  (BENCH_STEPS)
   --overload-base N        overload part: the sustained rate 2× and 3× are of, when the

@@ -14,7 +14,7 @@ import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { EventLoopLoad, LoadShedder, type LoadSignal } from './overload/load-shedder.js';
 import { Readiness } from './observability/readiness.js';
-import { createManagement, type ManagementOptions, type ManagementServices } from './management/management.js';
+import { createManagement, managementAppliers, type ManagementOptions, type ManagementServices } from './management/management.js';
 import { CallService } from './presentation/call-service.js';
 import { SelectionReader } from './presentation/selection-reader.js';
 import { SessionStore } from './presentation/session-store.js';
@@ -82,7 +82,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
   stops.push(() => load.stop());
   const calls = new CallService(
     {
-      reader: new SelectionReader(redis, keys),
+      reader: new SelectionReader(redis, keys, { cachedParties: config.sip.selectCachedUsers }),
       sessions: new SessionStore(redis, keys, config.sessions),
       metrics,
       logger,
@@ -90,7 +90,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     { budgetMs: config.sip.selectBudgetMs, now, random: options.random ?? Math.random },
   );
   stops.push(() => calls.drain());
-  const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
+  const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now, appliers: managementAppliers }, options.charging);
   stops.push(stopCharging);
   const catalog = new CatalogService(new JsonHash<Resource>(redis, keys.resources), now);
   const catalogBoxes = new JsonHash<Box>(redis, keys.catalogBoxes);

@@ -1,5 +1,5 @@
 /**
- * Part 6, overload: calls offered at 2× and 3× the front's sustained rate, through the embedded
+ * Part 7, overload: calls offered at 2× and 3× the front's sustained rate, through the embedded
  * front with CMR (and its load shedding on the event loop's real lag) and through a null
  * record-routing proxy on the same `sip` package (the same front with CMR switched off and
  * nothing shed), in the same run, alternating which goes first. The figure is the share of the

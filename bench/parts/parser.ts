@@ -1,5 +1,5 @@
 /**
- * Part 5, the SIP parser, in-process: the time to read a message the way the embedded front
+ * Part 6, the SIP parser, in-process: the time to read a message the way the embedded front
  * reads it (the strict check of `sip/sip-stack/reading.ts`, then the `sip` package's parse and
  * its corrections), beside the `sip` package's parse alone (what the front did before the
  * check) and drachtio-srf's parser (the other candidate, a descendant of the same code), on the

@@ -62,6 +62,18 @@ describe('npm run bench -- --smoke', () => {
     expect(existsSync(COMMITTED) ? statSync(COMMITTED).mtimeMs : null).toBe(committedBefore);
   });
 
+  it('plays ringback tones on calls through the drachtio front (real rtpengine), beside calls without, with no failed call', () => {
+    const media = figures.media!;
+    for (const variant of [media.withTone, media.without]) {
+      expect(variant.calls).toBeGreaterThan(0);
+      expect(variant.failed).toBe(0);
+      expect(variant.callsPerSec).toBeGreaterThan(0);
+    }
+    expect(media.withTone.plays['playing']).toBeGreaterThan(0);
+    expect(media.without.plays).toEqual({});
+    expect(media.ratio).toEqual(expect.any(Number));
+  });
+
   it('places calls through the front with CMR and as a plain proxy, with no failed call', () => {
     const calls = figures.calls!;
     expect(calls.steps.length).toBeGreaterThan(0);
@@ -94,12 +106,14 @@ describe('npm run bench -- --smoke', () => {
     }
   });
 
-  it('loads the service route and the bare route', () => {
+  it('loads the service route and both anchors, the fair and the bare route', () => {
     const management = figures.management!;
-    expect(management).toMatchObject({ service: { failed: 0 }, bare: { failed: 0 } });
+    expect(management).toMatchObject({ service: { failed: 0 }, fair: { failed: 0 }, bare: { failed: 0 } });
     expect(management.service.perSec).toBeGreaterThan(0);
+    expect(management.fair.perSec).toBeGreaterThan(0);
     expect(management.bare.perSec).toBeGreaterThan(0);
     expect(management.ratio).toBeGreaterThan(0);
+    expect(management.fairRatio).toBeGreaterThan(0);
   });
 
   it('measures Redis memory, round trips per call and selection as the library grows', () => {
@@ -110,7 +124,8 @@ describe('npm run bench -- --smoke', () => {
     expect(perCall.roundTrips).toBeGreaterThan(0);
     expect(perCall.startRoundTrips).toBeLessThan(perCall.roundTrips);
     expect(library.map((g) => g.entries)).toEqual([10, 100, 1000]);
-    for (const growth of library) {
+    expect(figures.growth!.libraryReadEveryCall.map((g) => g.entries)).toEqual(library.map((g) => g.entries));
+    for (const growth of [...library, ...figures.growth!.libraryReadEveryCall]) {
       expect(growth.ms?.count).toBe(growth.selections);
       expect(growth.roundTrips).toBeGreaterThan(0);
       expect(growth.bytesIn).toBeGreaterThan(0);

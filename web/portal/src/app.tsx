@@ -54,22 +54,27 @@ function useHashPath(): string {
   return path;
 }
 
-type SignInState = { kind: 'checking' } | { kind: 'signed-out'; reason: string | null } | { kind: 'signed-in'; session: Session };
+type SignInState = { kind: 'checking' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; session: Session };
 
 export function App() {
   const [state, setState] = useState<SignInState>({ kind: 'checking' });
 
   const signOut = (reason: string | null = null) => {
     forgetToken();
-    setState({ kind: 'signed-out', reason });
+    setState({ kind: 'signed-out', notice: reason && `You were signed out: ${reason}.` });
   };
 
   // A sign-in link's token first, else the one this tab already holds; a link opened later in
   // the same tab (only the fragment changes) signs in with its token too.
   useEffect(() => {
     const start = (token: string | null) => {
-      if (!token) return setState({ kind: 'signed-out', reason: null });
-      void signIn(token).then((answer) => ('session' in answer ? setState({ kind: 'signed-in', session: answer.session }) : signOut(answer.refused)));
+      if (!token) return setState({ kind: 'signed-out', notice: null });
+      void signIn(token).then((answer) => {
+        if ('session' in answer) setState({ kind: 'signed-in', session: answer.session });
+        else if ('refused' in answer) signOut(answer.refused);
+        // Nothing against the token: the tab keeps it (signIn stored it), and a reload tries again.
+        else setState({ kind: 'signed-out', notice: `Could not sign you in: ${answer.unavailable}. Your access token is kept: reload the page to try again.` });
+      });
     };
     start(takeTokenFromLink() ?? storedToken());
     const linkOpened = () => {
@@ -87,7 +92,7 @@ export function App() {
 
   if (state.kind === 'checking') return <p role="status">Signing in…</p>;
   if (state.kind === 'signed-out') {
-    return <SignInPage reason={state.reason} onSignedIn={(session) => setState({ kind: 'signed-in', session })} />;
+    return <SignInPage notice={state.notice} onSignedIn={(session) => setState({ kind: 'signed-in', session })} />;
   }
   return <SignedIn session={state.session} signOut={signOut} />;
 }

@@ -3,7 +3,8 @@ import { useState } from 'preact/hooks';
 import { signIn, type Session } from '../../api/session';
 import { Alert, Field, Page } from './ui';
 
-export function SignInPage({ reason, onSignedIn }: { reason: string | null; onSignedIn: (session: Session) => void }) {
+/** `notice`: why the tab is on this page (signed out, or the token could not be checked), a sentence. */
+export function SignInPage({ notice, onSignedIn }: { notice: string | null; onSignedIn: (session: Session) => void }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -14,13 +15,13 @@ export function SignInPage({ reason, onSignedIn }: { reason: string | null; onSi
     const answer = await signIn(token);
     setBusy(false);
     if ('session' in answer) onSignedIn(answer.session);
-    else setError(answer.refused);
+    else setError('refused' in answer ? answer.refused : answer.unavailable);
   };
 
   return (
     <div class="sign-in">
       <Page title="Sign in to the CMR Portal">
-        {reason && !error && <Alert message={`You were signed out: ${reason}.`} />}
+        {notice && !error && <Alert message={notice} />}
         <form onSubmit={submit} class="card" noValidate>
           <Field label="Access token" error={error} hint="Your operator's sign-in gives you a link or a token; it stays in this tab only.">
             {(props) => (
