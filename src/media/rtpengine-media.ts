@@ -50,6 +50,8 @@ export class RtpengineMedia implements MediaPort {
     private readonly content: ToneContent,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The catalog's `updatedAt` of a resource (null: unknown), read off the call's path to refresh its content. */
+    private readonly catalogVersion: (resourceId: string) => Promise<string | null> = () => Promise.resolve(null),
   ) {}
 
   async startTone(call: ToneCall, resource: PresentedResource, waitMs: number): Promise<TonePlaying | null> {
@@ -117,6 +119,7 @@ export class RtpengineMedia implements MediaPort {
   }
 
   private async start(call: ToneCall, resource: PresentedResource): Promise<TonePlaying> {
+    this.refreshContent(resource);
     let file: string;
     try {
       file = await this.content.localFile(resource.contentUri);
@@ -141,6 +144,15 @@ export class RtpengineMedia implements MediaPort {
       this.end(call.callId);
       throw err instanceof NoTone ? err : new NoTone('relay-error', (err as Error).message);
     }
+  }
+
+  /** Has the content revalidated when its resource changed in the catalog; never holds up the call, never fails it. */
+  private refreshContent(resource: PresentedResource): void {
+    this.catalogVersion(resource.resourceId)
+      .then((version) => (version ? this.content.catalogChanged(resource.contentUri, version) : undefined))
+      .catch((err: unknown) => {
+        this.log.debug({ event: 'media-content', resourceId: resource.resourceId, err: (err as Error).message }, 'could not check the catalog version of a tone');
+      });
   }
 
   private noTone(call: ToneCall, resource: PresentedResource, err: unknown): null {
