@@ -59,10 +59,11 @@ export class RtpengineMedia implements MediaPort {
     // A relay known to be down costs the call no waiting at all.
     if (!this.relay.isUp) return this.noTone(call, resource, new NoTone('relay-down', 'rtpengine does not answer'));
     if (!call.callerSdp) return this.noTone(call, resource, new NoTone('no-offer', 'the caller made no offer'));
+    if (waitMs <= 0) return this.noTone(call, resource, new NoTone('budget', 'selection took the whole budget'));
     let timer: NodeJS.Timeout | undefined;
     const attempt = this.start(call, resource);
     const budget = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new NoTone('budget', `no tone within ${waitMs} ms`)), Math.max(0, waitMs));
+      timer = setTimeout(() => reject(new NoTone('budget', `no tone within ${waitMs} ms`)), waitMs);
     });
     try {
       const playing = await Promise.race([attempt, budget]);
