@@ -72,7 +72,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       frameworkProblem(error, request, reply);
     },
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // Verbose: a refusal names the broken field's schema, so a pattern is explained in words (plugins/problem.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, verbose: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.addSchema(Problem);

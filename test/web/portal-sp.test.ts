@@ -46,7 +46,7 @@ describe('the portal for the SP', () => {
     await form.getByLabel('Provider').fill('acme-music');
     await form.getByLabel('Subscribe price').fill('249');
     await form.getByRole('button', { name: 'Add resource' }).click();
-    expect(await form.locator('.field-error').allTextContents()).toEqual(['Content URI must match the expected form']);
+    expect(await form.locator('.field-error').allTextContents()).toEqual(['Content URI must match the expected form (an http:// or https:// address of the content)']);
 
     await form.getByLabel('Content URI').fill(`${portal.baseUrl}/v1/test-media/tone.wav`);
     await form.getByRole('button', { name: 'Add resource' }).click();

@@ -239,6 +239,15 @@ describe('the portal for a user', () => {
     const stored = (await portal.ctx.app.inject({ method: 'GET', url: `/v1/users/${encodeURIComponent(ALICE)}/preferences`, headers: portal.ctx.as(ALICE) })).json();
     expect(stored.timezone).toBe('Asia/Tokyo');
     expect(stored.rules.map((r: { id: string }) => r.id)).toContain('from-phone');
+
+    // The preview says when it read the rules on the zone's own clock, not the browser's (UTC here).
+    await page.getByLabel('Caller', { exact: true }).fill(CAROL);
+    const [answer] = await Promise.all([page.waitForResponse('**/presentation?**'), page.getByRole('button', { name: 'Preview', exact: true }).click()]);
+    const { at } = (await answer.json()) as { at: string };
+    const tokyo = new Date(at).toLocaleTimeString('en-US', { timeZone: 'Asia/Tokyo' }).replace(/\s/g, ' ');
+    const result = page.getByRole('region', { name: 'Preview result' });
+    await result.filter({ hasText: 'in Asia/Tokyo' }).waitFor();
+    expect((await result.textContent())!.replace(/\s/g, ' ')).toContain(`read at ${tokyo} in Asia/Tokyo`);
     expect(await portal.inspect(page, 'user-preferences-time-zone')).toEqual({ unnamed: [], widerThanPhone: false });
   });
 

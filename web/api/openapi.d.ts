@@ -1058,13 +1058,17 @@ export interface components {
          */
         Resource: {
             categories: string[];
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description an http:// or https:// address of the content
+             */
             contentUri: string;
             copyable: boolean;
             /** Format: date-time */
             createdAt: string;
             durationSec?: number;
             id: string;
+            /** @description a media type, e.g. audio/mpeg */
             mimeType: string;
             prices: {
                 /** @description Minor units */
@@ -1362,7 +1366,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many requests from this token (or, without a valid one, this address); wait for Retry-After (`rate-limited`) */
+        /** @description Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After (`rate-limited`) */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1386,7 +1390,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many requests from this token (or, without a valid one, this address); wait for Retry-After (`rate-limited`) */
+        /** @description Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After (`rate-limited`) */
         TooManyRequestsReplayable: {
             headers: {
                 "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -1565,7 +1569,7 @@ export interface components {
         "Retry-After": number;
         /** @description The scheme to use (RFC 6750): `Bearer realm="cmr"`, with `error="invalid_token"` when the token sent was refused */
         "WWW-Authenticate": string;
-        /** @description Requests allowed per minute to this token (or, without a valid one, this address) */
+        /** @description Requests allowed per minute to this token's subject (`sub`; without a valid token, this address) */
         "X-RateLimit-Limit": number;
         /** @description Requests left in the current minute */
         "X-RateLimit-Remaining": number;
@@ -1845,6 +1849,7 @@ export interface operations {
                 "application/json": {
                     /** @description ISO 4217 */
                     currency: string;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     mode: "sequential" | "random";
                     name: string;
@@ -1886,7 +1891,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The catalog box */
+                /** @description The catalog box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
             };
             cookie?: never;
@@ -1918,7 +1923,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The catalog box */
+                /** @description The catalog box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
             };
             cookie?: never;
@@ -1980,7 +1985,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The catalog box */
+                /** @description The catalog box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
             };
             cookie?: never;
@@ -2186,6 +2191,7 @@ export interface operations {
                  */
                 "application/json": {
                     enabled: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id: string;
                     /** @description Lowest accepted client version (semver) */
                     minVersion: string;
@@ -2223,7 +2229,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client */
+                /** @description The client: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2256,7 +2262,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client */
+                /** @description The client: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2273,6 +2279,7 @@ export interface operations {
                 "application/json": {
                     createdAt?: string;
                     enabled: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     /** @description Lowest accepted client version (semver) */
                     minVersion: string;
@@ -2310,7 +2317,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client */
+                /** @description The client: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2457,11 +2464,16 @@ export interface operations {
                  */
                 "application/json": {
                     categories: string[];
-                    /** Format: uri */
+                    /**
+                     * Format: uri
+                     * @description an http:// or https:// address of the content
+                     */
                     contentUri: string;
                     copyable: boolean;
                     durationSec?: number;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
+                    /** @description a media type, e.g. audio/mpeg */
                     mimeType: string;
                     prices: {
                         /** @description Minor units */
@@ -2514,7 +2526,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource */
+                /** @description The resource: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2546,7 +2558,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource */
+                /** @description The resource: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2578,12 +2590,17 @@ export interface operations {
                  */
                 "application/json": {
                     categories: string[];
-                    /** Format: uri */
+                    /**
+                     * Format: uri
+                     * @description an http:// or https:// address of the content
+                     */
                     contentUri: string;
                     copyable: boolean;
                     createdAt?: string;
                     durationSec?: number;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
+                    /** @description a media type, e.g. audio/mpeg */
                     mimeType: string;
                     prices: {
                         /** @description Minor units */
@@ -2636,7 +2653,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource */
+                /** @description The resource: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2760,6 +2777,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     boxId: string;
                 };
             };
@@ -2964,7 +2982,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The personal box */
+                /** @description The personal box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3061,7 +3079,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The personal box */
+                /** @description The personal box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3218,6 +3236,7 @@ export interface operations {
                 "application/json": {
                     /** @description The registered CMR client asking */
                     client: {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         /** @description Semantic version, at least the client’s registered minimum */
                         version: string;
@@ -3309,6 +3328,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     resourceId: string;
                     /**
                      * @description Public user identity: tel:+<E.164> or sip:user@host
@@ -3444,6 +3464,7 @@ export interface operations {
                 "application/json": {
                     /** @description Renew (and charge) shortly before expiry; off when absent */
                     autoRenew?: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     resourceId: string;
                 };
             };
@@ -3513,7 +3534,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The library entry */
+                /** @description The library entry: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 entryId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3557,7 +3578,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The library entry */
+                /** @description The library entry: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 entryId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3644,7 +3665,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The library entry */
+                /** @description The library entry: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 entryId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3778,12 +3799,15 @@ export interface operations {
                      */
                     "application/json": {
                         default: ({
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         }) | null;
                         filters: {
                             categories?: string[];
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             owners?: string[];
                             providers?: string[];
@@ -3828,11 +3852,14 @@ export interface operations {
                                 };
                             };
                             enabled: boolean;
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             /** @description One resource, or a box (personal, or a subscribed catalog box) */
                             present: {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             };
                             /** @description Lowest wins */
@@ -3912,12 +3939,15 @@ export interface operations {
                  */
                 "application/json": {
                     default: ({
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         resourceId: string;
                     } | {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         boxId: string;
                     }) | null;
                     filters: {
                         categories?: string[];
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         owners?: string[];
                         providers?: string[];
@@ -3962,11 +3992,14 @@ export interface operations {
                             };
                         };
                         enabled: boolean;
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         /** @description One resource, or a box (personal, or a subscribed catalog box) */
                         present: {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         };
                         /** @description Lowest wins */
@@ -4089,12 +4122,15 @@ export interface operations {
                          */
                         preferences: {
                             default: ({
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             }) | null;
                             filters: {
                                 categories?: string[];
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 owners?: string[];
                                 providers?: string[];
@@ -4139,11 +4175,14 @@ export interface operations {
                                     };
                                 };
                                 enabled: boolean;
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 /** @description One resource, or a box (personal, or a subscribed catalog box) */
                                 present: {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     resourceId: string;
                                 } | {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     boxId: string;
                                 };
                                 /** @description Lowest wins */
@@ -4190,8 +4229,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": ({
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     resourceId: string;
                 } | {
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     boxId: string;
                 }) | null;
             };
@@ -4231,8 +4272,10 @@ export interface operations {
                             id: string;
                         } | null;
                         default: ({
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         }) | null;
                     };
@@ -4277,6 +4320,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         categories?: string[];
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         owners?: string[];
                         providers?: string[];
@@ -4322,6 +4366,7 @@ export interface operations {
                  */
                 "application/json": {
                     categories?: string[];
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     owners?: string[];
                     providers?: string[];
@@ -4378,6 +4423,7 @@ export interface operations {
                          */
                         filter: {
                             categories?: string[];
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             owners?: string[];
                             providers?: string[];
@@ -4407,7 +4453,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The filter rule */
+                /** @description The filter rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 filterId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4486,6 +4532,7 @@ export interface operations {
                          */
                         filter: {
                             categories?: string[];
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             owners?: string[];
                             providers?: string[];
@@ -4515,7 +4562,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The filter rule */
+                /** @description The filter rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 filterId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4598,11 +4645,14 @@ export interface operations {
                             };
                         };
                         enabled: boolean;
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         /** @description One resource, or a box (personal, or a subscribed catalog box) */
                         present: {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         };
                         /** @description Lowest wins */
@@ -4679,11 +4729,14 @@ export interface operations {
                     };
                     /** @default true */
                     enabled?: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     /** @description One resource, or a box (personal, or a subscribed catalog box) */
                     present: {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         resourceId: string;
                     } | {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         boxId: string;
                     };
                     /** @description Lowest wins */
@@ -4772,11 +4825,14 @@ export interface operations {
                                 };
                             };
                             enabled: boolean;
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             /** @description One resource, or a box (personal, or a subscribed catalog box) */
                             present: {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             };
                             /** @description Lowest wins */
@@ -4805,7 +4861,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The presentation rule */
+                /** @description The presentation rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 ruleId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4855,8 +4911,10 @@ export interface operations {
                     enabled: boolean;
                     /** @description One resource, or a box (personal, or a subscribed catalog box) */
                     present: {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         resourceId: string;
                     } | {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         boxId: string;
                     };
                     /** @description Lowest wins */
@@ -4945,11 +5003,14 @@ export interface operations {
                                 };
                             };
                             enabled: boolean;
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             /** @description One resource, or a box (personal, or a subscribed catalog box) */
                             present: {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             };
                             /** @description Lowest wins */
@@ -4978,7 +5039,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The presentation rule */
+                /** @description The presentation rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 ruleId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -5393,12 +5454,15 @@ export interface operations {
                          */
                         preferences: {
                             default: ({
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             }) | null;
                             filters: {
                                 categories?: string[];
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 owners?: string[];
                                 providers?: string[];
@@ -5443,11 +5507,14 @@ export interface operations {
                                     };
                                 };
                                 enabled: boolean;
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 /** @description One resource, or a box (personal, or a subscribed catalog box) */
                                 present: {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     resourceId: string;
                                 } | {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     boxId: string;
                                 };
                                 /** @description Lowest wins */

@@ -39,7 +39,7 @@ export type SignInAnswer = { session: Session } | { refused: string } | { unavai
 /**
  * Asks the server who the token names; keeps it on success. Else answers why, in words: the token
  * was refused (4xx), or it could not be checked now (the server, or the identity provider behind
- * it, is unreachable or busy), which says nothing against the token.
+ * it, is busy or down), which says nothing against the token: it is kept.
  */
 export async function signIn(token: string): Promise<SignInAnswer> {
   const trimmed = token.trim();
@@ -50,7 +50,11 @@ export async function signIn(token: string): Promise<SignInAnswer> {
   if (!answer.data) {
     const { status } = answer.response;
     const detail = describeProblem(answer.error, status);
-    if (status >= 500 || status === 429) return { unavailable: `the server cannot check the access token now: ${detail}` };
+    if (status >= 500 || status === 429) {
+      // Nothing against the token: kept for this tab, so a reload tries it again.
+      sessionStorage.setItem(STORAGE_KEY, trimmed);
+      return { unavailable: `the server cannot check the access token now: ${detail}` };
+    }
     return { refused: `the access token was refused: ${detail}` };
   }
   sessionStorage.setItem(STORAGE_KEY, trimmed);

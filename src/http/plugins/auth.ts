@@ -70,13 +70,14 @@ export function tokenVerifier(auth: Config['auth']): TokenVerifier {
   const provider = auth.jwks ? identityProvider(auth.jwks) : null;
   const decodeHeader = createDecoder({ complete: true });
   const headerOf = (token: string): { alg?: unknown; kid?: unknown } => (decodeHeader(token) as { header: { alg?: unknown; kid?: unknown } }).header;
-  const isProviders = (alg: unknown) => (alg === 'RS256' || alg === 'ES256') && provider !== null;
+  const providerFor = (alg: unknown) => (alg === 'RS256' || alg === 'ES256' ? provider : null);
 
   return {
     needsProvider(token) {
       try {
         const { alg, kid } = headerOf(token);
-        return isProviders(alg) && !provider!.holds(typeof kid === 'string' ? kid : '');
+        const signer = providerFor(alg);
+        return signer !== null && !signer.holds(typeof kid === 'string' ? kid : '');
       } catch {
         return false;
       }
@@ -90,12 +91,13 @@ export function tokenVerifier(auth: Config['auth']): TokenVerifier {
       }
       let claims: Claims;
       let role: unknown;
+      const signer = providerFor(alg);
       if (alg === 'HS256' && local) {
         claims = verified(() => local(token) as Claims);
         role = claims['role'];
-      } else if (isProviders(alg)) {
-        claims = await provider!.verify(token);
-        role = provider!.roleOf(claims);
+      } else if (signer) {
+        claims = await signer.verify(token);
+        role = signer.roleOf(claims);
       } else {
         throw new CmrError('unauthorized', `invalid bearer token: tokens signed with ${String(alg)} are not accepted`);
       }

@@ -6,13 +6,12 @@
  * with the subject of its token.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVELOPMENT_JWT_SECRET } from '../../../src/config/settings.js';
 import { createTestContext, TEST_SECRET, type TestContext, withForgedSignature } from '../../support/context.js';
 import { resourceBody } from '../../support/fixtures.js';
+import { TestIdentityProvider } from '../../support/identity-provider.js';
 
 const alice = 'tel:+15551230001';
 const aliceCharges = `/v1/users/${encodeURIComponent(alice)}/charges`;
@@ -45,49 +44,6 @@ describe('token lifetime', () => {
     expect(await status(hs256({ sub: alice, role: 'user', iat: now() - 3000, exp: now() + 300 }))).toBe(401);
   });
 });
-
-/** An identity provider's JWKS endpoint on a free loopback port, with an RSA and an EC key. */
-class TestIdentityProvider {
-  readonly rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  readonly ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  readonly issuer = 'https://idp.example.net/realms/cmr';
-  readonly audience = 'cmr-server';
-  requests = 0;
-  up = true;
-  /** Takes requests and never answers them. */
-  hanging = false;
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    const keys = [
-      { ...this.rsa.publicKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256', use: 'sig' },
-      { ...this.ec.publicKey.export({ format: 'jwk' }), kid: 'ec-1', alg: 'ES256', use: 'sig' },
-    ];
-    this.server = createServer((req, res) => {
-      this.requests += 1;
-      if (this.hanging) return;
-      if (!this.up || req.url !== '/protocol/openid-connect/certs') {
-        res.writeHead(this.up ? 404 : 503, { 'content-type': 'application/json' }).end('{}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/protocol/openid-connect/certs`;
-  }
-
-  sign(claims: Record<string, unknown>, options: { alg?: 'RS256' | 'ES256'; kid?: string; iss?: string; aud?: string; key?: string } = {}): string {
-    const alg = options.alg ?? 'RS256';
-    const key = options.key ?? (alg === 'RS256' ? this.rsa : this.ec).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    return createSigner({ key, algorithm: alg, kid: options.kid ?? (alg === 'RS256' ? 'rsa-1' : 'ec-1'), iss: options.iss ?? this.issuer, aud: options.aud ?? this.audience, expiresIn: 300_000 })(claims);
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 describe("tokens of the operator's identity provider (JWKS)", () => {
   const idp = new TestIdentityProvider();

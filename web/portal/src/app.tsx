@@ -72,7 +72,7 @@ export function App() {
       void signIn(token).then((answer) => {
         if ('session' in answer) setState({ kind: 'signed-in', session: answer.session });
         else if ('refused' in answer) signOut(answer.refused);
-        // Nothing against the token: the tab keeps it, and a reload tries again.
+        // Nothing against the token: the tab keeps it (signIn stored it), and a reload tries again.
         else setState({ kind: 'signed-out', notice: `Could not sign you in: ${answer.unavailable}. Your access token is kept: reload the page to try again.` });
       });
     };

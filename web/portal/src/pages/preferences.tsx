@@ -514,7 +514,7 @@ function PreviewSection({ resources }: { resources: Map<string, Resource> }) {
                 A call from {preview.caller} now would present{' '}
                 <strong>{preview.presented.map((p) => titleOf(resources, p.resourceId)).join(', ')}</strong>{' '}
                 ({source?.kind === 'rule' ? `rule ${source.ruleId}` : 'the default'}
-                {source?.boxId ? `, from box ${source.boxId}` : ''}; read at {new Date(preview.at).toLocaleTimeString()} in {preview.timezone}).
+                {source?.boxId ? `, from box ${source.boxId}` : ''}; read at {new Date(preview.at).toLocaleTimeString(undefined, { timeZone: preview.timezone })} in {preview.timezone}).
               </p>
               {preview.presented.map((p) => {
                 const resource = resources.get(p.resourceId);
