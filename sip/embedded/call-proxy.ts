@@ -8,15 +8,16 @@
  */
 import type { Logger } from 'pino';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
-import { isTrusted, type Cidr } from '../../src/config/cidr.js';
-import { COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
+import type { Cidr } from '../../src/config/cidr.js';
+import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import { GuardedCallEvents, NOTHING_PRESENTED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { appendHeader, headerValue, setHeader, tagOf } from '../sip-stack/message.js';
-import { sipPackage, type SipRequest, type SipResponse } from '../sip-stack/sip-package.js';
+import type { SipRequest, SipResponse } from '../sip-stack/sip-package.js';
 import type { Peer, SipStack, StackHandler } from '../sip-stack/stack.js';
 import { CallTable, type CallRecord } from './call-table.js';
+import { FrontDoor } from './front-door.js';
 import { answerParts, infoMessageOf, requestorOf } from './info-message.js';
 import { hasLooped, LOOP_PARAM, loopKey, maxForwardsOf, recordRoutes, routeRequest, type NextHop, type Routing } from './routing.js';
 
@@ -24,6 +25,8 @@ export interface CallProxyOptions {
   calls: CallEvents;
   copy: SipCopyPort;
   trusted: readonly Cidr[];
+  /** Peers allowed to call directly (handsets). */
+  access: readonly Cidr[];
   outboundProxy: string | null;
   selectBudgetMs: number;
   /** Timer C (RFC 3261 §16.8, more than 3 minutes): the longest a proxied INVITE may ring without a final response; then its branch is cancelled. */
@@ -69,6 +72,7 @@ export class CallProxy implements StackHandler {
   private readonly table: CallTable;
   private readonly pending = new Map<string, PendingInvite>();
   private readonly calls: CallEvents;
+  private readonly door: FrontDoor;
 
   constructor(
     private readonly stack: SipStack,
@@ -79,11 +83,12 @@ export class CallProxy implements StackHandler {
       call.log.info({ event: 'call-expired' }, 'call outlived the longest call allowed');
       this.notifyEnded(call, 'timeout');
     });
+    this.door = new FrontDoor(stack, { rule: options, knownCall: (callId) => this.table.get(callId) !== undefined, logger: options.logger });
   }
 
   async onRequest(request: SipRequest, source: Peer): Promise<void> {
     if (request.method === 'CANCEL') return this.onCancel(request);
-    if (this.isKeepAliveForUs(request)) return this.answerOptions(request);
+    if (this.door.answered(request, source)) return;
     const checked = this.check(request, source);
     if (!checked) return;
     const inDialog = tagOf(request.headers.to) !== null;
@@ -96,6 +101,7 @@ export class CallProxy implements StackHandler {
 
   /** ACK of a 2xx: routed end to end, without a transaction (ACKs of failures never get here). */
   async onAck(request: SipRequest, source: Peer): Promise<void> {
+    if (!this.door.admitsAck(request, source)) return;
     const maxForwards = maxForwardsOf(request);
     if (maxForwards <= 0) return;
     const routing = routeRequest(request, this.stack, null);
@@ -111,27 +117,6 @@ export class CallProxy implements StackHandler {
     this.table.clear();
     for (const pending of this.pending.values()) clearTimeout(pending.timer);
     this.pending.clear();
-  }
-
-  /**
-   * An OPTIONS outside a dialog whose Request-URI and remaining Route name this server: the
-   * S-CSCF's or an SBC's keep-alive of the AS, answered here rather than proxied to ourselves.
-   */
-  private isKeepAliveForUs(request: SipRequest): boolean {
-    if (request.method !== 'OPTIONS' || tagOf(request.headers.to) !== null) return false;
-    const target = sipPackage.parseUri(request.uri);
-    if (!target || !this.stack.isOwnUri(target)) return false;
-    return (request.headers.route ?? []).every((route) => typeof route.uri === 'object' && route.uri !== null && this.stack.isOwnUri(route.uri));
-  }
-
-  private answerOptions(request: SipRequest): void {
-    this.stack.reply(request, 200, 'OK', {
-      headers: {
-        Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE, PRACK',
-        Accept: `application/sdp, ${COPY_CONTENT_TYPE}, application/dtmf-relay, application/dtmf`,
-        'Recv-Info': COPY_PACKAGE,
-      },
-    });
   }
 
   /** Max-Forwards (483) and loop detection (482); null when the request was answered. */
@@ -361,7 +346,7 @@ export class CallProxy implements StackHandler {
   }
 
   private isTrusted(source: Peer): boolean {
-    return isTrusted(source.address, this.options.trusted);
+    return this.door.standingOf(source) === 'trusted';
   }
 }
 

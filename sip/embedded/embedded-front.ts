@@ -46,6 +46,7 @@ export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise
         calls: options.calls,
         copy: options.copy,
         trusted: options.sip.trusted,
+        access: options.sip.access,
         outboundProxy: options.sip.outboundProxy,
         selectBudgetMs: options.sip.selectBudgetMs,
         timerCMs: options.sip.timerCSec * 1000,

@@ -221,7 +221,7 @@ describe('embedded proxy with an outbound proxy and no trusted peers', () => {
   it('sends initial requests through the outbound proxy, and neither honours nor passes on asserted identities', async () => {
     const proxy = await RawPeer.open('udp', CALLED_IP, { ip: '127.0.0.1', port: 0 }, 'called');
     const harness = await startSipHarness({
-      env: { CMR_SIP_TRUSTED: '127.0.0.9/32', CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}` },
+      env: { CMR_SIP_TRUSTED: '127.0.0.9/32', CMR_SIP_ACCESS: `${CALLER_IP}/32`, CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}` },
     });
     try {
       const caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');
