@@ -4,8 +4,9 @@
  * - an initial request from a stranger gets 403 with a Warning and goes nowhere;
  * - an in-dialog request from a stranger follows only a call this server carries (a made-up
  *   To tag opens no relay);
+ * - a REGISTER from an access peer goes to the registrar (this server is its registrar);
  * - a request for the server's own address is answered here, never forwarded to itself:
- *   OPTIONS 200 (the S-CSCF's keep-alive), REGISTER 403 (this server registers no one).
+ *   OPTIONS 200 (the S-CSCF's keep-alive), REGISTER 403 from a peer the registrar does not serve.
  */
 import type { Logger } from 'pino';
 import { sipWarning } from '../../src/calls/sip-warning.js';
@@ -14,11 +15,13 @@ import { standingOf, STRANGER_REFUSAL, type AccessRule, type Standing } from '..
 import { tagOf } from '../sip-stack/message.js';
 import { sipPackage, type SipRequest } from '../sip-stack/sip-package.js';
 import type { Peer, SipStack } from '../sip-stack/stack.js';
+import type { Registrar } from './registrar.js';
 
 export interface FrontDoorOptions {
   rule: AccessRule;
   /** Whether a Call-ID is one of the calls this server carries. */
   knownCall(callId: string): boolean;
+  registrar: Registrar;
   logger: Logger;
 }
 
@@ -33,19 +36,26 @@ export class FrontDoor {
   }
 
   /** True when the request (not CANCEL, which follows its INVITE) was answered here. */
-  answered(request: SipRequest, source: Peer): boolean {
+  async answered(request: SipRequest, source: Peer): Promise<boolean> {
     const inDialog = tagOf(request.headers.to) !== null;
-    if (this.standingOf(source) === 'stranger' && (!inDialog || !this.options.knownCall(request.headers['call-id']))) {
+    const standing = this.standingOf(source);
+    if (standing === 'stranger' && (!inDialog || !this.options.knownCall(request.headers['call-id']))) {
       this.refuseStranger(request, source, inDialog);
       return true;
     }
-    if (inDialog || !this.isForUs(request)) return false;
+    if (inDialog) return false;
+    if (request.method === 'REGISTER' && standing === 'access') {
+      const answer = await this.options.registrar.register(request, source);
+      this.stack.reply(request, answer.status, answer.reason, { headers: answer.headers });
+      return true;
+    }
+    if (!this.isForUs(request)) return false;
     if (request.method === 'OPTIONS') {
       this.answerOptions(request);
       return true;
     }
     if (request.method === 'REGISTER') {
-      this.stack.reply(request, 403, 'Forbidden', { headers: { warning: sipWarning(this.stack.publicHost, 'this server is no registrar') } });
+      this.stack.reply(request, 403, 'Forbidden', { headers: { warning: sipWarning(this.stack.publicHost, 'this server registers only its access peers') } });
       return true;
     }
     return false;

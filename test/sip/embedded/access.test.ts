@@ -84,7 +84,7 @@ describe.each(['udp', 'tcp'] as const)('who may use the embedded front over %s',
     expect(ok.header('recv-info')).toEqual(['cmr-copy']);
 
     scscf.send(request('REGISTER', own(), scscf, { callId: newCallId(), to: '<sip:+15551230001@example.net;user=phone>' }));
-    expect((await scscf.receive(isStatus(403, 'REGISTER'))).header('warning')[0]).toMatch(/"this server is no registrar"$/);
+    expect((await scscf.receive(isStatus(403, 'REGISTER'))).header('warning')[0]).toMatch(/"this server registers only its access peers"$/);
 
     for (const method of ['OPTIONS', 'REGISTER']) {
       stranger.send(request(method, own(), stranger, { callId: newCallId() }));
