@@ -24,7 +24,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
-EXPOSE 8080 5060/udp 5060/tcp
+# 5062: SIP over WebSocket for handsets, when CMR_SIP_WS_PORT=5062 (embedded front).
+EXPOSE 8080 5060/udp 5060/tcp 5062/tcp
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.CMR_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/src/main.js"]

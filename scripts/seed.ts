@@ -1,7 +1,7 @@
 /**
  * Loads a small demo into Redis so a newcomer sees something real at once:
  *   npm run seed -- --demo
- * Five catalog resources, two SP boxes, the registered clients (a handset and the CMR Portal), and two users
+ * Five catalog resources, two SP boxes, the registered clients (a handset, the CMR Portal and the CMR Handset), and two users
  * (alice tel:+15551230001, bob tel:+15551230002) with libraries and preferences.
  * Idempotent: running it again resets the demo data and leaves everything else alone.
  */
@@ -81,10 +81,12 @@ try {
     else await services.catalog.create(r);
   }
   for (const box of catalogBoxes) await services.catalogBoxes.put(box);
-  // The portal copies during calls as the client `cmr-portal` (web/portal/src/pages/calls.tsx).
+  // The portal copies during calls as the client `cmr-portal` (web/portal/src/pages/calls.tsx),
+  // the browser handset as `cmr-handset` (web/handset/src/phone.ts).
   const clients = [
     { id: 'acme-handset', name: 'ACME handset', enabled: true, minVersion: '2.0.0' },
     { id: 'cmr-portal', name: 'CMR Portal', enabled: true, minVersion: '0.1.0' },
+    { id: 'cmr-handset', name: 'CMR Handset', enabled: true, minVersion: '0.1.0' },
   ];
   for (const { id, ...clientData } of clients) {
     if (await services.clients.find(id)) await services.clients.replace(id, clientData);

@@ -4,6 +4,8 @@
  * directly (`CMR_SIP_ACCESS`: lab handsets, WebRTC clients). Anyone else is a stranger: its
  * initial requests are refused with 403 and forwarded nowhere, so the server is no open relay.
  * Only trusted peers may assert identities (RFC 3325); an access peer is a handset, never a network.
+ * An address in both lists is an access peer: the list of handsets is the narrower one (a lab's
+ * handsets on the S-CSCFs' loopback, say).
  */
 import { isTrusted, type Cidr } from '../../src/config/cidr.js';
 
@@ -15,8 +17,8 @@ export interface AccessRule {
 }
 
 export function standingOf(address: string | undefined, rule: AccessRule): Standing {
-  if (isTrusted(address, rule.trusted)) return 'trusted';
   if (isTrusted(address, rule.access)) return 'access';
+  if (isTrusted(address, rule.trusted)) return 'trusted';
   return 'stranger';
 }
 

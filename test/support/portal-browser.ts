@@ -72,33 +72,15 @@ export async function startPortalBrowser(options: Parameters<typeof createTestCo
     }
   });
   const baseUrl = await ctx.app.listen({ host: '127.0.0.1', port: 0 });
-  const profile = await mkdtemp(join(tmpdir(), 'portal-chromium-'));
-  let browser: BrowserContext;
+  let launched: TestChromium;
   try {
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: DESKTOP,
-      locale: 'en-US',
-      timezoneId: 'UTC',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      ],
-    });
+    launched = await startChromium();
   } catch (err) {
     await ctx.close();
-    await rm(profile, { recursive: true, force: true });
     throw err;
   }
+  const { browser } = launched;
   await mkdir(SHOTS_DIR, { recursive: true });
-  // Pages come with one blank tab; the tests open their own.
-  for (const blank of browser.pages()) await blank.close();
 
   return {
     ctx,
@@ -125,9 +107,53 @@ export async function startPortalBrowser(options: Parameters<typeof createTestCo
       return { unnamed, widerThanPhone };
     },
     close: async () => {
+      await launched.close();
+      await ctx.close();
+    },
+  };
+}
+
+export interface TestChromium {
+  browser: BrowserContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's Chromium with a fresh profile and no tab open, reaching only this machine's loopback
+ * (`extraArgs`: e.g. the fake camera and microphone of a WebRTC test).
+ */
+export async function startChromium(extraArgs: string[] = []): Promise<TestChromium> {
+  const profile = await mkdtemp(join(tmpdir(), 'portal-chromium-'));
+  let browser: BrowserContext;
+  try {
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: DESKTOP,
+      locale: 'en-US',
+      timezoneId: 'UTC',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+        ...extraArgs,
+      ],
+    });
+  } catch (err) {
+    await rm(profile, { recursive: true, force: true });
+    throw err;
+  }
+  // Pages come with one blank tab; the tests open their own.
+  for (const blank of browser.pages()) await blank.close();
+  return {
+    browser,
+    close: async () => {
       await browser.close();
       await rm(profile, { recursive: true, force: true });
-      await ctx.close();
     },
   };
 }
