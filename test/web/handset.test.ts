@@ -5,14 +5,16 @@
  * calls B. B's page rings and shows what A presents, A's page shows what B presents; A copies
  * while it rings, B answers, WebRTC audio flows both ways (packets received on each side), A
  * copies again (already owned), A hangs up; A's library and charges over REST show the copy once.
- * The real server behind it all: REST, the embedded front, Redis.
+ * Then the copy key and a refusal: `*` while ringing copies by DTMF, a privacy refusal is shown
+ * in words, and hanging up while it rings cancels the call. The real server behind it all: REST,
+ * the embedded front, Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { Identity } from '../../src/domain/identity.js';
 import { signToken } from '../../src/http/tokens.js';
-import { expectCallerCopied, newParties, numberOf, TONES, type Parties } from '../support/call-outcomes.js';
-import { seedCopyCatalog } from '../support/copy-fixtures.js';
+import { activitiesOf, copiesOf, expectCallerCopied, expectEndedUnanswered, newParties, numberOf, TONES, type Parties } from '../support/call-outcomes.js';
+import { seedCopyCatalog, setPrivacy } from '../support/copy-fixtures.js';
 import { startChromium, type TestChromium } from '../support/portal-browser.js';
 import { startSipHarness, type SipHarness } from '../support/sip/harness.js';
 
@@ -116,4 +118,48 @@ describe('the CMR Handset in two browser pages', () => {
     const entry = await expectCallerCopied(harness.ctx, parties);
     expect(copiedText).toContain(entry.id);
   }, 90_000);
+
+  it('copies by the * key while it rings, shows a refusal in words, and cancels by hanging up', async () => {
+    const allowing = await newParties(harness.ctx);
+    const refusing = await newParties(harness.ctx);
+    await setPrivacy(harness.ctx.services, refusing.called, { copy: 'nobody' });
+    const presented = titles.get(TONES.toCaller.resourceId)!;
+
+    const ring = async (call: Parties) => {
+      const a = await handsetOf(call.caller);
+      const b = await handsetOf(call.called);
+      await a.getByLabel('Number').fill(`tel:${numberOf(call.called)}`);
+      await a.getByRole('button', { name: 'Call', exact: true }).click();
+      await b.getByText(`Incoming call from ${call.caller}`).waitFor();
+      await expect.poll(() => a.getByRole('button', { name: 'Copy', exact: true }).isEnabled()).toBe(true);
+      return { a, b, callId: await ringingCallOf(call.caller) };
+    };
+    const hangUp = async ({ a, b, callId }: { a: Page; b: Page; callId: string }) => {
+      await a.getByRole('button', { name: 'Hang up' }).click();
+      await b.getByText('Call ended', { exact: true }).waitFor();
+      await expectEndedUnanswered(harness.ctx, callId);
+    };
+
+    const allowed = await ring(allowing);
+    await allowed.a.keyboard.press('*');
+    await allowed.a.getByRole('status').filter({ hasText: `Copied: ${presented}` }).waitFor();
+    await hangUp(allowed);
+    expect(await copiesOf(harness.ctx, allowing.caller)).toEqual([expect.objectContaining({ resourceId: TONES.toCaller.resourceId, origin: 'copy-online' })]);
+    // The key press, not the cmr-copy INFO, asked for it: the copy names the DTMF client.
+    expect((await activitiesOf(harness.ctx, allowing.caller)).filter((r) => r.kind === 'copy-online').map((r) => r.detail['client'])).toEqual(['dtmf']);
+
+    const refused = await ring(refusing);
+    await refused.a.getByRole('button', { name: 'Copy', exact: true }).click();
+    await refused.a.getByRole('alert').filter({ hasText: /^Copy refused: 403 Forbidden — not allowed — .+/ }).waitFor();
+    await hangUp(refused);
+    expect(await copiesOf(harness.ctx, refusing.caller)).toEqual([]);
+  }, 90_000);
 });
+
+/** The Call-ID of the user's one live call, as the REST API shows it. */
+async function ringingCallOf(uid: Identity): Promise<string> {
+  const response = await harness.ctx.app.inject({ method: 'GET', url: `/v1/users/${encodeURIComponent(uid)}/calls/current`, headers: harness.ctx.as(uid) });
+  const calls = response.json<Array<{ callId: string; state: string }>>();
+  expect(calls).toEqual([expect.objectContaining({ state: 'early' })]);
+  return calls[0]!.callId;
+}
