@@ -110,6 +110,7 @@ try {
       `  tokens     npm run -s token -- --sub ${alice}   (alice; --sub ${bob} for bob)`,
       `             npm run -s token -- --sub portal-admin --role sp   (the SP)`,
       `  portal     npm run -s token -- --sub ${alice} --portal   (a link that signs alice in)`,
+      `  handset    npm run -s token -- --sub ${alice} --handset   (alice's browser handset; --sub ${bob} for bob's)`,
       '',
     ].join('\n'),
   );
