@@ -6,7 +6,7 @@ import type { MachineFacts } from './machine.js';
 import type { CallFigures, CallStepFigures } from './parts/calls.js';
 import { LATENCY_GOAL_CPS } from './parts/calls.js';
 import type { CopyFigures, CopyModeFigures, SipCopyStep } from './parts/copies.js';
-import type { GrowthFigures } from './parts/growth.js';
+import type { GrowthFigures, LibraryGrowth } from './parts/growth.js';
 import type { Sustained } from './parts/load-figures.js';
 import type { ManagementFigures } from './parts/management.js';
 import type { LoadResult } from './sipp-load.js';
@@ -32,21 +32,26 @@ export interface Goal {
   met: boolean | null;
 }
 
-const GOALS = { cps: 500, ratio: 0.8, addedP99Ms: 5, copiesPerSec: 1000, serviceRatio: 0.5, sessionBytes: 300 };
+/** The goals of the performance issue, as far as this bench measures them (see the README). */
+const GOALS = { cpuRatio: 1.25, rateRatio: 1, addedP99Ms: 10, copiesPerSec: 1000, serviceRatio: 0.5, flatGrowth: 1.1, sessionBytes: 300 };
 
 export function goalsOf(results: BenchResults): Goal[] {
   const goals: Goal[] = [];
   const { calls, copies, management, growth } = results;
   if (calls) {
+    const cpu = calls.steps.filter((s) => s.cmr.failed === 0 && s.baseline.failed === 0 && s.baseline.serverCpuMsPerCall > 0);
+    const worst = cpu.map((s) => ({ s, ratio: s.cmr.serverCpuMsPerCall / s.baseline.serverCpuMsPerCall })).sort((a, b) => b.ratio - a.ratio)[0];
     goals.push({
-      goal: `calls: ≥ ${GOALS.cps} CPS sustained with zero failures`,
-      figure: sustained(calls.cmr),
-      met: calls.cmr.targetCps !== null && calls.cmr.targetCps >= GOALS.cps,
+      goal: `calls: server CPU per call ≤ ${GOALS.cpuRatio}× the plain proxy's, at every step both carried`,
+      figure: worst
+        ? `worst ${round(worst.ratio, 2)}× at ${worst.s.targetCps}/s (${worst.s.cmr.serverCpuMsPerCall} vs ${worst.s.baseline.serverCpuMsPerCall} ms)`
+        : 'no step both carried',
+      met: worst ? worst.ratio <= GOALS.cpuRatio : null,
     });
     goals.push({
-      goal: `calls: ≥ ${GOALS.ratio}× the plain proxy's sustained rate`,
+      goal: "calls: highest rate with zero failures ≥ the plain proxy's",
       figure: calls.ratio === null ? 'baseline sustained no step' : `${round(calls.ratio, 2)}× (${sustained(calls.cmr)} vs ${sustained(calls.baseline)})`,
-      met: calls.ratio === null ? null : calls.ratio >= GOALS.ratio,
+      met: calls.ratio === null ? null : calls.ratio >= GOALS.rateRatio,
     });
     const atGoalRate = calls.steps.find((s) => s.targetCps === LATENCY_GOAL_CPS);
     goals.push({
@@ -57,24 +62,33 @@ export function goalsOf(results: BenchResults): Goal[] {
   }
   if (copies) {
     goals.push({
-      goal: `copies: ≥ ${GOALS.copiesPerSec} copies/s over SIP INFO (cdr)`,
-      figure: sustained(copies.cdr.sip.sustained),
-      met: copies.cdr.sip.sustained.achievedCps !== null && copies.cdr.sip.sustained.achievedCps >= GOALS.copiesPerSec,
-    });
-    goals.push({
-      goal: `copies: ≥ ${GOALS.copiesPerSec} copies/s over REST (cdr)`,
+      goal: `copies: ≥ ${GOALS.copiesPerSec} online copies/s over REST (cdr)`,
       figure: `${copies.cdr.rest.perSec}/s`,
       met: copies.cdr.rest.failed === 0 && copies.cdr.rest.perSec >= GOALS.copiesPerSec,
+    });
+    goals.push({
+      goal: 'copies: SIP copy calls limited only by call capacity (cdr copy calls sustained ≥ the calls sustained)',
+      figure: `${sustained(copies.cdr.sip.sustained)}${calls ? ` vs calls ${sustained(calls.cmr)}` : ''}`,
+      met: calls?.cmr.targetCps == null || copies.cdr.sip.sustained.targetCps === null ? null : copies.cdr.sip.sustained.targetCps >= calls.cmr.targetCps,
     });
   }
   if (management) {
     goals.push({
-      goal: `management: service info ≥ ${GOALS.serviceRatio}× the bare route`,
-      figure: `${management.ratio}× (${management.service.perSec}/s vs ${management.bare.perSec}/s)`,
-      met: management.service.failed === 0 && management.ratio >= GOALS.serviceRatio,
+      goal: `management: service info ≥ ${GOALS.serviceRatio}× a route with the same JWT check, Redis read and serialisation`,
+      figure: `${management.fairRatio}× (${management.service.perSec}/s vs ${management.fair.perSec}/s; ${management.ratio}× the bare route)`,
+      met: management.service.failed === 0 && management.fairRatio >= GOALS.serviceRatio,
     });
   }
   if (growth) {
+    const [smallest, largest] = [growth.library[0], growth.library[growth.library.length - 1]];
+    if (smallest && largest && smallest !== largest) {
+      const ratio = largest.bytesIn / smallest.bytesIn;
+      goals.push({
+        goal: `selection: flat in the called party's library size (bytes read at ${largest.entries} entries ≤ ${GOALS.flatGrowth}× at ${smallest.entries})`,
+        figure: `${round(ratio, 2)}× (${smallest.bytesIn} → ${largest.bytesIn} B; p50 ${smallest.ms?.p50} → ${largest.ms?.p50} ms)`,
+        met: ratio <= GOALS.flatGrowth,
+      });
+    }
     goals.push({
       goal: `memory: ≤ ${GOALS.sessionBytes} bytes per presenting session`,
       figure: `${growth.memory.bytesPerSession} B (${growth.memory.bytesPerSessionWithIndexes} B with call indexes)`,
@@ -90,7 +104,7 @@ export function renderTable(results: BenchResults): string {
   const rows: Row[] = [];
   if (results.calls) rows.push(...callRows(results.calls));
   if (results.copies) rows.push(...copyRows(results.copies));
-  if (results.management) rows.push(managementRow(results.management));
+  if (results.management) rows.push(...managementRows(results.management));
   if (results.growth) rows.push(...growthRows(results.growth));
   for (const goal of results.goals ?? []) rows.push(['goal', goal.goal, goal.figure, '', goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed']);
   const header: Row = ['part', 'measure', 'CMR', 'compared with', 'ratio / verdict'];
@@ -133,9 +147,13 @@ function copyRows(copies: CopyFigures): Row[] {
   ];
 }
 
-function managementRow(figures: ManagementFigures): Row {
+function managementRows(figures: ManagementFigures): Row[] {
   const cell = (r: ManagementFigures['service']) => `${r.perSec}/s, p50/p99 ${r.latencyMs.p50}/${r.latencyMs.p99} ms${r.failed ? `, ${r.failed} failed` : ''}`;
-  return ['management', `GET /v1/users/{uid}/service (${figures.answerBytes} B answer)`, cell(figures.service), `bare route, same answer: ${cell(figures.bare)}`, `${figures.ratio}×`];
+  const measure = `GET /v1/users/{uid}/service (${figures.answerBytes} B answer)`;
+  return [
+    ['management', measure, cell(figures.service), `same JWT check, one Redis GET, same schema: ${cell(figures.fair)}`, `${figures.fairRatio}×`],
+    ['management', measure, cell(figures.service), `bare route, same answer bytes: ${cell(figures.bare)}`, `${figures.ratio}×`],
+  ];
 }
 
 function growthRows(growth: GrowthFigures): Row[] {
@@ -144,13 +162,17 @@ function growthRows(growth: GrowthFigures): Row[] {
     ['memory', `Redis bytes per presenting session (${memory.sessions})`, `${memory.bytesPerSession} B`, `with both call-index entries: ${memory.bytesPerSessionWithIndexes} B`, ''],
     ['memory', `Redis bytes per library entry (${memory.libraryEntries})`, `${memory.bytesPerLibraryEntry} B`, '', ''],
     ['cost', 'Redis round trips per call (started, answered, ended)', `${perCall.roundTrips} (${perCall.startRoundTrips} at call start), ${perCall.commands} commands`, `${perCall.bytesOut} B out, ${perCall.bytesIn} B in`, ''],
-    ...growth.library.map((g): Row => [
-      'growth',
-      `call start (selection), called party with ${g.entries} library entries: p50/p99, round trips, bytes read`,
-      `${ms(g.ms?.p50)}/${ms(g.ms?.p99)} ms`,
-      `${g.roundTrips} round trips, ${g.bytesIn} B read`,
-      '',
-    ]),
+    ...growth.library.map((g, i): Row => {
+      const every = growth.libraryReadEveryCall[i];
+      const cell = (f: LibraryGrowth) => `${ms(f.ms?.p50)}/${ms(f.ms?.p99)} ms, ${f.roundTrips} round trips, ${f.bytesIn} B read`;
+      return [
+        'growth',
+        `call start (selection), called party with ${g.entries} library entries: p50/p99, round trips, bytes read`,
+        `data kept: ${cell(g)}`,
+        every ? `read every call: ${cell(every)}` : '',
+        every?.ms && g.ms && g.ms.p50 > 0 ? `p50 ${round(every.ms.p50 / g.ms.p50, 1)}× faster kept` : '',
+      ];
+    }),
   ];
 }
 

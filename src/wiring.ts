@@ -13,7 +13,7 @@ import type { Box, CmrClient, Resource } from './domain/types.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Readiness } from './observability/readiness.js';
-import { createManagement, type ManagementOptions, type ManagementServices } from './management/management.js';
+import { createManagement, managementAppliers, type ManagementOptions, type ManagementServices } from './management/management.js';
 import { CallService } from './presentation/call-service.js';
 import { SelectionReader } from './presentation/selection-reader.js';
 import { SessionStore } from './presentation/session-store.js';
@@ -75,7 +75,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
   const stops: Array<() => Promise<void> | void> = [];
   const calls = new CallService(
     {
-      reader: new SelectionReader(redis, keys),
+      reader: new SelectionReader(redis, keys, { cachedParties: config.sip.selectCachedUsers }),
       sessions: new SessionStore(redis, keys, config.sessions),
       metrics,
       logger,
@@ -83,7 +83,7 @@ export async function createServices(config: Config, logger: Logger, options: Se
     { budgetMs: config.sip.selectBudgetMs, now, random: options.random ?? Math.random },
   );
   stops.push(() => calls.drain());
-  const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now }, options.charging);
+  const { stop: stopCharging, ...charging } = await createChargingServices({ config, logger, metrics, redis, keys, now, appliers: managementAppliers }, options.charging);
   stops.push(stopCharging);
   const catalog = new CatalogService(new JsonHash<Resource>(redis, keys.resources), now);
   const catalogBoxes = new JsonHash<Box>(redis, keys.catalogBoxes);

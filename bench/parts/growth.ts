@@ -6,7 +6,9 @@
  *   sessions also with their entries in both parties' call indexes;
  * - Redis round trips (and commands) per call: a call driven through the call service as a front
  *   drives it (started, answered, ended), counted on the service's own connection (`RedisTraffic`);
- * - selection time and round trips as the called party's library grows.
+ * - selection time and round trips as the called party's library grows, with the parties' data
+ *   kept between calls (as configured by default) and, beside it in the same run, read on every
+ *   call (`CMR_SELECT_CACHED_USERS=0`, a second server on the same namespace).
  */
 import { ulid } from 'ulid';
 import type { Identity } from '../../src/domain/identity.js';
@@ -59,7 +61,10 @@ export interface LibraryGrowth {
 export interface GrowthFigures {
   memory: MemoryFigures;
   perCall: PerCall;
+  /** With the parties' data kept between calls. */
   library: LibraryGrowth[];
+  /** The same selections with the data read on every call. */
+  libraryReadEveryCall: LibraryGrowth[];
 }
 
 /** Called parties the memory sessions are spread over (each caller calls once). */
@@ -76,6 +81,10 @@ export async function benchGrowth(options: BenchOptions, progress: Progress): Pr
     env: benchEnv(options, { CMR_SELECT_BUDGET_MS: '10000' }),
     services: { charging: { background: false } },
   });
+  const readEveryCall = await createTestContext({
+    env: benchEnv(options, { CMR_SELECT_BUDGET_MS: '10000', CMR_SELECT_CACHED_USERS: '0', CMR_REDIS_NAMESPACE: ctx.config.redis.namespace }),
+    services: { charging: { background: false } },
+  });
   try {
     const { services } = ctx;
     await seedCatalogFor(services, Math.max(LIBRARY_SIZE, ...options.librarySizes));
@@ -84,20 +93,30 @@ export async function benchGrowth(options: BenchOptions, progress: Progress): Pr
 
     await seedCalledParty(services, BENCH_CALLED, LIBRARY_SIZE);
     const traffic = new RedisTraffic(services.redis);
+    const trafficReadEveryCall = new RedisTraffic(readEveryCall.services.redis);
     try {
       const perCall = await callCost(services, traffic, options.costCalls);
       progress(`per call: ${perCall.roundTrips} round trips (${perCall.startRoundTrips} at call start), ${perCall.commands} commands`);
       const library: LibraryGrowth[] = [];
+      const libraryReadEveryCall: LibraryGrowth[] = [];
       for (const entries of options.librarySizes) {
-        const growth = await selectionWithLibrary(services, traffic, entries, options.selections);
-        library.push(growth);
-        progress(`selection with ${entries} entries: p50 ${growth.ms?.p50} p99 ${growth.ms?.p99} ms, ${growth.roundTrips} round trips, ${growth.bytesIn} B read`);
+        await seedCalledParty(services, growthOwner(entries), entries);
+        for (const [kept, list, server, counter] of [
+          [true, library, services, traffic],
+          [false, libraryReadEveryCall, readEveryCall.services, trafficReadEveryCall],
+        ] as const) {
+          const growth = await selectionWithLibrary(server, counter, entries, options.selections);
+          list.push(growth);
+          progress(`selection with ${entries} entries, data ${kept ? 'kept' : 'read every call'}: p50 ${growth.ms?.p50} p99 ${growth.ms?.p99} ms, ${growth.roundTrips} round trips, ${growth.bytesIn} B read`);
+        }
       }
-      return { memory, perCall, library };
+      return { memory, perCall, library, libraryReadEveryCall };
     } finally {
       traffic.stop();
+      trafficReadEveryCall.stop();
     }
   } finally {
+    await readEveryCall.close();
     await ctx.close();
   }
 }
@@ -177,10 +196,11 @@ async function callCost(services: Services, traffic: RedisTraffic, calls: number
   };
 }
 
+const growthOwner = (entries: number) => `tel:+15557${String(entries).padStart(6, '0')}` as Identity;
+
 /** `callStarted` to a called party holding `entries` library entries: time and traffic until it answers. */
 async function selectionWithLibrary(services: Services, traffic: RedisTraffic, entries: number, selections: number): Promise<LibraryGrowth> {
-  const owner = `tel:+15557${String(entries).padStart(6, '0')}` as Identity;
-  await seedCalledParty(services, owner, entries);
+  const owner = growthOwner(entries);
   const times: number[] = [];
   const counted: TrafficCounts = { roundTrips: 0, commands: 0, bytesOut: 0, bytesIn: 0 };
   for (let i = 0; i < WARM_UP + selections; i++) {

@@ -1,11 +1,18 @@
 /**
  * Part 3, management: `GET /v1/users/{uid}/service` (the called party of the call benchmark:
- * rules, a 50-entry library, a box) against a bare Fastify route sending the very same answer
- * bytes, both listening in this process, loaded by autocannon in turn: service, bare, bare,
- * service, so drift on a shared machine weighs on both alike. The ratio is what the real route
- * (auth, rate limit, Redis reads, schema serialisation) keeps of the bare route's rate.
+ * rules, a 50-entry library, a box) against two anchors listening in the same process:
+ * - the *fair* route: a Fastify route doing the least the service route must do — the same HS256
+ *   check of the same token, one Redis GET of the same answer (stored as its JSON) and the same
+ *   schema serialisation (`ServiceInfo`);
+ * - the *bare* route: prepared bytes, the ceiling of Fastify on this machine.
+ * autocannon loads them in turn (service, fair, bare, bare, fair, service), so drift on a shared
+ * machine weighs on all alike. The ratios are what the real route (its plugins, rate limit, reads
+ * and parsing) keeps of each anchor's rate.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createVerifier } from 'fast-jwt';
+import { managementSchemas, ServiceInfo } from '../../src/http/schemas/management.js';
+import { TEST_SECRET } from '../../test/support/context.js';
 import { createTestContext } from '../../test/support/context.js';
 import { BENCH_CALLED, seedCalledParty, seedCatalogFor } from '../bench-data.js';
 import { httpLoad, type HttpLoadResult } from '../http-load.js';
@@ -26,13 +33,35 @@ export interface RouteFigures {
 export interface ManagementFigures {
   answerBytes: number;
   service: RouteFigures;
+  /** JWT check, one Redis GET, the same schema serialisation. */
+  fair: RouteFigures;
   bare: RouteFigures;
+  /** service / fair. */
+  fairRatio: number;
+  /** service / bare. */
   ratio: number;
+}
+
+const ROUTES = ['service', 'fair', 'bare', 'bare', 'fair', 'service'] as const;
+type Route = (typeof ROUTES)[number];
+
+/** The fair anchor: what any route serving this answer must do, and nothing else. */
+function fairRoute(app: FastifyInstance, read: () => Promise<string | null>): void {
+  const verify = createVerifier({ key: TEST_SECRET, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] });
+  for (const schema of managementSchemas) app.addSchema(schema);
+  app.get('/fair', { schema: { response: { 200: ServiceInfo } } }, async (request) => {
+    try {
+      verify(request.headers.authorization?.slice('Bearer '.length) ?? '');
+    } catch {
+      throw Object.assign(new Error('unauthorized'), { statusCode: 401 });
+    }
+    return JSON.parse((await read()) ?? 'null') as unknown;
+  });
 }
 
 export async function benchManagement(options: BenchOptions, progress: Progress): Promise<ManagementFigures> {
   const ctx = await createTestContext({ env: benchEnv(options) });
-  const bare = Fastify();
+  const anchors = Fastify();
   try {
     await seedCatalogFor(ctx.services, LIBRARY_SIZE);
     await seedCalledParty(ctx.services, BENCH_CALLED, LIBRARY_SIZE);
@@ -41,22 +70,30 @@ export async function benchManagement(options: BenchOptions, progress: Progress)
     const first = await ctx.app.inject({ method: 'GET', url: path, headers });
     if (first.statusCode !== 200) throw new Error(`GET ${path} answered ${first.statusCode}: ${first.body}`);
     const answer = first.body;
-    bare.get('/bare', async (_request, reply) => reply.type('application/json; charset=utf-8').send(answer));
+    const answerKey = `${ctx.config.redis.namespace}:bench:service-answer`;
+    await ctx.services.redis.set(answerKey, answer);
+    fairRoute(anchors, () => ctx.services.redis.get(answerKey));
+    anchors.get('/bare', async (_request, reply) => reply.type('application/json; charset=utf-8').send(answer));
+    const fairCheck = await anchors.inject({ method: 'GET', url: '/fair', headers });
+    if (fairCheck.body !== answer) throw new Error('the fair route does not send the service answer');
 
     const serviceUrl = `${await ctx.app.listen({ host: '127.0.0.1', port: 0 })}${path}`;
-    const bareUrl = `${await bare.listen({ host: '127.0.0.1', port: 0 })}/bare`;
-    const load = (url: string, extra: Record<string, string>) => httpLoad({ url, headers: extra, connections: options.connections, duration: options.httpSec });
-    const runs = { service: [] as HttpLoadResult[], bare: [] as HttpLoadResult[] };
-    for (const route of ['service', 'bare', 'bare', 'service'] as const) {
-      const result = route === 'service' ? await load(serviceUrl, headers) : await load(bareUrl, {});
+    const anchorsUrl = await anchors.listen({ host: '127.0.0.1', port: 0 });
+    const urls: Record<Route, { url: string; headers: Record<string, string> }> = {
+      service: { url: serviceUrl, headers },
+      fair: { url: `${anchorsUrl}/fair`, headers },
+      bare: { url: `${anchorsUrl}/bare`, headers: {} },
+    };
+    const runs: Record<Route, HttpLoadResult[]> = { service: [], fair: [], bare: [] };
+    for (const route of ROUTES) {
+      const result = await httpLoad({ ...urls[route], connections: options.connections, duration: options.httpSec });
       runs[route].push(result);
       progress(`management ${route}: ${result.perSec}/s, p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} ms, ${result.failed} failed`);
     }
-    const service = summary(runs.service);
-    const bareRoute = summary(runs.bare);
-    return { answerBytes: Buffer.byteLength(answer), service, bare: bareRoute, ratio: round(service.perSec / bareRoute.perSec, 3) };
+    const [service, fair, bare] = [summary(runs.service), summary(runs.fair), summary(runs.bare)];
+    return { answerBytes: Buffer.byteLength(answer), service, fair, bare, fairRatio: round(service.perSec / fair.perSec, 3), ratio: round(service.perSec / bare.perSec, 3) };
   } finally {
-    await bare.close();
+    await anchors.close();
     await ctx.close();
   }
 }

@@ -23,11 +23,12 @@ if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[4]) then return false en
 return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'id', ARGV[1], 'record', ARGV[2])
 `);
 
-/** KEYS: relayed marker, activity stream, collection keys… ARGV: plan, maxlen, ttl. */
+/** KEYS: relayed marker, activity stream, collection keys…, data version. ARGV: plan, maxlen, ttl. */
 const APPLY_ELSEWHERE = new LuaScript(`
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
 local plan = cjson.decode(ARGV[1])
 for _, c in ipairs(plan.creates) do redis.call('HSETNX', KEYS[c.k], c.field, c.value) end
+if plan.version then redis.call('INCR', KEYS[plan.version]) end
 if plan.activity then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'id', plan.activityId, 'record', plan.activity)
 end
@@ -57,6 +58,10 @@ export class OutboxRelay {
         return { k: keys.length, field: c.id, value: c.value };
       });
       const plan: Record<string, unknown> = { creates };
+      if (creates.length > 0) {
+        keys.push(userKeys.dataVersion);
+        plan['version'] = keys.length;
+      }
       if (target.activity) {
         plan['activity'] = JSON.stringify(entry.activity);
         plan['activityId'] = entry.activity.id;

@@ -5,13 +5,13 @@
  * charge index, a gift's receiver) leaves through the user's outbox and is relayed afterwards.
  */
 import type { Identity } from '../domain/identity.js';
-import type { ActivityKind, ActivityRecord, Channel, ChargeRecord } from '../domain/types.js';
+import { defaultPreferences, type ActivityKind, type ActivityRecord, type Channel, type ChargeRecord, type Preferences } from '../domain/types.js';
 import type { IdempotencyRef } from '../store/idempotency-store.js';
 import type { Keys } from '../store/keys.js';
 import { LuaScript } from '../store/lua-script.js';
 import { storeCall, type RedisClient } from '../store/redis.js';
 import type { ChargeRequest } from './charging-port.js';
-import type { Collection, Write } from './writes.js';
+import type { Collection, Collections, Versioned, Write } from './writes.js';
 
 /** Per-user activity history kept in Redis (older records stay in the global feed and the portal). */
 export const USER_ACTIVITY_MAXLEN = 10_000;
@@ -121,6 +121,7 @@ for _, w in ipairs(plan.writes) do
     if w.field then redis.call('HDEL', key, w.field) else redis.call('DEL', key) end
   end
 end
+if plan.version then redis.call('INCR', KEYS[plan.version]) end
 if plan.charge then
   redis.call('ZADD', KEYS[4], 0, plan.charge[1])
   redis.call('HSET', KEYS[5], plan.charge[1], plan.charge[2])
@@ -221,6 +222,25 @@ export class ActionStore {
     return (await storeCall(() => UPDATE_INTENT.run(this.redis, [this.keys.user(intent.user).intents], [intent.chargeId, JSON.stringify(intent)]))) === 1;
   }
 
+  /** The next invocation sequence number: unique per consumer (Uint32), so the CHF can recognise retransmissions. */
+  async nextSequenceNumber(): Promise<number> {
+    const n = await storeCall(() => this.redis.incr(this.keys.chargeSequence));
+    return n % 4_294_967_296;
+  }
+
+  /** A document of the user's library or boxes as stored, for an applier to write against. */
+  async readDocument<C extends Collection>(user: Identity, collection: C, id: string): Promise<Versioned<Collections[C]>> {
+    const userKeys = this.keys.user(user);
+    const raw = await storeCall(() => this.redis.hget(collection === 'library' ? userKeys.library : userKeys.boxes, id));
+    return { raw, doc: raw === null ? null : (JSON.parse(raw) as Collections[C]) };
+  }
+
+  /** The user's preferences as stored (defaults filled in), for an applier to write against. */
+  async readPreferences(user: Identity): Promise<Versioned<Preferences>> {
+    const raw = await storeCall(() => this.redis.get(this.keys.user(user).preferences));
+    return { raw, doc: raw === null ? defaultPreferences() : { ...defaultPreferences(), ...(JSON.parse(raw) as Partial<Preferences>) } };
+  }
+
   async settle(settlement: Settlement): Promise<SettleResult> {
     const userKeys = this.keys.user(settlement.user);
     const keys = [
@@ -255,6 +275,7 @@ export class ActionStore {
       outbox: [settlement.outbox.id, JSON.stringify(settlement.outbox)],
       unlock: settlement.unlock.map(([key, token]) => [index(key), token]),
     };
+    if (wire.length > 0) plan['version'] = index(userKeys.dataVersion);
     if (settlement.intentId) plan['intent'] = settlement.intentId;
     if (settlement.charge) plan['charge'] = [settlement.charge.id, JSON.stringify(settlement.charge)];
     if (settlement.idempotency) plan['idem'] = [settlement.idempotency.record, settlement.idempotency.ttlSec];

@@ -33,7 +33,7 @@
 import { monotonicFactory } from 'ulid';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
-import { defaultPreferences, type ActivityKind, type ActivityRecord, type ActivityResult, type Channel, type ChargeRecord, type Preferences } from '../domain/types.js';
+import type { ActivityKind, ActivityRecord, ActivityResult, Channel, ChargeRecord } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { OutboxRelay } from '../activity/outbox-relay.js';
@@ -41,10 +41,10 @@ import { ANSWER_TTL_SEC, answerOfError, replay, stillInFlight, type IdempotencyR
 import type { Keys } from '../store/keys.js';
 import type { Notifications } from '../store/notifications.js';
 import type { PendingWork } from '../store/pending-work.js';
-import { isRedisFailure, storeCall, type RedisClient } from '../store/redis.js';
-import type { ActionStore, Command, Intent, OutboxEntry } from './action-store.js';
+import { isRedisFailure } from '../store/redis.js';
+import type { ActionStore, Command, Intent, OutboxEntry, Settlement, SettleResult } from './action-store.js';
 import type { ChargeOutcome, ChargeRequest, ChargingPort } from './charging-port.js';
-import { builtInAppliers, type Applier, type ApplyContext, type Collection, type Collections, type Versioned, type Write } from './writes.js';
+import { builtInAppliers, type Applier, type ApplyContext, type Collection, type Write } from './writes.js';
 
 export type Actor = ActivityRecord['actor'];
 
@@ -93,7 +93,19 @@ export interface ActionOutcome<R> {
   replayed: boolean;
 }
 
-export interface ChargedActionsOptions {
+/** Applier by command type. Complete at construction: the recoverer may resume any command after a restart. */
+export type ApplierTable = Readonly<Record<string, Applier<never>>>;
+
+export interface ChargedActionsParts {
+  /** Every Redis command of an action goes through the store. */
+  store: ActionStore;
+  idempotency: IdempotencyStore;
+  pending: PendingWork;
+  relay: OutboxRelay;
+  notifications: Notifications;
+  keys: Keys;
+  metrics: Metrics;
+  logger: Logger;
   /** Charging port for priced events (`cdr` or `nchf`). */
   online: ChargingPort;
   /** Port for zero-priced events: offline records. */
@@ -101,8 +113,13 @@ export interface ChargedActionsOptions {
   chfTimeoutMs: number;
   /** How long an intent is left to its request before the recoverer may take it (default from the CHF timeout). */
   leaseMs?: number;
+  /** Appliers of other modules' commands, beside the built-in ones. */
+  appliers?: ApplierTable;
   now?: () => Date;
 }
+
+/** What one settlement carries besides its writes, built once the writes are known. */
+type SettlementRecords = Omit<Settlement, 'user' | 'intentId' | 'writes'>;
 
 const MAX_APPLY_ATTEMPTS = 5;
 const GRANTED_RETRY_AFTER_SEC = 2;
@@ -112,38 +129,25 @@ const TAKE_BACK_MAX_DELAY_MS = 5000;
 const newId = monotonicFactory();
 
 export class ChargedActions {
-  private readonly appliers = new Map<string, Applier<unknown>>();
+  private readonly appliers: ReadonlyMap<string, Applier<unknown>>;
   /** Intents whose start the store may have carried out although it reported a failure (see `takeBack`). */
   private readonly abandoned = new Map<string, Intent>();
   private stopped = false;
+  private readonly store: ActionStore;
   private readonly now: () => Date;
   /** How long an intent is left to its live request before the recoverer may take it. */
   readonly leaseMs: number;
   /** How long a request waits for a lock or for a repeat's first answer. */
   readonly waitMs: number;
 
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly keys: Keys,
-    private readonly store: ActionStore,
-    private readonly idempotency: IdempotencyStore,
-    private readonly pending: PendingWork,
-    private readonly relay: OutboxRelay,
-    private readonly notifications: Notifications,
-    private readonly metrics: Metrics,
-    private readonly logger: Logger,
-    private readonly options: ChargedActionsOptions,
-  ) {
-    this.now = options.now ?? (() => new Date());
-    this.leaseMs = options.leaseMs ?? Math.max(30_000, 3 * options.chfTimeoutMs + 5_000);
-    this.waitMs = 2 * options.chfTimeoutMs + 3_000;
-    for (const [type, applier] of Object.entries(builtInAppliers)) this.registerApplier(type, applier as Applier<unknown>);
-  }
-
-  /** Registers how commands of `type` are applied. Register at start-up: the recoverer needs it too. */
-  registerApplier<A>(type: string, applier: Applier<A>): void {
-    if (this.appliers.has(type)) throw new Error(`applier ${type} registered twice`);
-    this.appliers.set(type, applier as Applier<unknown>);
+  constructor(private readonly parts: ChargedActionsParts) {
+    this.store = parts.store;
+    this.now = parts.now ?? (() => new Date());
+    this.leaseMs = parts.leaseMs ?? Math.max(30_000, 3 * parts.chfTimeoutMs + 5_000);
+    this.waitMs = 2 * parts.chfTimeoutMs + 3_000;
+    const clashing = Object.keys(parts.appliers ?? {}).filter((type) => type in builtInAppliers);
+    if (clashing.length > 0) throw new Error(`appliers ${clashing.join(', ')} are built in`);
+    this.appliers = new Map(Object.entries({ ...builtInAppliers, ...parts.appliers }) as Array<[string, Applier<unknown>]>);
   }
 
   /** Runs one action through claim → intent → charge → apply → outbox (see the note above). */
@@ -161,7 +165,7 @@ export class ChargedActions {
       await this.acquireLocks(request.user, lockKeys, chargeId);
     } catch (err) {
       // Busy items are a passing state, not the key's answer: the key is freed for a retry.
-      if (ref) await this.idempotency.release(ref, chargeId).catch(() => undefined);
+      if (ref) await this.parts.idempotency.release(ref, chargeId).catch(() => undefined);
       throw err;
     }
     try {
@@ -172,7 +176,7 @@ export class ChargedActions {
     } catch (err) {
       if (lockKeys.length > 0) {
         await this.store.release(lockKeys, chargeId).catch(() => undefined);
-        await this.notifications.publish(this.keys.settledChannel(request.user));
+        await this.parts.notifications.publish(this.parts.keys.settledChannel(request.user));
       }
       if (ref) await this.abandonClaim(ref, chargeId, err);
       throw err;
@@ -207,10 +211,10 @@ export class ChargedActions {
   private async claim<R>(ref: IdempotencyRef, token: string): Promise<ActionOutcome<R> | null> {
     const deadline = Date.now() + this.waitMs;
     for (;;) {
-      const claim = await this.idempotency.claim(ref, token, this.leaseMs);
+      const claim = await this.parts.idempotency.claim(ref, token, this.leaseMs);
       if (claim.state === 'new') return null;
       if (claim.state === 'done') return { answer: replay(claim.answer as StoredAnswer<R>), replayed: true };
-      const answer = await this.idempotency.awaitAnswer(ref, Math.max(0, deadline - Date.now()));
+      const answer = await this.parts.idempotency.awaitAnswer(ref, Math.max(0, deadline - Date.now()));
       if (answer === undefined) throw stillInFlight();
       if (answer !== 'released') return { answer: replay(answer as StoredAnswer<R>), replayed: true };
     }
@@ -220,8 +224,8 @@ export class ChargedActions {
   private async abandonClaim(ref: IdempotencyRef, token: string, err: unknown): Promise<void> {
     const kept = err instanceof CmrError ? answerOfError(err) : null;
     try {
-      if (kept) await this.idempotency.complete(ref, token, kept.answer, kept.ttlSec);
-      else await this.idempotency.release(ref, token);
+      if (kept) await this.parts.idempotency.complete(ref, token, kept.answer, kept.ttlSec);
+      else await this.parts.idempotency.release(ref, token);
     } catch {
       // The in-flight record's lease runs out; a repeat then takes the key over.
     }
@@ -229,8 +233,8 @@ export class ChargedActions {
 
   private async acquireLocks(user: Identity, lockKeys: string[], token: string): Promise<void> {
     if (lockKeys.length === 0) return;
-    const acquired = await this.notifications.waitFor(
-      this.keys.settledChannel(user),
+    const acquired = await this.parts.notifications.waitFor(
+      this.parts.keys.settledChannel(user),
       async () => ((await this.store.acquire(lockKeys, token, this.leaseMs)) ? true : undefined),
       this.waitMs,
     );
@@ -248,7 +252,7 @@ export class ChargedActions {
     lockKeys: string[],
     ref: IdempotencyRef | null,
   ): Promise<Intent> {
-    const online = charge.amount > 0 ? this.options.online : this.options.offline;
+    const online = charge.amount > 0 ? this.parts.online : this.parts.offline;
     const chargeRequest: ChargeRequest = {
       subscriber: request.user,
       kind: plan.kind,
@@ -260,7 +264,7 @@ export class ChargedActions {
       ...(charge.called ? { called: charge.called } : {}),
       ...(charge.callId ? { callId: charge.callId } : {}),
     };
-    const sequenceNumber = online.mode === 'nchf' ? await this.nextSequenceNumber() : 0;
+    const sequenceNumber = online.mode === 'nchf' ? await this.store.nextSequenceNumber() : 0;
     const intent: Intent = {
       chargeId,
       activityId: `ev-${newId()}`,
@@ -281,9 +285,9 @@ export class ChargedActions {
       ...(ref ? { idempotency: ref } : {}),
     };
     const item = { user: request.user, id: chargeId };
-    await this.pending.announce(item, Date.now() + this.leaseMs);
+    await this.parts.pending.announce(item, Date.now() + this.leaseMs);
     try {
-      await this.store.begin(intent, this.leaseMs, ref ? { key: this.idempotency.recordKey(ref), record: this.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
+      await this.store.begin(intent, this.leaseMs, ref ? { key: this.parts.idempotency.recordKey(ref), record: this.parts.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
     } catch (err) {
       // The write may have landed although it failed here (a timeout, or the connection lost before
       // the reply). The caller is told nothing was done, so the intent must never be charged.
@@ -315,19 +319,13 @@ export class ChargedActions {
     this.stopped = true;
   }
 
-  /** Invocation sequence numbers are unique per consumer (Uint32), so the CHF can recognise retransmissions. */
-  private async nextSequenceNumber(): Promise<number> {
-    const n = await storeCall(() => this.redis.incr(this.keys.chargeSequence));
-    return n % 4_294_967_296;
-  }
-
   // ── 3. charge ────────────────────────────────────────────────────────────
 
   private async charge(intent: Intent, retransmission: boolean): Promise<ChargeOutcome> {
-    const port = intent.mode === 'nchf' ? this.options.online : this.options.offline;
+    const port = intent.mode === 'nchf' ? this.parts.online : this.parts.offline;
     const outcome = await port.charge(intent.request, { chargeId: intent.chargeId, ...intent.invocation, retransmission });
-    this.metrics.charges.inc({ mode: port.mode, outcome: outcome.status });
-    this.logger.info(
+    this.parts.metrics.charges.inc({ mode: port.mode, outcome: outcome.status });
+    this.parts.logger.info(
       {
         event: 'charge',
         chargeId: intent.chargeId,
@@ -352,7 +350,7 @@ export class ChargedActions {
       try {
         await this.apply(intent, workToken);
       } catch (err) {
-        this.logger.error({ event: 'apply-failed', chargeId: intent.chargeId, user: intent.user, err: (err as Error).message }, 'granted charge not applied yet');
+        this.parts.logger.error({ event: 'apply-failed', chargeId: intent.chargeId, user: intent.user, err: (err as Error).message }, 'granted charge not applied yet');
         if (!live) throw err;
         await this.store.updateIntent(intent).catch(() => undefined);
         await this.handOverToRecoverer(intent, workToken);
@@ -368,7 +366,7 @@ export class ChargedActions {
       // that charge unapplied, and a retry would charge again. The intent stays; the recoverer asks
       // again as a retransmission of the same invocation until the CHF answers, then applies the
       // grant or records the refusal. Until then the locks and the idempotency key stay with it.
-      this.logger.warn({ event: 'charge-unanswered', chargeId: intent.chargeId, user: intent.user, reason: outcome.reason }, 'no charging answer; left to the recoverer');
+      this.parts.logger.warn({ event: 'charge-unanswered', chargeId: intent.chargeId, user: intent.user, reason: outcome.reason }, 'no charging answer; left to the recoverer');
       await this.handOverToRecoverer(intent, workToken);
       throw new CmrError('dependency-unavailable', `the Charging Enabler did not answer; charge ${intent.chargeId} is applied shortly only if it was made`, {
         retryAfterSec: outcome.retryAfterSec,
@@ -391,32 +389,26 @@ export class ChargedActions {
 
   /** Leaves a live request's intent to the recoverer: due again shortly, its work lock freed. */
   private async handOverToRecoverer(intent: Intent, workToken: string): Promise<void> {
-    await this.pending.reschedule({ user: intent.user, id: intent.chargeId }, Date.now() + HAND_OVER_DELAY_MS).catch(() => undefined);
+    await this.parts.pending.reschedule({ user: intent.user, id: intent.chargeId }, Date.now() + HAND_OVER_DELAY_MS).catch(() => undefined);
     await this.store.release([this.store.workLockKey(intent.user, intent.chargeId)], workToken).catch(() => undefined);
   }
 
   // ── 4. apply ─────────────────────────────────────────────────────────────
 
   private async apply(intent: Intent, workToken: string): Promise<void> {
-    for (let attempt = 1; attempt <= MAX_APPLY_ATTEMPTS; attempt++) {
-      const all = intent.command ? await this.writesOf(intent.command, intent.user, intent.chargeId, intent.createdAt) : [];
+    const settled = await this.settle(intent.user, intent.chargeId, intent.command, intent.chargeId, intent.createdAt, (all) => {
       const charge = this.chargeRecord(intent, 'granted');
       const activity = this.activityRecord(intent, 'success', charge);
-      const result = await this.store.settle({
-        user: intent.user,
-        intentId: intent.chargeId,
-        writes: all.filter((w) => !elsewhere(w, intent.user)),
+      return {
         charge,
         activity,
         outbox: this.outboxEntry(intent, activity, charge, all),
-        ...this.idempotencyWrite(intent, { ok: true, value: intent.answer }, ANSWER_TTL_SEC),
+        ...this.idempotencyWrite(intent.idempotency, { ok: true, value: intent.answer }, ANSWER_TTL_SEC),
         unlock: this.unlocks(intent, workToken),
-      });
-      if (result.status === 'stale') continue;
-      await this.afterSettle(intent.user, intent.chargeId, result.status === 'ok');
-      return;
-    }
-    throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
+      };
+    });
+    if (settled === 'stale') throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
+    await this.afterSettle(intent.user, intent.chargeId, settled === 'ok');
   }
 
   /** Records a refused or failed charge: the activity (and a denied charge record); nothing applied. */
@@ -426,71 +418,74 @@ export class ChargedActions {
     // A refusal is the key's answer for its full term; "unavailable" only for its Retry-After.
     const ttlSec = result === 'denied' ? ANSWER_TTL_SEC : Math.max(1, Math.ceil(error.extra.retryAfterSec ?? 1));
     try {
-      const settled = await this.store.settle({
-        user: intent.user,
-        intentId: intent.chargeId,
-        writes: [],
+      const settled = await this.settle(intent.user, intent.chargeId, null, intent.chargeId, intent.createdAt, () => ({
         ...(charge ? { charge } : {}),
         activity,
         outbox: this.outboxEntry(intent, activity, charge, []),
-        ...this.idempotencyWrite(intent, { ok: false, error: { code: error.code, detail: error.detail, extra: error.extra } }, ttlSec),
+        ...this.idempotencyWrite(intent.idempotency, { ok: false, error: { code: error.code, detail: error.detail, extra: error.extra } }, ttlSec),
         unlock: this.unlocks(intent, workToken),
-      });
-      await this.afterSettle(intent.user, intent.chargeId, settled.status === 'ok');
+      }));
+      await this.afterSettle(intent.user, intent.chargeId, settled === 'ok');
     } catch (err) {
       // The intent stays: the recoverer asks the CHF again (same invocation) and settles it.
-      this.logger.warn({ event: 'settle-failed', chargeId: intent.chargeId, err: (err as Error).message }, 'refused charge not recorded yet');
+      this.parts.logger.warn({ event: 'settle-failed', chargeId: intent.chargeId, err: (err as Error).message }, 'refused charge not recorded yet');
     }
   }
 
   /** An action with no charging event: its writes, activity and answer in one settlement. */
-  private async settleUncharged<R>(
-    request: ActionRequest<R>,
-    plan: ActionPlan<R>,
-    id: string,
-    now: Date,
-    lockKeys: string[],
-    ref: IdempotencyRef | null,
-  ): Promise<R> {
-    const item = { user: request.user, id };
-    await this.pending.announce(item, Date.now() + this.leaseMs);
+  private async settleUncharged<R>(request: ActionRequest<R>, plan: ActionPlan<R>, id: string, now: Date, lockKeys: string[], ref: IdempotencyRef | null): Promise<R> {
+    await this.parts.pending.announce({ user: request.user, id }, Date.now() + this.leaseMs);
+    const activity: ActivityRecord = {
+      id: `ev-${newId()}`,
+      at: now.toISOString(),
+      actor: request.actor,
+      subject: plan.subject ?? request.user,
+      kind: plan.kind,
+      channel: request.channel,
+      result: 'success',
+      chargeId: null,
+      detail: plan.detail ?? {},
+    };
+    const settled = await this.settle(request.user, undefined, plan.command ?? null, null, activity.at, (all) => ({
+      activity,
+      outbox: outboxEntryOf(id, request.user, activity, all),
+      ...this.idempotencyWrite(ref ?? undefined, { ok: true, value: plan.answer }, ANSWER_TTL_SEC),
+      unlock: lockKeys.map((key) => [key, id] as [string, string]),
+    }));
+    if (settled === 'stale') throw new CmrError('conflict', 'the data changed repeatedly while the request was applied; try again');
+    await this.afterSettle(request.user, id, settled === 'ok');
+    return plan.answer;
+  }
+
+  /**
+   * The one settle path of every action, charged or not: runs the command's applier on current data
+   * and settles its writes with the records in one script; again on fresh data while a write meets
+   * a concurrent change ('stale' once the attempts are spent).
+   */
+  private async settle(
+    user: Identity,
+    intentId: string | undefined,
+    command: Command | null,
+    chargeId: string | null,
+    at: string,
+    records: (all: Write[]) => SettlementRecords,
+  ): Promise<SettleResult['status']> {
     for (let attempt = 1; attempt <= MAX_APPLY_ATTEMPTS; attempt++) {
-      const all = plan.command ? await this.writesOf(plan.command, request.user, null, now.toISOString()) : [];
-      const activity: ActivityRecord = {
-        id: `ev-${newId()}`,
-        at: now.toISOString(),
-        actor: request.actor,
-        subject: plan.subject ?? request.user,
-        kind: plan.kind,
-        channel: request.channel,
-        result: 'success',
-        chargeId: null,
-        detail: plan.detail ?? {},
-      };
-      const outbox = outboxEntryOf(id, request.user, activity, all);
-      const result = await this.store.settle({
-        user: request.user,
-        writes: all.filter((w) => !elsewhere(w, request.user)),
-        activity,
-        outbox,
-        ...(ref ? { idempotency: { key: this.idempotency.recordKey(ref), record: this.idempotency.doneRecord(ref, { ok: true, value: plan.answer }), ttlSec: ANSWER_TTL_SEC } } : {}),
-        unlock: lockKeys.map((key) => [key, id] as [string, string]),
-      });
-      if (result.status === 'stale') continue;
-      await this.afterSettle(request.user, id, true);
-      return plan.answer;
+      const all = command ? await this.writesOf(command, user, chargeId, at) : [];
+      const result = await this.store.settle({ user, ...(intentId ? { intentId } : {}), writes: all.filter((w) => !elsewhere(w, user)), ...records(all) });
+      if (result.status !== 'stale') return result.status;
     }
-    throw new CmrError('conflict', 'the data changed repeatedly while the request was applied; try again');
+    return 'stale';
   }
 
   private async afterSettle(user: Identity, id: string, relay: boolean): Promise<void> {
-    await this.notifications.publish(this.keys.settledChannel(user));
+    await this.parts.notifications.publish(this.parts.keys.settledChannel(user));
     if (!relay) return;
     try {
-      await this.relay.relay({ user, id });
+      await this.parts.relay.relay({ user, id });
     } catch (err) {
       // Relayed later by the recoverer: the outbox entry is durable.
-      this.logger.warn({ event: 'relay-deferred', id, err: (err as Error).message }, 'outbox relay deferred');
+      this.parts.logger.warn({ event: 'relay-deferred', id, err: (err as Error).message }, 'outbox relay deferred');
     }
   }
 
@@ -501,19 +496,12 @@ export class ChargedActions {
   }
 
   private applyContext(user: Identity, chargeId: string | null, at: string): ApplyContext {
-    const userKeys = this.keys.user(user);
     return {
       user,
       chargeId,
       at,
-      read: async <C extends Collection>(collection: C, id: string): Promise<Versioned<Collections[C]>> => {
-        const raw = await storeCall(() => this.redis.hget(collection === 'library' ? userKeys.library : userKeys.boxes, id));
-        return { raw, doc: raw === null ? null : (JSON.parse(raw) as Collections[C]) };
-      },
-      readPreferences: async (): Promise<Versioned<Preferences>> => {
-        const raw = await storeCall(() => this.redis.get(userKeys.preferences));
-        return { raw, doc: raw === null ? defaultPreferences() : { ...defaultPreferences(), ...(JSON.parse(raw) as Partial<Preferences>) } };
-      },
+      read: (collection, id) => this.store.readDocument(user, collection, id),
+      readPreferences: () => this.store.readPreferences(user),
     };
   }
 
@@ -562,10 +550,9 @@ export class ChargedActions {
     return entry;
   }
 
-  private idempotencyWrite(intent: Intent, answer: StoredAnswer, ttlSec: number): { idempotency?: { key: string; record: string; ttlSec: number } } {
-    const ref = intent.idempotency;
+  private idempotencyWrite(ref: IdempotencyRef | undefined, answer: StoredAnswer, ttlSec: number): Pick<Settlement, 'idempotency'> {
     if (!ref) return {};
-    return { idempotency: { key: this.idempotency.recordKey(ref), record: this.idempotency.doneRecord(ref, answer), ttlSec } };
+    return { idempotency: { key: this.parts.idempotency.recordKey(ref), record: this.parts.idempotency.doneRecord(ref, answer), ttlSec } };
   }
 
   private unlocks(intent: Intent, workToken: string): Array<[string, string]> {

@@ -19,7 +19,7 @@ import type { RedisClient } from '../store/redis.js';
 import { ActionStore } from './action-store.js';
 import { CdrCharging } from './cdr-charging.js';
 import { ChargeLedger } from './charge-ledger.js';
-import { ChargedActions } from './charged-actions.js';
+import { ChargedActions, type ApplierTable } from './charged-actions.js';
 import type { ChargingPort } from './charging-port.js';
 import { NchfCharging } from './nchf-charging.js';
 import { Recoverer, type RecovererOptions } from './recoverer.js';
@@ -47,7 +47,7 @@ export interface ChargingServiceOptions {
 }
 
 export async function createChargingServices(
-  parts: { config: Config; logger: Logger; metrics: Metrics; redis: RedisClient; keys: Keys; now: () => Date },
+  parts: { config: Config; logger: Logger; metrics: Metrics; redis: RedisClient; keys: Keys; now: () => Date; appliers?: ApplierTable },
   options: ChargingServiceOptions = {},
 ): Promise<ChargingServices> {
   const { config, logger, metrics, redis, keys, now } = parts;
@@ -62,11 +62,20 @@ export async function createChargingServices(
   const pending = new PendingWork(redis, keys);
   const store = new ActionStore(redis, keys);
   const relay = new OutboxRelay(redis, keys, pending);
-  const chargedActions = new ChargedActions(redis, keys, store, idempotency, pending, relay, notifications, metrics, logger.child({ module: 'charging' }), {
+  const chargedActions = new ChargedActions({
+    store,
+    idempotency,
+    pending,
+    relay,
+    notifications,
+    keys,
+    metrics,
+    logger: logger.child({ module: 'charging' }),
     online: charging,
     offline,
     chfTimeoutMs: config.charging.chfTimeoutMs,
     ...(leaseMs ? { leaseMs } : {}),
+    ...(parts.appliers ? { appliers: parts.appliers } : {}),
     now,
   });
   const activities = new ActivityRecorder(store, pending, relay, logger, chargedActions.leaseMs, now);

@@ -40,6 +40,8 @@ export interface Config {
     outboundProxy: string | null;
     copyKey: string;
     selectBudgetMs: number;
+    /** Parties whose data the call path keeps between calls (see `SelectionReader`). */
+    selectCachedUsers: number;
     /** Embedded proxy: Timer C (RFC 3261 §16.8), how long a ringing branch may go without a final response. */
     timerCSec: number;
     /** Embedded proxy: how long a cancelled branch has to answer before the caller gets 487 from the proxy. */
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
       outboundProxy: v.CMR_SIP_OUTBOUND_PROXY,
       copyKey: set(v.CMR_COPY_KEY, 'CMR_COPY_KEY'),
       selectBudgetMs: set(v.CMR_SELECT_BUDGET_MS, 'CMR_SELECT_BUDGET_MS'),
+      selectCachedUsers: set(v.CMR_SELECT_CACHED_USERS, 'CMR_SELECT_CACHED_USERS'),
       timerCSec: set(v.CMR_SIP_TIMER_C_SEC, 'CMR_SIP_TIMER_C_SEC'),
       cancelWaitMs: set(v.CMR_SIP_CANCEL_WAIT_MS, 'CMR_SIP_CANCEL_WAIT_MS'),
     },

@@ -48,6 +48,10 @@ export const SETTINGS = {
   CMR_SIP_OUTBOUND_PROXY: text({ pattern: '^sips?:\\S+$', errorMessage: 'must be a SIP URI, e.g. sip:scscf.example.net:5060;lr', description: 'SIP URI every initial request is sent through' }),
   CMR_COPY_KEY: text({ default: '*', pattern: '^[0-9*#A-D]$', errorMessage: 'must be one DTMF key: 0-9, *, #, A-D', description: 'DTMF key that requests a copy' }),
   CMR_SELECT_BUDGET_MS: integer(1, 10_000, { default: 50, description: 'time allowed to select resources before the call proceeds unannotated' }),
+  CMR_SELECT_CACHED_USERS: integer(0, 1_000_000, {
+    default: 5000,
+    description: "how many called and calling parties' data (preferences, library, boxes) an instance keeps parsed between calls, checked against the party's data version on every call (`0`: read it all on every call)",
+  }),
   CMR_SIP_TIMER_C_SEC: integer(1, 3600, { default: 181, description: 'embedded proxy: Timer C (RFC 3261 §16.8), how long a call may ring without a final response before the proxy cancels it' }),
   CMR_SIP_CANCEL_WAIT_MS: integer(100, 120_000, {
     default: 32000,

@@ -5,7 +5,7 @@
 import type { ActivityRecorder } from '../activity/activity-recorder.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { ActionStore } from '../charging/action-store.js';
-import type { ChargedActions } from '../charging/charged-actions.js';
+import type { ApplierTable, ChargedActions } from '../charging/charged-actions.js';
 import type { Config } from '../config/config.js';
 import type { Box } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -55,9 +55,11 @@ export interface ManagementParts {
   activities: ActivityRecorder;
 }
 
+/** The commands management plans and charged actions apply (given to them at construction, so the recoverer knows them from the start). */
+export const managementAppliers: ApplierTable = { [PREFERENCES_EDIT]: preferencesEditApplier };
+
 export function createManagement(parts: ManagementParts, options: ManagementOptions = {}): ManagementServices {
   const { config, logger, metrics, redis, keys, now, catalog, users, chargedActions: actions } = parts;
-  actions.registerApplier(PREFERENCES_EDIT, preferencesEditApplier);
   const index = new ExpiryIndex(redis, keys, config.library.renewAheadSec * 1000);
   const catalogBoxes = new CatalogBoxService(parts.catalogBoxes, catalog, parts.activities, now);
   const library = new LibraryService({ actions, catalog, users, index, now });

@@ -1,9 +1,17 @@
 /**
  * Reads what selection needs, in two round trips for a whole call:
- * 1. for each party, in one pipeline: preferences, library, personal boxes and the rotation
- *    counter (moved on by one per call, so sequential boxes rotate with no extra write);
+ * 1. for each party, in one pipeline: the party's data version and the rotation counter (moved on
+ *    by one per call, so sequential boxes rotate with no extra write), and — unless this instance
+ *    holds the party's data at that version — its preferences, library and personal boxes;
  * 2. the catalog resources and boxes the candidates name (`catalogNeeds`): two HMGETs in the
  *    catalog's slot.
+ * A party whose data changed since this instance read it costs one more round trip.
+ *
+ * A party's data is kept in the process (parsed, a bounded number of users) under its
+ * `dataVersion`, which every write to preferences, library or boxes moves on in the same script or
+ * transaction; so a call never selects from data older than the last write it could see. As a
+ * guard against a write made around the stores (by hand), nothing is kept longer than
+ * `PARTY_MAX_AGE_MS`.
  *
  * The catalog is read from Redis on every call rather than cached in the process: a withdrawn
  * resource must stop being presented at once on every instance, and one HMGET costs less than
@@ -24,10 +32,28 @@ export interface PartySnapshot extends OwnerData {
 
 export type Rotation = 'advance' | 'peek';
 
+export interface SelectionReaderOptions {
+  /** How many users' data this instance keeps between calls (0: read it on every call). */
+  cachedParties: number;
+}
+
+/** The longest a party's data is kept, whatever its version says. */
+const PARTY_MAX_AGE_MS = 10_000;
+
+interface KeptParty {
+  version: string | null;
+  data: OwnerData;
+  readAt: number;
+}
+
 export class SelectionReader {
+  /** Insertion-ordered: the first entry is the least recently used. */
+  private readonly kept = new Map<Identity, KeptParty>();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
+    private readonly options: SelectionReaderOptions = { cachedParties: 0 },
   ) {}
 
   /**
@@ -37,26 +63,65 @@ export class SelectionReader {
   parties<T extends readonly Identity[]>(uids: T, rotation: Rotation): Promise<{ [K in keyof T]: PartySnapshot }> {
     return storeCall(async () => {
       const distinct = [...new Set(uids)];
-      const groups = distinct.map((uid): RedisCommand[] => {
-        const keys = this.keys.user(uid);
-        return [['GET', keys.preferences], ['HVALS', keys.library], ['HVALS', keys.boxes], rotation === 'advance' ? ['INCR', keys.rotation] : ['GET', keys.rotation]];
+      const kept = distinct.map((uid) => this.keptParty(uid));
+      const first = await pipelined(
+        this.redis,
+        distinct.map((uid, i): RedisCommand[] => {
+          const keys = this.keys.user(uid);
+          const counter: RedisCommand = rotation === 'advance' ? ['INCR', keys.rotation] : ['GET', keys.rotation];
+          return [counter, ...this.dataCommands(uid, kept[i] ? 'version' : 'all')];
+        }),
+      );
+      const data = distinct.map((uid, i) => {
+        const [, ...replies] = first[i]!;
+        const known = kept[i];
+        if (!known) return this.keep(uid, replies);
+        return known.version === (replies[0] as string | null) ? known.data : null;
       });
-      const replies = await pipelined(this.redis, groups);
+      const changed = distinct.filter((_, i) => data[i] === null);
+      if (changed.length > 0) {
+        const again = await pipelined(this.redis, changed.map((uid) => this.dataCommands(uid, 'all')));
+        changed.forEach((uid, j) => (data[distinct.indexOf(uid)] = this.keep(uid, again[j]!)));
+      }
       const byUid = new Map(
         distinct.map((uid, i) => {
-          const [preferences, library, boxes, counter] = replies[i]! as [string | null, string[], string[], string | number | null];
-          const snapshot: PartySnapshot = {
-            identity: uid,
-            preferences: parsePreferences(preferences),
-            library: library.map((raw) => JSON.parse(raw) as LibraryEntry),
-            boxes: boxes.map((raw) => JSON.parse(raw) as Box),
-            rotation: Number(counter ?? 0) + (rotation === 'advance' ? 0 : 1),
-          };
-          return [uid, snapshot];
+          const counter = first[i]![0] as string | number | null;
+          return [uid, { ...data[i]!, rotation: Number(counter ?? 0) + (rotation === 'advance' ? 0 : 1) }];
         }),
       );
       return uids.map((uid) => byUid.get(uid)!) as { [K in keyof T]: PartySnapshot };
     });
+  }
+
+  /** The version alone, or the version followed by the data (read after it, so a write in between only makes the copy newer than its version). */
+  private dataCommands(uid: Identity, what: 'version' | 'all'): RedisCommand[] {
+    const keys = this.keys.user(uid);
+    const version: RedisCommand = ['GET', keys.dataVersion];
+    return what === 'version' ? [version] : [version, ['GET', keys.preferences], ['HVALS', keys.library], ['HVALS', keys.boxes]];
+  }
+
+  private keep(uid: Identity, [version, preferences, library, boxes]: unknown[]): OwnerData {
+    const data: OwnerData = {
+      identity: uid,
+      preferences: parsePreferences(preferences as string | null),
+      library: (library as string[]).map((raw) => JSON.parse(raw) as LibraryEntry),
+      boxes: (boxes as string[]).map((raw) => JSON.parse(raw) as Box),
+    };
+    if (this.options.cachedParties > 0) {
+      this.kept.delete(uid);
+      this.kept.set(uid, { version: version as string | null, data, readAt: Date.now() });
+      if (this.kept.size > this.options.cachedParties) this.kept.delete(this.kept.keys().next().value!);
+    }
+    return data;
+  }
+
+  private keptParty(uid: Identity): KeptParty | undefined {
+    const kept = this.kept.get(uid);
+    if (!kept) return undefined;
+    this.kept.delete(uid);
+    if (Date.now() - kept.readAt > PARTY_MAX_AGE_MS) return undefined;
+    this.kept.set(uid, kept);
+    return kept;
   }
 
   /** The catalog resources and boxes named by `needs` (absent ones left out), in one round trip. */

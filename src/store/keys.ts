@@ -108,6 +108,13 @@ export class UserKeys {
   get calls(): string {
     return `${this.base}:calls`;
   }
+  /**
+   * Counter moved on by every write to the user's preferences, library or boxes, in the same
+   * script or transaction as the write: an instance may keep what it read while this is unchanged.
+   */
+  get dataVersion(): string {
+    return `${this.base}:version`;
+  }
   /** Counter moved on by every call of the user: the rotation position of sequential boxes. */
   get rotation(): string {
     return `${this.base}:rotation`;

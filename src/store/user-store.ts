@@ -12,11 +12,13 @@ export class UserStore {
   ) {}
 
   library(uid: Identity): JsonHash<LibraryEntry> {
-    return new JsonHash<LibraryEntry>(this.redis, this.keys.user(uid).library);
+    const keys = this.keys.user(uid);
+    return new JsonHash<LibraryEntry>(this.redis, keys.library, keys.dataVersion);
   }
 
   boxes(uid: Identity): JsonHash<Box> {
-    return new JsonHash<Box>(this.redis, this.keys.user(uid).boxes);
+    const keys = this.keys.user(uid);
+    return new JsonHash<Box>(this.redis, keys.boxes, keys.dataVersion);
   }
 
   /** The user's preferences, or the defaults when none were ever stored. */
@@ -28,7 +30,8 @@ export class UserStore {
 
   putPreferences(uid: Identity, preferences: Preferences): Promise<void> {
     return storeCall(async () => {
-      await this.redis.set(this.keys.user(uid).preferences, JSON.stringify(preferences));
+      const keys = this.keys.user(uid);
+      await this.redis.multi().set(keys.preferences, JSON.stringify(preferences)).incr(keys.dataVersion).exec();
     });
   }
 }

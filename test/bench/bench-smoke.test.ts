@@ -94,12 +94,14 @@ describe('npm run bench -- --smoke', () => {
     }
   });
 
-  it('loads the service route and the bare route', () => {
+  it('loads the service route and both anchors, the fair and the bare route', () => {
     const management = figures.management!;
-    expect(management).toMatchObject({ service: { failed: 0 }, bare: { failed: 0 } });
+    expect(management).toMatchObject({ service: { failed: 0 }, fair: { failed: 0 }, bare: { failed: 0 } });
     expect(management.service.perSec).toBeGreaterThan(0);
+    expect(management.fair.perSec).toBeGreaterThan(0);
     expect(management.bare.perSec).toBeGreaterThan(0);
     expect(management.ratio).toBeGreaterThan(0);
+    expect(management.fairRatio).toBeGreaterThan(0);
   });
 
   it('measures Redis memory, round trips per call and selection as the library grows', () => {
@@ -110,7 +112,8 @@ describe('npm run bench -- --smoke', () => {
     expect(perCall.roundTrips).toBeGreaterThan(0);
     expect(perCall.startRoundTrips).toBeLessThan(perCall.roundTrips);
     expect(library.map((g) => g.entries)).toEqual([10, 100, 1000]);
-    for (const growth of library) {
+    expect(figures.growth!.libraryReadEveryCall.map((g) => g.entries)).toEqual(library.map((g) => g.entries));
+    for (const growth of [...library, ...figures.growth!.libraryReadEveryCall]) {
       expect(growth.ms?.count).toBe(growth.selections);
       expect(growth.roundTrips).toBeGreaterThan(0);
       expect(growth.bytesIn).toBeGreaterThan(0);

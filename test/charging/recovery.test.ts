@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionStore, type Intent } from '../../src/charging/action-store.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { LibraryEntry } from '../../src/domain/types.js';
+import { createChargingServices } from '../../src/charging/charging-services.js';
+import { managementAppliers } from '../../src/management/management.js';
+import { PREFERENCES_EDIT, type PreferencesEdit } from '../../src/management/preferences-edits.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
 import { PendingWork } from '../../src/store/pending-work.js';
 import { createServices, type Services } from '../../src/wiring.js';
 import type { TestContext } from '../support/context.js';
@@ -28,7 +32,7 @@ beforeAll(async () => {
 afterAll(async () => setup.close());
 
 /** Writes the intent exactly as a request does before charging, optionally lets the CHF charge it, then "crashes". */
-async function crashedIntent(user: Identity, options: { chfCharged: boolean }): Promise<Intent> {
+async function crashedIntent(user: Identity, options: { chfCharged: boolean; command?: Intent['command'] }): Promise<Intent> {
   const { redis, keys } = ctx.services;
   const chargeId = `ch-${ulid()}`;
   const now = new Date();
@@ -46,13 +50,16 @@ async function crashedIntent(user: Identity, options: { chfCharged: boolean }): 
     mode: 'nchf',
     request: { subscriber: user, kind: 'subscribe', amount: 100, currency: 'EUR', resourceIds: ['r-1'], channel: 'rest' },
     invocation: { sequenceNumber: ++sequence, timestamp: now.toISOString() },
-    command: { type: 'library.add', args: { entries: [entry] } },
+    command: options.command ?? { type: 'library.add', args: { entries: [entry] } },
     answer: { entryId: entry.id },
     detail: {},
     locks: [],
   };
   await new PendingWork(redis, keys).announce({ user, id: chargeId }, Date.now() - 1);
-  await new ActionStore(redis, keys).begin(intent, 1, null);
+  const store = new ActionStore(redis, keys);
+  await store.begin(intent, 60_000, null);
+  // The crashed server's lease on its work has run out.
+  await store.release([store.workLockKey(user, chargeId)], chargeId);
   if (options.chfCharged) {
     const outcome = await ctx.services.charging.charge(intent.request, { chargeId, ...intent.invocation, retransmission: false });
     expect(outcome.status).toBe('granted');
@@ -125,5 +132,25 @@ describe('recovery after a crash', () => {
     });
     expect(chf.chargesOf(user)).toBe(1);
     expect(await ctx.services.users.library(user).all()).toHaveLength(1);
+  });
+
+  it("applies another module's command (a preferences edit) with nothing but the charging services built", async () => {
+    const user = 'tel:+15551231005' as Identity;
+    chf.setBalance(user, 1000);
+    const edit: PreferencesEdit = { op: 'default', target: { resourceId: 'r-1' } };
+    await crashedIntent(user, { chfCharged: false, command: { type: PREFERENCES_EDIT, args: edit } });
+    const { redis, keys } = ctx.services;
+    const charging = await createChargingServices(
+      { config: ctx.config, logger: createLogger(ctx.config.log), metrics: new Metrics(), redis, keys, now: () => new Date(), appliers: managementAppliers },
+      { background: false },
+    );
+    try {
+      expect(await charging.recoverer.runOnce()).toBe(1);
+    } finally {
+      await charging.stop();
+    }
+    expect(chf.chargesOf(user)).toBe(1);
+    expect((await ctx.services.users.preferences(user)).default).toEqual(edit.target);
+    expect(await redis.hlen(keys.user(user).intents)).toBe(0);
   });
 });

@@ -141,19 +141,65 @@ describe('callStarted', () => {
       await ctx.services.calls.drain();
       // Parties, then catalog, then the session write: nothing else.
       expect(pipelines).toHaveBeenCalledTimes(3);
-      // 4 reads per party, one HMGET of the catalog, the session SET, 3 index commands per party
-      // and 2 of the index of calls presenting (the call presents something). Only the commands
-      // on this call's keys count: the services' own background work shares the connection.
-      const keysOfTheCall = [caller, called, '{catalog}', '{calls}', start.callId];
-      const ofTheCall = commands.mock.calls.filter(([command]) => {
-        const key = String((command as { args: unknown[] }).args[0]);
-        return keysOfTheCall.some((part) => key.includes(part));
-      });
-      expect(ofTheCall).toHaveLength(2 * 4 + 1 + 1 + 2 * 3 + 2);
+      // 5 reads per party (rotation, data version, preferences, library, boxes), one HMGET of the
+      // catalog, the session SET, 3 index commands per party and 2 of the index of calls
+      // presenting (the call presents something). Only the commands on this call's keys count:
+      // the services' own background work shares the connection.
+      const commandsOf = (call: CallStart) => {
+        const keysOfTheCall = [caller, called, '{catalog}', '{calls}', call.callId];
+        return commands.mock.calls.filter(([command]) => {
+          const key = String((command as { args: unknown[] }).args[0]);
+          return keysOfTheCall.some((part) => key.includes(part));
+        }).length;
+      };
+      expect(commandsOf(start)).toBe(2 * 5 + 1 + 1 + 2 * 3 + 2);
+
+      // The next call between them finds both parties' data kept at the same version: it reads
+      // only the rotation and the version of each.
+      pipelines.mockClear();
+      commands.mockClear();
+      const next = callBetween(caller, called);
+      expect(ids((await ctx.services.calls.callStarted(next)).toCaller)).toEqual(['r1']);
+      await ctx.services.calls.drain();
+      expect(pipelines).toHaveBeenCalledTimes(3);
+      expect(commandsOf(next)).toBe(2 * 2 + 1 + 1 + 2 * 3 + 2);
     } finally {
       pipelines.mockRestore();
       commands.mockRestore();
     }
+  });
+});
+
+describe("the parties' data kept between calls", () => {
+  const presentedTo = async (caller: Identity, called: Identity) => ids((await ctx.services.calls.callStarted(callBetween(caller, called))).toCaller);
+
+  it('is read again after every write, whichever way it was written', async () => {
+    const [caller, called, giver] = [newUser(), newUser(), newUser()];
+    await seedUser(ctx.services, called, { preferences: { default: { resourceId: 'r1' } }, library: [entry('r1'), entry('r2')] });
+    expect(await presentedTo(caller, called)).toEqual(['r1']);
+    // A charged action (the REST API).
+    const changed = await ctx.app.inject({ method: 'PUT', url: `/v1/users/${encodeURIComponent(called)}/preferences/default`, headers: ctx.as(called), payload: { resourceId: 'r2' } });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(await presentedTo(caller, called)).toEqual(['r2']);
+    // The user store.
+    await ctx.services.users.putPreferences(called, { ...(await ctx.services.users.preferences(called)), default: { resourceId: 'r3' } });
+    expect(await presentedTo(caller, called)).toEqual([]);
+    // A write relayed from another user's action: a gift lands in the receiver's library.
+    const gift = await ctx.app.inject({ method: 'POST', url: `/v1/users/${encodeURIComponent(giver)}/gifts`, headers: ctx.as(giver), payload: { to: called, resourceId: 'r3' } });
+    expect(gift.statusCode, gift.body).toBe(201);
+    expect(await presentedTo(caller, called)).toEqual(['r3']);
+  });
+
+  it('is used while its version stands, and read again once the version moves', async () => {
+    const [caller, called] = [newUser(), newUser()];
+    await seedUser(ctx.services, called, { preferences: { default: { resourceId: 'r1' } }, library: [entry('r1')] });
+    expect(await presentedTo(caller, called)).toEqual(['r1']);
+    const { redis, keys } = ctx.services;
+    // Around the stores: the version stays, so the kept data still serves.
+    await redis.hdel(keys.user(called).library, 'e-r1');
+    expect(await presentedTo(caller, called)).toEqual(['r1']);
+    await redis.incr(keys.user(called).dataVersion);
+    expect(await presentedTo(caller, called)).toEqual([]);
   });
 });
 
