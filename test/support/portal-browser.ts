@@ -97,20 +97,24 @@ export async function startPortalBrowser(options: Parameters<typeof createTestCo
       for (const socket of streams) socket.destroy();
       return count;
     },
-    inspect: async (page, name) => {
-      await page.screenshot({ path: join(SHOTS_DIR, `${name}-desktop.png`), fullPage: true });
-      const unnamed = await unnamedControls(page);
-      await page.setViewportSize(PHONE);
-      const widerThanPhone = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
-      await page.screenshot({ path: join(SHOTS_DIR, `${name}-phone.png`), fullPage: true });
-      await page.setViewportSize(DESKTOP);
-      return { unnamed, widerThanPhone };
-    },
+    inspect: inspectPage,
     close: async () => {
       await launched.close();
       await ctx.close();
     },
   };
+}
+
+/** See `PortalBrowser.inspect` (any page: the portal's, the handset's). */
+export async function inspectPage(page: Page, name: string): Promise<PageFindings> {
+  await mkdir(SHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(SHOTS_DIR, `${name}-desktop.png`), fullPage: true });
+  const unnamed = await unnamedControls(page);
+  await page.setViewportSize(PHONE);
+  const widerThanPhone = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  await page.screenshot({ path: join(SHOTS_DIR, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+  return { unnamed, widerThanPhone };
 }
 
 export interface TestChromium {

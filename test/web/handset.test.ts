@@ -15,7 +15,7 @@ import type { Identity } from '../../src/domain/identity.js';
 import { signToken } from '../../src/http/tokens.js';
 import { activitiesOf, copiesOf, expectCallerCopied, expectEndedUnanswered, newParties, numberOf, TONES, type Parties } from '../support/call-outcomes.js';
 import { seedCopyCatalog, setPrivacy } from '../support/copy-fixtures.js';
-import { startChromium, type TestChromium } from '../support/portal-browser.js';
+import { inspectPage, startChromium, type TestChromium } from '../support/portal-browser.js';
 import { startSipHarness, type SipHarness } from '../support/sip/harness.js';
 
 /** Every RTCPeerConnection a page opens, for the media check (the page itself keeps none in sight). */
@@ -74,6 +74,24 @@ async function handsetOf(identity: Identity): Promise<Page> {
 }
 
 describe('the CMR Handset in two browser pages', () => {
+  it('signs in with the Access token field as the portal does, and registers the token\'s identity', async () => {
+    const user = (await newParties(harness.ctx)).caller;
+    const page = await chromium.browser.newPage();
+    try {
+      await page.goto(`${baseUrl}/handset/`);
+      await page.getByRole('heading', { name: 'Sign in to the CMR Handset' }).waitFor();
+      await page.getByLabel('Access token').fill('not-a-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText(/^the access token was refused: /).waitFor();
+      await page.getByLabel('Access token').fill(signToken(harness.ctx.config.auth.jwtSecret, { sub: user, role: 'user' }));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('status').filter({ hasText: `Registered as ${user}` }).waitFor();
+      expect(await harness.ctx.services.redis.exists(harness.ctx.services.keys.sipBinding(user))).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('A calls B, copies what B presents while it rings, talks, copies again (already owned) and hangs up', async () => {
     const a = await handsetOf(parties.caller);
     const b = await handsetOf(parties.called);
@@ -95,6 +113,8 @@ describe('the CMR Handset in two browser pages', () => {
 
     const copy = a.getByRole('button', { name: 'Copy', exact: true });
     await expect.poll(() => copy.isEnabled()).toBe(true);
+    // Ringing, each page names every control and fits a phone's width.
+    for (const [page, name] of [[a, 'handset-calling'], [b, 'handset-ringing']] as const) expect(await inspectPage(page, name)).toEqual({ unnamed: [], widerThanPhone: false });
     await copy.click();
     const copied = a.getByRole('status').filter({ hasText: `Copied: ${presentedToA} (library entry ` });
     await copied.waitFor();
