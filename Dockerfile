@@ -23,6 +23,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The tone cache (CMR_MEDIA_CACHE_DIR in docker-compose.yml): a volume created here is the server's.
+RUN mkdir -p /var/cache/cmr-media && chown node:node /var/cache/cmr-media
 USER node
 # 5062: SIP over WebSocket for handsets, when CMR_SIP_WS_PORT=5062 (embedded front).
 EXPOSE 8080 5060/udp 5060/tcp 5062/tcp

@@ -33,11 +33,12 @@ async function main(): Promise<number> {
   }
 
   // The server and the parts load only once the run can go.
-  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { goalsOf, renderTable }] = await Promise.all([
+  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchMedia }, { goalsOf, renderTable }] = await Promise.all([
     import('./parts/calls.js'),
     import('./parts/copies.js'),
     import('./parts/management.js'),
     import('./parts/growth.js'),
+    import('./parts/media.js'),
     import('./report.js'),
   ]);
   const startedAt = new Date();
@@ -56,6 +57,7 @@ async function main(): Promise<number> {
   if (options.parts.includes('copies')) results.copies = await benchCopies(options, progress);
   if (options.parts.includes('management')) results.management = await benchManagement(options, progress);
   if (options.parts.includes('growth')) results.growth = await benchGrowth(options, progress);
+  if (options.parts.includes('media')) results.media = await benchMedia(options, progress);
   results.finishedAt = new Date().toISOString();
   results.machine.loadAverageAfter = machineFacts(prerequisites).loadAverage;
   results.goals = goalsOf(results);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 
-export const PARTS = ['calls', 'copies', 'management', 'growth'] as const;
+export const PARTS = ['calls', 'copies', 'management', 'growth', 'media'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -68,7 +68,7 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [options]
   --smoke                  a few seconds per part (CI); results go to a temporary directory unless --out
-  --parts calls,copies,…   only these of calls, copies, management, growth (BENCH_PARTS)
+  --parts calls,copies,…   only these of calls, copies, management, growth, media (BENCH_PARTS)
   --out DIR                write <timestamp>.json and latest.json there (default bench/results)
   --steps 100,200,…        call rates, calls/s                  (BENCH_STEPS)
   --copy-steps 100,200,…   copy-call rates, calls/s              (BENCH_COPY_STEPS)

@@ -9,6 +9,7 @@ import type { CopyFigures, CopyModeFigures, SipCopyStep } from './parts/copies.j
 import type { GrowthFigures, LibraryGrowth } from './parts/growth.js';
 import type { Sustained } from './parts/load-figures.js';
 import type { ManagementFigures } from './parts/management.js';
+import type { MediaFigures, MediaVariantFigures } from './parts/media.js';
 import type { LoadResult } from './sipp-load.js';
 import { round } from './stats.js';
 
@@ -22,6 +23,7 @@ export interface BenchResults {
   copies?: CopyFigures;
   management?: ManagementFigures;
   growth?: GrowthFigures;
+  media?: MediaFigures;
   goals?: Goal[];
 }
 
@@ -106,6 +108,7 @@ export function renderTable(results: BenchResults): string {
   if (results.copies) rows.push(...copyRows(results.copies));
   if (results.management) rows.push(...managementRows(results.management));
   if (results.growth) rows.push(...growthRows(results.growth));
+  if (results.media) rows.push(mediaRow(results.media));
   for (const goal of results.goals ?? []) rows.push(['goal', goal.goal, goal.figure, '', goal.met === null ? 'not measured' : goal.met ? 'met' : 'missed']);
   const header: Row = ['part', 'measure', 'CMR', 'compared with', 'ratio / verdict'];
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -174,6 +177,12 @@ function growthRows(growth: GrowthFigures): Row[] {
       ];
     }),
   ];
+}
+
+function mediaRow(media: MediaFigures): Row {
+  const cell = (v: MediaVariantFigures) => `${v.callsPerSec} calls/s, ${v.failed}/${v.calls} failed, INVITE→18x p50/p99 ${ms(v.progressMs.p50 ?? undefined)}/${ms(v.progressMs.p99 ?? undefined)} ms`;
+  const played = `tones ${Object.entries(media.withTone.plays).map(([result, n]) => `${result} ${n}`).join(', ') || 'none'}`;
+  return ['media', 'drachtio front, one call after another: caller hears the tone (rtpengine)', `${cell(media.withTone)}; ${played}`, `announcement only: ${cell(media.without)}`, media.ratio === null ? '–' : `${media.ratio}×`];
 }
 
 function loadCell(result: LoadResult): string {

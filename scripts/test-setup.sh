@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this machine for the test suite: sipp (Debian package sip-tester) for the SIP tests,
-# Chromium (Debian package chromium) for the browser tests, curl for the README's examples, and a
+# rtpengine (Debian package rtpengine-daemon; each media test file starts its own) for the ringback
+# tones the caller hears, Chromium (Debian package chromium) for the browser tests, curl for the README's examples, and a
 # Redis answering on 127.0.0.1:6379. Safe to run again; installs only what is missing.
 set -euo pipefail
 
@@ -14,6 +15,10 @@ apt_install() {
 if ! command -v sipp >/dev/null 2>&1; then
   echo "test-setup: installing sip-tester (sipp)"
   apt_install sip-tester
+fi
+if ! command -v rtpengine >/dev/null 2>&1; then
+  echo "test-setup: installing rtpengine-daemon (rtpengine)"
+  apt_install rtpengine-daemon
 fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "test-setup: installing chromium"
@@ -35,4 +40,4 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 fi
-echo "test-setup: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -1), $(/usr/bin/chromium --version 2>/dev/null | head -1), redis $(redis-cli -h 127.0.0.1 -p 6379 info server | grep -o 'redis_version:[0-9.]*' | cut -d: -f2)"
+echo "test-setup: sipp $(sipp -v 2>/dev/null | grep -o 'v[0-9][0-9.]*' | head -1), rtpengine $(rtpengine --version 2>&1 | grep -o '[0-9][0-9.]*' | head -1), $(/usr/bin/chromium --version 2>/dev/null | head -1), redis $(redis-cli -h 127.0.0.1 -p 6379 info server | grep -o 'redis_version:[0-9.]*' | cut -d: -f2)"

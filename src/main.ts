@@ -41,8 +41,9 @@ async function main(): Promise<void> {
   }
   // What a newcomer looks for first: where the API is described, and how to call it.
   logger.info(
-    { event: 'ready', docs: `${url}/docs`, openapi: `${url}/openapi.json`, token: 'npm run -s token -- --sub <identity> [--role sp]' },
-    `ready: API documentation at ${url}/docs; a token for a user: npm run -s token -- --sub tel:+15551230001 (the SP: --sub <name> --role sp); a demo: npm run seed -- --demo`,
+    { event: 'ready', docs: `${url}/docs`, openapi: `${url}/openapi.json`, portal: `${url}/portal/`, token: 'npm run -s token -- --sub <identity> [--role sp] [--portal]' },
+    `ready: API documentation at ${url}/docs; a token for a user: npm run -s token -- --sub tel:+15551230001 (the SP: --sub <name> --role sp); ` +
+      `the CMR Portal at ${url}/portal/ (add --portal for a sign-in link); a demo: npm run seed -- --demo`,
   );
 
   // The drachtio front may let live calls run for up to its drain limit before closing.

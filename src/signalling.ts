@@ -6,6 +6,7 @@ import { startDrachtioFront } from '../sip/drachtio/drachtio-front.js';
 import { startEmbeddedFront } from '../sip/embedded/embedded-front.js';
 import type { CallEvents } from './calls/call-events.js';
 import type { SipCopyPort } from './copy/sip-copy-port.js';
+import { startMediaPort } from './media/media.js';
 import type { Services } from './wiring.js';
 
 export interface SignallingFront {
@@ -25,6 +26,8 @@ export async function startSignalling(services: Services, ports: CorePorts): Pro
 
 /** The drachtio front (inbound or outbound mode); ready while connected or listening and not draining. */
 async function startDrachtio(services: Services, drachtio: NonNullable<Services['config']['drachtio']>, ports: CorePorts): Promise<SignallingFront> {
+  const media = await startMediaPort(services.config.media, services.logger, services.metrics);
+  if (media) services.onClose(() => media.close());
   const front = await startDrachtioFront({
     drachtio,
     sip: services.config.sip,
@@ -34,6 +37,7 @@ async function startDrachtio(services: Services, drachtio: NonNullable<Services[
     keys: services.keys,
     calls: ports.calls,
     copy: ports.copy,
+    media,
   });
   services.readiness.register('sip', () => front.ready);
   return front;
@@ -42,6 +46,10 @@ async function startDrachtio(services: Services, drachtio: NonNullable<Services[
 /** The embedded proxy on `CMR_SIP_HOST:CMR_SIP_PORT`; ready once it listens. */
 async function startEmbedded(services: Services, ports: CorePorts): Promise<SignallingFront> {
   const { config } = services;
+  if (config.media.rtpengine) {
+    // A proxy never answers the caller itself, so it has no early dialog of its own to play a tone in (RFC 3960).
+    services.logger.warn({ event: 'media' }, 'CMR_RTPENGINE is set but the embedded front is a proxy and cannot play ringback tones: use the drachtio front');
+  }
   const front = await startEmbeddedFront({
     sip: config.sip,
     maxCallSec: config.sessions.maxCallSec,

@@ -8,6 +8,11 @@
  * for a caller that takes them, goes reliably (RFC 3262). Every INFO goes to the copy port first;
  * what is not a copy request is relayed to the other leg. A B2BUA (not a proxy) is what lets
  * in-dialog requests reach us.
+ *
+ * With a media port (rtpengine), a caller presented an audio resource hears it (3GPP CAT, gateway
+ * model; RFC 3960): the front answers the caller first with a 183 carrying the media function's
+ * SDP while the tone plays, offers the called party the media function's SDP, and on the 200
+ * stops the tone and hands the caller the same SDP again (RFC 3261 §13.2.1).
  */
 import type { Socket } from 'node:net';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
@@ -17,6 +22,7 @@ import type { Config } from '../../src/config/config.js';
 import { COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipAnswer, SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import type { Identity } from '../../src/domain/identity.js';
+import type { MediaPort, TonePlaying } from '../../src/media/media-port.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { SignallingFront } from '../../src/signalling.js';
@@ -65,6 +71,8 @@ export interface DrachtioFrontOptions {
   keys: Keys;
   calls: CallEvents;
   copy: SipCopyPort;
+  /** Plays ringback tones to callers (early media); null: announcement only. */
+  media: MediaPort | null;
 }
 
 /** How long a reliable 18x is retransmitted for want of its PRACK (RFC 3262 §3: 64×T1). */
@@ -199,6 +207,7 @@ export class DrachtioFront implements SignallingFront {
       return;
     }
     this.count('invite');
+    const startedAt = performance.now();
     const call = new B2bCall(callId, fromTagOf(req), req.socket, log, {
       info: (c, dialog, other, infoReq, infoRes) => this.guard(infoReq, infoRes, () => this.onDialogInfo(c, dialog, other, infoReq, infoRes)),
       reInvite: (c, dialog, other, inDialog, inDialogRes) => this.guard(inDialog, inDialogRes, () => this.relay.reInvite(dialog, other, inDialog, inDialogRes, c.log)),
@@ -210,7 +219,7 @@ export class DrachtioFront implements SignallingFront {
     // The call's connection stays open while the call is up (outbound mode): it carries both legs.
     const releaseConnection = this.link.hold(req);
     try {
-      await this.connect(call, req, res);
+      await this.connect(call, req, res, startedAt);
     } catch (err) {
       call.hangUp(); // whatever failed, no leg stays up and the call leaves the registry
       throw err;
@@ -221,9 +230,11 @@ export class DrachtioFront implements SignallingFront {
   }
 
   /** Sets up the B leg and, once the called party answers, the caller's leg. */
-  private async connect(call: B2bCall, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+  private async connect(call: B2bCall, req: SrfRequest, res: SrfOutgoingResponse, startedAt: number): Promise<void> {
     const log = call.log;
     const annotation = await this.callStarted(req, call);
+    // The tone gets what is left of the selection budget: selection and media together delay the call by no more.
+    const tone = call.isCancelled ? null : await this.startTone(call, req, annotation, this.options.sip.selectBudgetMs - (performance.now() - startedAt));
     if (call.isCancelled) {
       if (!res.finalResponseSent) res.send(487, undefined, {});
       call.failed();
@@ -233,8 +244,9 @@ export class DrachtioFront implements SignallingFront {
     const hop = nextHop(req.get('Route'), ownAddresses(hostports, this.options.sip.publicHost), this.options.sip.outboundProxy);
     const caller = callerLeg(req, hostports);
     if (!caller.contact) log.warn({ event: 'invite', hostports, protocol: req.protocol }, 'drachtio-server named no SIP address on the transport of this call: 18x go without Contact');
+    if (tone) this.sendTone(call, caller, annotation, res, tone);
     const supported = calledPartySupported(caller.reliability, req.get('Supported'));
-    log.info({ event: 'invite', caller: req.get('From'), to: req.uri, proxy: hop.proxy, toCalled: annotation.toCalled.length, reliability: caller.reliability }, 'forwarding call');
+    log.info({ event: 'invite', caller: req.get('From'), to: req.uri, proxy: hop.proxy, toCalled: annotation.toCalled.length, reliability: caller.reliability, tone: tone !== null }, 'forwarding call');
     let legs: { uas: SrfDialog; uac: SrfDialog };
     try {
       legs = await this.srf.createB2BUA(
@@ -253,10 +265,18 @@ export class DrachtioFront implements SignallingFront {
           responseHeaders: (response) => {
             // Called for every B-leg response before it is relayed (drachtio-srf's cbProvisional misses 18x with a body).
             if (response.status < 200) this.calledPartyProvisional(call, response);
-            const headers = callerResponseHeaders(annotation, caller, response);
+            const headers = callerResponseHeaders(annotation, caller, response.status);
             if (headers['require']) call.reliableProvisionalSent();
             return headers;
           },
+          // With a tone, the caller has its 183 from the front and hears the tone until the 200: the called party's 18x are not relayed.
+          ...(tone
+            ? {
+                localSdpB: tone.calledOffer,
+                localSdpA: (calledSdp: string, response: SrfResponse) => this.toneAnswer(call, tone, calledSdp, response),
+                passProvisionalResponses: false,
+              }
+            : {}),
           // The front relays the called party's failure itself (see `relayFailure`).
           passFailure: false,
           proxyRequestHeaders: this.isTrusted(req) ? [...ASSERTED_IDENTITY_HEADERS, ...PROXIED_INVITE_HEADERS] : PROXIED_INVITE_HEADERS,
@@ -265,8 +285,9 @@ export class DrachtioFront implements SignallingFront {
           cbRequest: (err, sent) => {
             if (err) return;
             call.bLegSent(sent);
-            takeOverEarlyUpdates(req, (update, updateRes) => this.guard(update, updateRes, () => this.onEarlyUpdate(call, caller, update, updateRes)));
+            takeOverEarlyUpdates(req, (update, updateRes) => this.guard(update, updateRes, () => this.onEarlyUpdate(call, caller, update, updateRes, tone !== null)));
           },
+          ...(tone ? { cbProvisional: (response: SrfResponse) => this.calledPartyProvisional(call, response) } : {}),
           // Adopt the called party's leg the moment it exists, so its BYE is never missed.
           cbFinalizedUac: (uac) => call.adopt(uac),
         },
@@ -318,6 +339,44 @@ export class DrachtioFront implements SignallingFront {
     res.send(sendable, sendable === status ? reason : undefined, {});
   }
 
+  /** Starts the caller's ringback tone when there is a media port, an audio offer and something presented to the caller. */
+  private async startTone(call: B2bCall, req: SrfRequest, annotation: CallAnnotation, waitMs: number): Promise<TonePlaying | null> {
+    const resource = annotation.toCaller[0];
+    if (!this.options.media || !resource || !call.fromTag || !isSdp(req)) return null;
+    return this.options.media.startTone({ callId: call.callId, fromTag: call.fromTag, callerSdp: req.body ?? '', log: call.log }, resource, waitMs);
+  }
+
+  /**
+   * The caller's 183 Session Progress with the media function's SDP: the headers of every 18x
+   * (Alert-Info, Recv-Info, Contact; reliable for a caller that takes it), and `P-Early-Media:
+   * sendonly` (RFC 5009) for a caller that says it supports it (IMS).
+   */
+  private sendTone(call: B2bCall, caller: CallerLegFacts, annotation: CallAnnotation, res: SrfOutgoingResponse, tone: TonePlaying): void {
+    const headers: SipHeaders = {
+      ...callerResponseHeaders(annotation, caller, 183),
+      ...(caller.earlyMediaAuthorization ? { 'P-Early-Media': 'sendonly' } : {}),
+      'Content-Type': 'application/sdp',
+    };
+    if (headers['require']) call.reliableProvisionalSent();
+    res.send(183, undefined, { headers, body: tone.callerSdp });
+  }
+
+  /**
+   * The caller's SDP for a response of the called party while a tone plays: always the 183's.
+   * On the 200 the tone stops and the called party's SDP goes to the media function first, and
+   * the 200 waits for the PRACK of a reliable 183 (RFC 3262 §3: no 2xx before a reliable 18x
+   * with a session description is acknowledged).
+   */
+  private async toneAnswer(call: B2bCall, tone: TonePlaying, calledSdp: string, response: SrfResponse): Promise<string> {
+    if (response.status >= 200 && this.options.media) {
+      await this.options.media.answered(call.callId, calledSdp);
+      if (!(await call.reliableProvisionalsAcknowledged(RELIABLE_PROVISIONAL_LIMIT_MS))) {
+        call.log.warn({ event: 'call' }, 'the caller never PRACKed the reliable 183: sending the 200 anyway');
+      }
+    }
+    return tone.callerSdp;
+  }
+
   /** Tells the core about the call; a call whose parties cannot be identified goes on unannotated. */
   private async callStarted(req: SrfRequest, call: B2bCall): Promise<CallAnnotation> {
     const parties = this.parties(req);
@@ -350,6 +409,7 @@ export class DrachtioFront implements SignallingFront {
 
   private onCallEnded(call: B2bCall, reason: CallEndReason): void {
     this.calls.remove(call);
+    this.options.media?.end(call.callId);
     this.forgetEarlyDialog(call);
     call.log.info({ event: 'ended', reason }, 'call ended');
     if (call.reportedToCore) void call.answerRecorded.then(() => this.callEvents.callEnded(call.callId, reason));
@@ -427,12 +487,13 @@ export class DrachtioFront implements SignallingFront {
    * the called party's early dialog when drachtio-server keeps one (a reliable 18x), and the
    * called party's answer comes back with the front's Contact. Without that dialog an offer has
    * nowhere to go: refused with 488 rather than answered with a session the called party never
-   * agreed to (what drachtio-srf would do).
+   * agreed to (what drachtio-srf would do). Nor while a tone plays: the caller's session is with
+   * the media function then, and an offer passed on would take the called party around it.
    */
-  private async onEarlyUpdate(call: B2bCall, caller: CallerLegFacts, req: SrfRequest, res: SrfOutgoingResponse): Promise<void> {
+  private async onEarlyUpdate(call: B2bCall, caller: CallerLegFacts, req: SrfRequest, res: SrfOutgoingResponse, tonePlaying: boolean): Promise<void> {
     this.count('update-early');
     const contact = caller.contact ?? undefined;
-    if (call.earlyDialog && call.bLegContact) {
+    if (call.earlyDialog && call.bLegContact && !(tonePlaying && req.body)) {
       await this.relay.earlyRequest(call.earlyDialog, req, res, call.log, { theirContact: call.bLegContact, ourContact: contact });
       return;
     }
@@ -441,8 +502,9 @@ export class DrachtioFront implements SignallingFront {
       res.send(200, undefined, { headers: contact ? { Contact: contact } : {} });
       return;
     }
-    call.log.info({ event: 'relay', method: 'UPDATE', early: true, status: 488 }, 'refused an early UPDATE: the called party has no early dialog to take it');
-    res.send(488, undefined, { headers: { Warning: sipWarning(this.warnHost, 'the called party has no early dialog to take an UPDATE before the answer') } });
+    const why = tonePlaying ? 'a ringback tone plays: the session cannot change before the answer' : 'the called party has no early dialog to take an UPDATE before the answer';
+    call.log.info({ event: 'relay', method: 'UPDATE', early: true, status: 488, tonePlaying }, 'refused an early UPDATE with an offer');
+    res.send(488, undefined, { headers: { Warning: sipWarning(this.warnHost, why) } });
   }
 
   private isTrusted(req: SrfRequest): boolean {
@@ -469,17 +531,24 @@ export class DrachtioFront implements SignallingFront {
   }
 }
 
-/** What the caller's leg takes: the Contact that reaches drachtio-server on the call's transport, and 100rel. */
+/** What the caller's leg takes: the Contact that reaches drachtio-server on the call's transport, 100rel, and P-Early-Media. */
 interface CallerLegFacts {
   contact: string | null;
   reliability: CallerReliability;
+  /** The caller's INVITE carries P-Early-Media (RFC 5009 §8: an IMS caller that takes the header). */
+  earlyMediaAuthorization: boolean;
 }
 
 function callerLeg(req: SrfRequest, hostports: string): CallerLegFacts {
   return {
     contact: contactOn(hostports, req.protocol || 'udp', req.receivedOn),
     reliability: callerReliability(req.get('Require'), req.get('Supported')),
+    earlyMediaAuthorization: Boolean(req.get('P-Early-Media')),
   };
+}
+
+function isSdp(req: SrfRequest): boolean {
+  return Boolean(req.body) && (req.get('Content-Type') ?? '').toLowerCase().startsWith('application/sdp');
 }
 
 /**
@@ -491,12 +560,12 @@ function callerLeg(req: SrfRequest, hostports: string): CallerLegFacts {
  * whether a copy request succeeds is the copy service's to answer (404 when nothing is
  * presented), as on the embedded front.
  */
-function callerResponseHeaders(annotation: CallAnnotation, caller: CallerLegFacts, response: SrfResponse): SipHeaders {
-  if (response.status >= 300) return {};
+function callerResponseHeaders(annotation: CallAnnotation, caller: CallerLegFacts, status: number): SipHeaders {
+  if (status >= 300) return {};
   const headers: SipHeaders = { 'Recv-Info': COPY_PACKAGE, ...(caller.contact ? { Contact: caller.contact } : {}) };
-  if (response.status >= 200) return headers;
+  if (status >= 200) return headers;
   if (annotation.toCaller.length > 0) headers['Alert-Info'] = annotation.toCaller.map(alertInfoValue).join(', ');
-  if (sendReliably(caller.reliability, response.status)) headers['require'] = '100rel';
+  if (sendReliably(caller.reliability, status)) headers['require'] = '100rel';
   return headers;
 }
 

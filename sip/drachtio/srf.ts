@@ -148,10 +148,18 @@ export interface B2BUAOptions {
   /** Headers added to every response relayed to the caller, computed per B-leg response. */
   responseHeaders: (response: SrfResponse, headers: SipHeaders) => SipHeaders;
   proxyRequestHeaders: string[];
+  /** The B-leg INVITE's offer (default: the caller's). */
+  localSdpB?: string;
+  /** The caller's answer, from the called party's (default: the called party's as it is); awaited before the response goes. */
+  localSdpA?: (calledSdp: string, response: SrfResponse) => Promise<string>;
+  /** false: the called party's 18x are not relayed to the caller (`cbProvisional` still hears of each). */
+  passProvisionalResponses?: boolean;
 }
 
 export interface B2BUAProgress {
   cbRequest?: (err: Error | null, request: SrfSentRequest) => void;
+  /** Each 18x of the called party (relayed or not); those with a body only when they are not relayed. */
+  cbProvisional?: (response: SrfResponse) => void;
   /** The B-leg dialog, as soon as the called party answered (before the caller's leg exists). */
   cbFinalizedUac?: (uac: SrfDialog) => void;
 }

@@ -56,7 +56,7 @@ export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise
         copy: options.copy,
         trusted: options.sip.trusted,
         access: options.sip.access,
-        registrar: new Registrar({ redis: options.redis, keys: options.keys, verifyToken: tokenVerifier(options.auth), host: options.sip.publicHost, logger }),
+        registrar: new Registrar({ redis: options.redis, keys: options.keys, tokens: tokenVerifier(options.auth), host: options.sip.publicHost, logger }),
         outboundProxy: options.sip.outboundProxy,
         selectBudgetMs: options.sip.selectBudgetMs,
         timerCMs: options.sip.timerCSec * 1000,

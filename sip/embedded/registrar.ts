@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { sipWarning } from '../../src/calls/sip-warning.js';
 import { normaliseIdentity, type Identity } from '../../src/domain/identity.js';
-import type { Principal } from '../../src/http/plugins/auth.js';
+import type { Principal, TokenVerifier } from '../../src/http/plugins/auth.js';
 import type { Keys } from '../../src/store/keys.js';
 import type { RedisClient } from '../../src/store/redis.js';
 import { bearerTokenOf } from '../sip-stack/bearer-token.js';
@@ -40,7 +40,7 @@ export interface RegistrarOptions {
   redis: RedisClient;
   keys: Keys;
   /** The REST API's token verifier. */
-  verifyToken(token: string): Promise<Principal>;
+  tokens: Pick<TokenVerifier, 'verify'>;
   /** Written in Warning and as the Bearer realm. */
   host: string;
   logger: Logger;
@@ -61,7 +61,7 @@ export class Registrar {
     if (!token) return this.unauthorized('REGISTER needs Authorization: Bearer <token of the REST API>', false);
     let principal: Principal;
     try {
-      principal = await this.options.verifyToken(token);
+      principal = await this.options.tokens.verify(token);
     } catch (err) {
       log.info({ event: 'register-refused', identity, status: 401, reason: (err as Error).message }, 'REGISTER with an invalid token');
       return this.unauthorized((err as Error).message, true);

@@ -76,6 +76,12 @@ export class ActivityFeed {
     return { items, next: entries.length > 0 ? entries[entries.length - 1]![0] : (after ?? null) };
   }
 
+  /** The cursor of the newest record (`0-0` while the feed is empty): a position to resume from. */
+  async newest(): Promise<string> {
+    const last = (await storeCall(() => this.redis.xrevrange(this.keys.activityStream, '+', '-', 'COUNT', 1))) as StreamEntry[];
+    return last[0]?.[0] ?? '0-0';
+  }
+
   /**
    * Follows the feed: `listener` gets every record appended from now on (and possibly a few just
    * before). Resolves once the position is fixed, so a replay read afterwards leaves no gap.

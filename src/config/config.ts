@@ -6,10 +6,13 @@
  * naming the setting.
  */
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Static, TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { parseCidrList, type Cidr } from './cidr.js';
+import { HostPolicy } from '../media/host-policy.js';
 import { DEVELOPMENT_JWT_SECRET, LOG_LEVELS, SETTINGS, type SettingName } from './settings.js';
 
 export type RedisTarget =
@@ -52,6 +55,17 @@ export interface Config {
    * `outbound`: the app listens on `host:port` and the drachtio server connects to it for each call.
    */
   drachtio: { mode: DrachtioMode; host: string; port: number; secret: string; drainTimeoutMs: number } | null;
+  /** Ringback tones the caller hears (drachtio front): rtpengine and the tone content it plays. */
+  media: {
+    /** rtpengine's ng control; null: no early media. */
+    rtpengine: { host: string; port: number } | null;
+    timeoutMs: number;
+    cacheDir: string;
+    /** Host names and CIDRs content may come from although not public (checked by `HostPolicy`). */
+    allowHosts: string;
+    fetchTimeoutMs: number;
+    maxBytes: number;
+  };
   redis: { target: RedisTarget; url: string; namespace: string; commandTimeoutMs: number };
   auth: {
     jwtSecret: string;
@@ -158,6 +172,12 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
     throw new ConfigError('CMR_DRACHTIO_PORT', 'must be an integer from 1 to 65535 in inbound mode, got 0');
   }
   const redisUrl = set(v.CMR_REDIS_URL, 'CMR_REDIS_URL');
+  const allowHosts = v.CMR_MEDIA_ALLOW_HOSTS ?? '';
+  try {
+    new HostPolicy(allowHosts);
+  } catch (err) {
+    throw new ConfigError('CMR_MEDIA_ALLOW_HOSTS', (err as Error).message);
+  }
 
   return {
     http: {
@@ -192,6 +212,14 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
             secret: set(v.CMR_DRACHTIO_SECRET, 'CMR_DRACHTIO_SECRET'),
             drainTimeoutMs: set(v.CMR_DRAIN_TIMEOUT_MS, 'CMR_DRAIN_TIMEOUT_MS'),
           },
+    media: {
+      rtpengine: v.CMR_RTPENGINE === null ? null : hostPort('CMR_RTPENGINE', v.CMR_RTPENGINE),
+      timeoutMs: set(v.CMR_RTPENGINE_TIMEOUT_MS, 'CMR_RTPENGINE_TIMEOUT_MS'),
+      cacheDir: v.CMR_MEDIA_CACHE_DIR ?? join(tmpdir(), 'cmr-media'),
+      allowHosts,
+      fetchTimeoutMs: set(v.CMR_MEDIA_FETCH_TIMEOUT_MS, 'CMR_MEDIA_FETCH_TIMEOUT_MS'),
+      maxBytes: set(v.CMR_MEDIA_MAX_BYTES, 'CMR_MEDIA_MAX_BYTES'),
+    },
     redis: {
       target: parseRedisUrl(redisUrl),
       url: redisUrl,
@@ -225,6 +253,13 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
     log: { level: v.CMR_LOG_LEVEL as LogLevel, pretty: v.CMR_LOG_PRETTY ?? false },
     shutdown: { graceMs: set(v.CMR_SHUTDOWN_GRACE_MS, 'CMR_SHUTDOWN_GRACE_MS') },
   };
+}
+
+function hostPort(setting: string, value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  const port = Number(value.slice(at + 1));
+  if (at <= 0 || port < 1 || port > 65535) throw new ConfigError(setting, `must be host:port with a port from 1 to 65535, got "${value}"`);
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port };
 }
 
 function httpUrl(setting: string, value: string | null): string | null {
@@ -299,6 +334,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     sipFront: config.drachtio
       ? `drachtio ${config.drachtio.mode} ${config.drachtio.host}:${config.drachtio.port}`
       : `embedded ${config.sip.host}:${config.sip.port}`,
+    rtpengine: config.media.rtpengine ? `${config.media.rtpengine.host}:${config.media.rtpengine.port}` : null,
     redis: config.redis.target.mode === 'single' ? redactUrl(config.redis.url) : `cluster ${config.redis.target.nodes.length} nodes`,
     charging: config.charging.mode,
     portalWebhook: config.portal.webhookUrl ? redactUrl(config.portal.webhookUrl) : null,

@@ -67,6 +67,21 @@ export const SETTINGS = {
   CMR_DRACHTIO_MODE: oneOf(['inbound', 'outbound'], { default: 'inbound', description: 'drachtio front: `inbound` connects to drachtio-server, `outbound` lets drachtio-server connect for each call' }),
   CMR_DRAIN_TIMEOUT_MS: integer(0, 3_600_000, { default: 30000, description: 'drachtio front: how long SIGTERM lets live calls run before hanging them up' }),
 
+  CMR_RTPENGINE: text({
+    pattern: '^\\S+:\\d{1,5}$',
+    errorMessage: 'must be host:port of rtpengine\'s ng control, e.g. 127.0.0.1:22222',
+    description: "drachtio front: rtpengine's ng control (UDP `host:port`); set, callers hear the ringback tone they are presented (early media); unset: announcement only",
+  }),
+  CMR_RTPENGINE_TIMEOUT_MS: integer(10, 10_000, { default: 500, description: 'how long an rtpengine command may go unanswered before it fails (and rtpengine counts as down until it answers a ping)' }),
+  CMR_MEDIA_CACHE_DIR: text({ defaultText: '`cmr-media` in the system temporary directory', description: 'where local copies of tone content are kept for rtpengine to play (rtpengine must read it)' }),
+  CMR_MEDIA_ALLOW_HOSTS: Type.String({
+    default: '',
+    defaultText: 'unset (public addresses only)',
+    description: 'host names and CIDRs tone content may be fetched from although private or loopback (comma-separated); public addresses are always allowed',
+  }),
+  CMR_MEDIA_FETCH_TIMEOUT_MS: integer(100, 120_000, { default: 5000, description: 'how long fetching one tone may take' }),
+  CMR_MEDIA_MAX_BYTES: integer(1024, 100 * 1024 * 1024, { default: 10 * 1024 * 1024, description: 'largest tone fetched, bytes' }),
+
   CMR_REDIS_URL: text({ default: 'redis://127.0.0.1:6379', description: '`redis://…` one node; `redis+cluster://h1:p1,h2:p2` a Redis Cluster' }),
   CMR_REDIS_NAMESPACE: text({ default: 'cmr', pattern: '^[A-Za-z0-9_.:-]{1,64}$', errorMessage: 'letters, digits, "_.:-" only, at most 64', description: 'key prefix' }),
   CMR_REDIS_COMMAND_TIMEOUT_MS: integer(10, 60_000, { default: 1000, description: 'how long a Redis command may take before it counts as a store failure' }),

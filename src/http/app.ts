@@ -18,7 +18,7 @@ import Fastify, {
 } from 'fastify';
 import { ulid } from 'ulid';
 import type { Services } from '../wiring.js';
-import { authPlugin, refuseUnidentified, type Access } from './plugins/auth.js';
+import { authPlugin, type Access } from './plugins/auth.js';
 import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin } from './plugins/problem.js';
 import { documentRoute, swaggerOptions } from './openapi.js';
 import { Problem } from './schemas/common.js';
@@ -32,6 +32,7 @@ import { copyRoutes } from './routes/copy/copies.js';
 import { managementRoutes } from './routes/management/index.js';
 import { meRoutes } from './routes/auth/me.js';
 import { isWebPageUrl, webPages } from './plugins/web-pages.js';
+import { CHANNEL_HEADER } from './channel.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -71,7 +72,8 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
       frameworkProblem(error, request, reply);
     },
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // Verbose: a refusal names the broken field's schema, so a pattern is explained in words (plugins/problem.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false, verbose: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.addSchema(Problem);
@@ -115,7 +117,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     await app.register(cors, {
       origin: corsOrigins.includes('*') ? '*' : corsOrigins,
       methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', CHANNEL_HEADER, 'X-Request-Id'],
       exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate', 'X-Request-Id', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
       maxAge: 600,
     });
@@ -129,8 +131,9 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
   // Who sends the request, then the rate limit: per token subject, and per address for requests
-  // without a valid token (so floods of refused requests are limited too), then 401 for those.
-  // Operations endpoints are not limited.
+  // without a valid token (so floods of refused requests are limited too) or whose token needs the
+  // identity provider's keys read (so they are counted before the provider is asked), then 401 for
+  // those without a valid token. Operations endpoints are not limited.
   await app.register(authPlugin, { auth: config.auth });
   await app.register(rateLimit, {
     global: true,
@@ -140,8 +143,6 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     allowList: (request) => (request.routeOptions.config.access ?? 'sp') === 'public',
     hook: 'onRequest',
   });
-  // The limiter runs in each route's own onRequest hooks, after the app's: refusing comes next.
-  app.addHook('preParsing', refuseUnidentified);
 
   await app.register(async (scope) => operationsRoutes(scope as App, services));
   await app.register(async (scope) => webPages(scope, { sip: config.sip }));

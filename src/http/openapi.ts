@@ -80,8 +80,8 @@ const REFUSALS: Record<number, { description: string; example: { code: ErrorCode
   409: { description: 'The request conflicts with the current state, or its Idempotency-Key was used for another request', example: { code: 'conflict', detail: 'an active library entry for r-summer exists already' } },
   413: { description: 'The body is larger than this operation accepts', example: { code: 'payload-too-large', detail: 'Request body is too large' } },
   415: { description: 'The body is not JSON', example: { code: 'unsupported-media-type', detail: 'Unsupported Media Type: text/plain' } },
-  429: { description: 'Too many requests from this token (or, without a valid one, this address); wait for Retry-After', example: { code: 'rate-limited', detail: 'Rate limit exceeded, retry in 1 minute' } },
-  503: { description: 'A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After', example: { code: 'dependency-unavailable', detail: 'the data store is unavailable' } },
+  429: { description: "Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After", example: { code: 'rate-limited', detail: 'Rate limit exceeded, retry in 1 minute' } },
+  503: { description: 'A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After', example: { code: 'dependency-unavailable', detail: 'the data store is unavailable' } },
 };
 
 /** A refusal: problem details, with what the status means and the codes it carries. */
@@ -161,7 +161,7 @@ const HEADERS: Record<string, { description: string; schema: Record<string, unkn
     description: 'The id of the request in the server log: the `X-Request-Id` sent (1–64 of `A-Za-z0-9._-`), else one the server made',
     schema: { type: 'string' },
   },
-  'X-RateLimit-Limit': { description: 'Requests allowed per minute to this token (or, without a valid one, this address)', schema: { type: 'integer' } },
+  'X-RateLimit-Limit': { description: "Requests allowed per minute to this token's subject (`sub`; without a valid token, this address)", schema: { type: 'integer' } },
   'X-RateLimit-Remaining': { description: 'Requests left in the current minute', schema: { type: 'integer' } },
   'X-RateLimit-Reset': { description: 'Seconds until the current minute ends', schema: { type: 'integer' } },
   'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },

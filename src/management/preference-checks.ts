@@ -2,7 +2,7 @@
  * Checks on preferences beyond their JSON shape (which the route schemas enforce), and their
  * canonical form. Pure: what the user holds is given.
  *
- * - `timezone` is an IANA zone name luxon knows; times are "HH:MM"; weekdays ISO 1–7 (kept
+ * - `timezone` is an IANA zone name (stored as the zone spells it); times are "HH:MM"; weekdays ISO 1–7 (kept
  *   sorted); date ranges real dates with `from` ≤ `to`.
  * - Identities (callers, contacts, blocked, owners) are stored in canonical form, once each.
  * - Rule and filter ids are unique; a filter sets at least one criterion.
@@ -11,9 +11,10 @@
  *   stored preferences already make is kept even when it no longer resolves (a subscription ran
  *   out): presentation skips it, and the user is never stopped from editing something else.
  */
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
 import { CmrError } from '../domain/errors.js';
 import { parseIdentity, type Identity } from '../domain/identity.js';
+import { canonicalTimeZone, timeZoneProblem } from '../domain/time-zone.js';
 import type { FilterRule, Preferences, PresentationRule, PresentTarget, Privacy, RuleConditions } from '../domain/types.js';
 
 /** Preferences as asked for: identities as given, to be canonicalised. */
@@ -54,11 +55,11 @@ export function checked<T>(check: (problems: Problems) => T): T {
 }
 
 export function canonicalPreferences(input: PreferencesInput, problems: Problems): Preferences {
-  if (!IANAZone.isValidZone(input.timezone)) problems.add('/timezone', `is not an IANA time zone: ${input.timezone}`);
+  const timezone = checkedTimeZone(input.timezone, problems);
   const rules = input.rules.map((rule, i) => canonicalRule(rule, `/rules/${i}`, problems));
   const filters = input.filters.map((filter, i) => canonicalFilter(filter, `/filters/${i}`, problems));
   const result: Preferences = {
-    timezone: input.timezone,
+    timezone,
     default: input.default,
     rules,
     filters,
@@ -66,6 +67,13 @@ export function canonicalPreferences(input: PreferencesInput, problems: Problems
   };
   checkCounts(result, problems);
   return result;
+}
+
+/** The zone's canonical name; a name that is no IANA zone is a problem at `/timezone`. */
+export function checkedTimeZone(name: string, problems: Problems): string {
+  const problem = timeZoneProblem(name);
+  if (problem) problems.add('/timezone', problem);
+  return canonicalTimeZone(name) ?? name;
 }
 
 export function canonicalRule(rule: RuleInput, path: string, problems: Problems): PresentationRule {

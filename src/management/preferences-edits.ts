@@ -8,6 +8,7 @@ import { defaultPreferences, type FilterRule, type Preferences, type Presentatio
 
 export type PreferencesEdit =
   | { op: 'replace'; preferences: Preferences }
+  | { op: 'timezone'; timezone: string }
   | { op: 'default'; target: PresentTarget | null }
   | { op: 'put-rule'; rule: PresentationRule }
   | { op: 'delete-rule'; ruleId: string }
@@ -22,6 +23,8 @@ export function applyEdit(preferences: Preferences, edit: PreferencesEdit): Pref
   switch (edit.op) {
     case 'replace':
       return edit.preferences;
+    case 'timezone':
+      return { ...preferences, timezone: edit.timezone };
     case 'default':
       return { ...preferences, default: edit.target };
     case 'put-rule':

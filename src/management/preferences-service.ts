@@ -1,6 +1,6 @@
 /**
- * A user's preferences: the whole document, the default, presentation rules, filter rules and
- * privacy. Every change is checked (`preference-checks.ts`) against the stored preferences and
+ * A user's preferences: the whole document, the time zone, the default, presentation rules,
+ * filter rules and privacy. Every change is checked (`preference-checks.ts`) against the stored preferences and
  * what the user holds, under the user's preferences lock, then applied as a zero-priced action.
  */
 import type { ActionOutcome, ChargedActions } from '../charging/charged-actions.js';
@@ -19,6 +19,7 @@ import {
   canonicalRule,
   checkCounts,
   checked,
+  checkedTimeZone,
   checkReferences,
   Problems,
   targetsOf,
@@ -59,6 +60,15 @@ export class PreferencesService {
       edit: { op: 'replace', preferences },
       answer: (charge) => ({ preferences, charge }),
       detail: { action: 'replace' },
+    }));
+  }
+
+  setTimezone(requester: Requester, name: string): Promise<ActionOutcome<{ timezone: string; charge: ChargeView }>> {
+    const timezone = checked((problems) => checkedTimeZone(name, problems));
+    return this.change(requester, 'preferences', () => ({
+      edit: { op: 'timezone', timezone },
+      answer: (charge) => ({ timezone, charge }),
+      detail: { action: 'timezone', timezone },
     }));
   }
 

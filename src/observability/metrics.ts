@@ -57,6 +57,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly mediaPlays = new Counter({
+    name: 'cmr_media_plays_total',
+    help: 'Ringback tones started toward callers, by result (playing, or why not: relay-down, relay-error, content-unavailable, no-codec, no-duration, budget, no-offer)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly mediaPlayStart = new Histogram({
+    name: 'cmr_media_play_start_seconds',
+    help: 'Time from the call start to the tone playing (content, offer, answer, play)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

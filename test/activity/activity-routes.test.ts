@@ -89,13 +89,41 @@ describe('activities', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
       const events = sseEvents(res.body!);
-      expect((await events.next(2)).map((e) => e.id)).toEqual([feed[2]!.cursor, feed[3]!.cursor]);
+      // First where it resumes from, then every record after it.
+      expect((await events.next(3)).map((e) => [e.event, e.id])).toEqual([
+        ['position', feed[1]!.cursor],
+        ['activity', feed[2]!.cursor],
+        ['activity', feed[3]!.cursor],
+      ]);
       const live = await ctx.services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal' });
       const [event] = await events.next(1);
       expect(event).toMatchObject({ event: 'activity' });
       expect(JSON.parse(event!.data).id).toBe(live.id);
     } finally {
       abort.abort();
+    }
+  });
+
+  it('announces the position of a stream opened without a cursor, so a client that saw no record yet resumes without loss', async () => {
+    await ctx.app.listen({ host: '127.0.0.1', port: 0 }).catch(() => undefined);
+    const { port } = ctx.app.server.address() as AddressInfo;
+    const open = (headers: Record<string, string>, signal: AbortSignal) =>
+      fetch(`http://127.0.0.1:${port}/v1/activities/stream`, { headers: { ...ctx.sp, accept: 'text/event-stream', ...headers }, signal });
+    const first = new AbortController();
+    const [position] = await sseEvents((await open({}, first.signal)).body!).next(1);
+    first.abort();
+    const newest = (await get('/v1/activities?limit=500')).json().items.at(-1).cursor;
+    expect(position).toMatchObject({ event: 'position', id: newest, data: JSON.stringify({ cursor: newest }) });
+
+    // Written while no stream is open: the client resumes from the announced position.
+    const missed = await ctx.services.activities.record({ actor: 'sp:portal-admin', subject: null, kind: 'catalog', channel: 'portal' });
+    const second = new AbortController();
+    try {
+      const events = await sseEvents((await open({ 'last-event-id': position!.id! }, second.signal)).body!).next(2);
+      expect(events.map((e) => e.event)).toEqual(['position', 'activity']);
+      expect(JSON.parse(events[1]!.data).id).toBe(missed.id);
+    } finally {
+      second.abort();
     }
   });
 

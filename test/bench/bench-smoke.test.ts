@@ -62,6 +62,18 @@ describe('npm run bench -- --smoke', () => {
     expect(existsSync(COMMITTED) ? statSync(COMMITTED).mtimeMs : null).toBe(committedBefore);
   });
 
+  it('plays ringback tones on calls through the drachtio front (real rtpengine), beside calls without, with no failed call', () => {
+    const media = figures.media!;
+    for (const variant of [media.withTone, media.without]) {
+      expect(variant.calls).toBeGreaterThan(0);
+      expect(variant.failed).toBe(0);
+      expect(variant.callsPerSec).toBeGreaterThan(0);
+    }
+    expect(media.withTone.plays['playing']).toBeGreaterThan(0);
+    expect(media.without.plays).toEqual({});
+    expect(media.ratio).toEqual(expect.any(Number));
+  });
+
   it('places calls through the front with CMR and as a plain proxy, with no failed call', () => {
     const calls = figures.calls!;
     expect(calls.steps.length).toBeGreaterThan(0);

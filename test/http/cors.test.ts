@@ -17,7 +17,7 @@ async function listening(env: Record<string, string>): Promise<{ ctx: TestContex
 const preflight = (url: string, origin: string) =>
   fetch(`${url}/v1/users/tel%3A%2B15551230001/library`, {
     method: 'OPTIONS',
-    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key' },
+    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key, x-cmr-channel' },
   });
 
 describe('with an allow-list', () => {
@@ -33,6 +33,8 @@ describe('with an allow-list', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(PORTAL);
     expect(res.headers.get('access-control-allow-methods')).toMatch(/POST/);
     expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toMatch(/authorization.*content-type.*idempotency-key/);
+    // A tool that labels its records as the portal does (`X-CMR-Channel`) may send the header.
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toMatch(/x-cmr-channel/);
     expect(res.headers.get('access-control-max-age')).toBe('600');
   });
 
@@ -45,6 +47,22 @@ describe('with an allow-list', () => {
     const refused = await fetch(`${server.url}/v1/resources`, { headers: { origin: PORTAL } });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('access-control-allow-origin')).toBe(PORTAL);
+  });
+
+  it('grants the live activity stream to the page too, with the usual response headers', async () => {
+    const stop = new AbortController();
+    const res = await fetch(`${server.url}/v1/activities/stream`, { headers: { origin: PORTAL, accept: 'text/event-stream', ...server.ctx.sp }, signal: stop.signal });
+    try {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(res.headers.get('access-control-allow-origin')).toBe(PORTAL);
+      expect(res.headers.get('access-control-expose-headers')).toMatch(/X-Request-Id/);
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+    } finally {
+      stop.abort();
+    }
   });
 
   it('grants nothing to another origin', async () => {

@@ -65,6 +65,10 @@ describe('configuration', () => {
     [{ CMR_JWT_SECRET: 'short' }, 'CMR_JWT_SECRET', /32/],
     [{ CMR_SWEEP_INTERVAL_MS: '10' }, 'CMR_SWEEP_INTERVAL_MS', /integer from 100/],
     [{ CMR_RENEW_AHEAD_SEC: '-1' }, 'CMR_RENEW_AHEAD_SEC', /integer/],
+    [{ CMR_RTPENGINE: 'rtpengine' }, 'CMR_RTPENGINE', /host:port/],
+    [{ CMR_RTPENGINE: 'rtpengine:99999' }, 'CMR_RTPENGINE', /port from 1 to 65535/],
+    [{ CMR_MEDIA_ALLOW_HOSTS: '10.0.0.0/40' }, 'CMR_MEDIA_ALLOW_HOSTS', /prefix/],
+    [{ CMR_MEDIA_ALLOW_HOSTS: 'media host' }, 'CMR_MEDIA_ALLOW_HOSTS', /host name nor a CIDR/],
   ];
   it.each(invalid)('refuses %j naming the setting', (env, setting, reason) => {
     let error: unknown;

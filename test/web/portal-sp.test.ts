@@ -46,7 +46,7 @@ describe('the portal for the SP', () => {
     await form.getByLabel('Provider').fill('acme-music');
     await form.getByLabel('Subscribe price').fill('249');
     await form.getByRole('button', { name: 'Add resource' }).click();
-    expect(await form.locator('.field-error').allTextContents()).toEqual(['Content URI must match the expected form']);
+    expect(await form.locator('.field-error').allTextContents()).toEqual(['Content URI must match the expected form (an http:// or https:// address of the content)']);
 
     await form.getByLabel('Content URI').fill(`${portal.baseUrl}/v1/test-media/tone.wav`);
     await form.getByRole('button', { name: 'Add resource' }).click();
@@ -153,6 +153,36 @@ describe('the portal for the SP', () => {
     expect(newest).toContain('r-owl');
   });
 
+  it('resumes Live activity without loss when the connection drops before any record was shown', async () => {
+    const watcher = await portal.newPage();
+    await watcher.goto(portal.link(portal.ctx.token('portal-watcher', 'sp')));
+    await openPage(watcher, 'Live activity');
+    await watcher.getByTestId('stream-state').filter({ hasText: 'Live:' }).waitFor();
+    await watcher.getByText('No record since you opened this page.').waitFor();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    await watcher.route('**/v1/activities/stream**', async (route) => {
+      held += 1;
+      await released;
+      await route.continue();
+    });
+    expect(portal.dropStreams()).toBeGreaterThanOrEqual(1);
+    await watcher.getByTestId('stream-state').filter({ hasText: 'Connection lost' }).waitFor();
+
+    const made = [await subscribe(ALICE, 'r-jazz'), await subscribe(CAROL, 'r-jazz')];
+    expect(made.map((r) => r.statusCode)).toEqual([201, 201]);
+    await expect.poll(() => held, { timeout: 10_000 }).toBeGreaterThan(0);
+    release();
+    await watcher.getByTestId('stream-state').filter({ hasText: 'Live:' }).waitFor();
+    await rowsOf(watcher).filter({ hasText: CAROL }).filter({ hasText: 'r-jazz' }).waitFor({ timeout: 5000 });
+    const feed = (await portal.ctx.app.inject({ method: 'GET', url: '/v1/activities?limit=500', headers: portal.ctx.sp })).json().items.map((i: { cursor: string }) => i.cursor);
+    const cursors = await watcher.locator('tr[data-cursor]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-cursor')!));
+    // Exactly the two records made while it was cut off, once each, newest first.
+    expect(cursors).toEqual(feed.slice(-2).reverse());
+    await watcher.close();
+  });
+
   it('counts the calls presenting now in the bar', async () => {
     const count = sp.getByTestId('presenting-now');
     await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor();
@@ -161,6 +191,15 @@ describe('the portal for the SP', () => {
     await portal.ctx.services.calls.callAnswered('sp-count-1@192.0.2.1');
     await count.filter({ hasText: 'Calls presenting now: 1' }).waitFor({ timeout: 8000 });
     await portal.ctx.services.calls.callEnded('sp-count-1@192.0.2.1', 'bye');
+    await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor({ timeout: 8000 });
+
+    // When the figure cannot be read, the bar says why, in the server's words.
+    const detail = 'the data store is unavailable';
+    await sp.route('**/v1/calls', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/problem+json', headers: { 'retry-after': '1' }, body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'dependency-unavailable', detail }) }),
+    );
+    await count.filter({ hasText: `Calls presenting now: unknown (${detail})` }).waitFor({ timeout: 8000 });
+    await sp.unroute('**/v1/calls');
     await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor({ timeout: 8000 });
   });
 

@@ -208,6 +208,49 @@ describe('the portal for a user', () => {
     await page.getByRole('listitem').filter({ hasText: 'Refuse what is categories horror, drill and rated mature' }).waitFor();
   });
 
+  it('shows and sets the time zone the rules are read in, keeping what another tab changed meanwhile', async () => {
+    await openPage(page, 'Preferences');
+    const zone = page.getByRole('region', { name: 'Time zone' });
+    expect(await zone.getByLabel('Time zone').inputValue()).toBe('UTC');
+    // Another device adds a rule after this page was loaded.
+    const added = await portal.ctx.app.inject({
+      method: 'POST',
+      url: `/v1/users/${encodeURIComponent(ALICE)}/preferences/rules`,
+      headers: portal.ctx.as(ALICE),
+      payload: { id: 'from-phone', priority: 30, conditions: { callers: [CAROL] }, present: { resourceId: 'r-summer' } },
+    });
+    expect(added.statusCode, added.body).toBe(201);
+
+    await zone.getByLabel('Time zone').fill('+02:00');
+    await zone.getByRole('button', { name: 'Save time zone' }).click();
+    const api = await portal.ctx.app.inject({
+      method: 'PUT',
+      url: `/v1/users/${encodeURIComponent(ALICE)}/preferences/timezone`,
+      headers: portal.ctx.as(ALICE),
+      payload: { timezone: '+02:00' },
+    });
+    expect(api.statusCode).toBe(400);
+    expect(await zone.locator('.field-error').textContent()).toBe(`Time zone ${api.json().errors[0].message}`);
+
+    await zone.getByLabel('Time zone').fill('asia/tokyo');
+    await zone.getByRole('button', { name: 'Save time zone' }).click();
+    await zone.getByRole('status').filter({ hasText: 'Rules are now read in Asia/Tokyo: no charge.' }).waitFor();
+    await page.getByText('times and days are read in Asia/Tokyo').waitFor();
+    const stored = (await portal.ctx.app.inject({ method: 'GET', url: `/v1/users/${encodeURIComponent(ALICE)}/preferences`, headers: portal.ctx.as(ALICE) })).json();
+    expect(stored.timezone).toBe('Asia/Tokyo');
+    expect(stored.rules.map((r: { id: string }) => r.id)).toContain('from-phone');
+
+    // The preview says when it read the rules on the zone's own clock, not the browser's (UTC here).
+    await page.getByLabel('Caller', { exact: true }).fill(CAROL);
+    const [answer] = await Promise.all([page.waitForResponse('**/presentation?**'), page.getByRole('button', { name: 'Preview', exact: true }).click()]);
+    const { at } = (await answer.json()) as { at: string };
+    const tokyo = new Date(at).toLocaleTimeString('en-US', { timeZone: 'Asia/Tokyo' }).replace(/\s/g, ' ');
+    const result = page.getByRole('region', { name: 'Preview result' });
+    await result.filter({ hasText: 'in Asia/Tokyo' }).waitFor();
+    expect((await result.textContent())!.replace(/\s/g, ' ')).toContain(`read at ${tokyo} in Asia/Tokyo`);
+    expect(await portal.inspect(page, 'user-preferences-time-zone')).toEqual({ unnamed: [], widerThanPhone: false });
+  });
+
   it('renews in the Library with the charge shown, and switches auto-renew', async () => {
     await openPage(page, 'Library');
     const summer = card('Summer Breeze');
@@ -286,5 +329,27 @@ describe('the portal for a user', () => {
     const alert = page.getByRole('alert');
     await alert.waitFor({ timeout: 5000 });
     expect(await alert.textContent()).toMatch(/^You were signed out: your access token expired at .+: sign in again\.$/);
+  });
+
+  it('keeps the token and says why when the server cannot check it now, and signs in once it can', async () => {
+    await page.goto(portal.link(portal.ctx.token(ALICE)));
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
+    // What the server answers while the identity provider cannot be read.
+    const detail = "the identity provider's keys cannot be read (it answered 503): try again shortly";
+    await page.route('**/v1/me', (route) =>
+      route.fulfill({ status: 503, contentType: 'application/problem+json', headers: { 'retry-after': '5' }, body: JSON.stringify({ type: 'about:blank', title: 'Unavailable', status: 503, code: 'dependency-unavailable', detail }) }),
+    );
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Sign in to the CMR Portal' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toBe(`Could not sign you in: the server cannot check the access token now: ${detail}. Your access token is kept: reload the page to try again.`);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
+
+    await page.getByLabel('Access token').fill(portal.ctx.token(ALICE));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    expect(await page.locator('.field-error').textContent()).toBe(`the server cannot check the access token now: ${detail}`);
+
+    await page.unroute('**/v1/me');
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Library' }).waitFor();
   });
 });

@@ -1,9 +1,11 @@
 /**
  * The SP's live activity feed in a page. `GET /v1/activities/stream` sends Server-Sent Events
  * whose ids are feed cursors; an `EventSource` cannot send the bearer token, so the stream is read
- * with a streaming `fetch` and parsed with eventsource-parser. When the connection drops, it
- * reconnects after the server's `retry` delay with `Last-Event-ID` set to the last record seen,
- * so the server replays everything after it: nothing is lost and nothing is shown twice.
+ * with a streaming `fetch` and parsed with eventsource-parser. The stream opens with a `position`
+ * event (the cursor it follows from), then sends records. When the connection drops, it
+ * reconnects after the server's `retry` delay with `Last-Event-ID` set to the last id seen (the
+ * position, when no record came yet), so the server replays everything after it: nothing is lost,
+ * even before the first record, and nothing is shown twice.
  */
 import { createParser } from 'eventsource-parser';
 import { problemDetail, type Schemas } from './client';
@@ -48,9 +50,9 @@ export function followActivity(options: FollowOptions): () => void {
     failures = 0;
     const parser = createParser({
       onEvent(event) {
-        if (event.event !== 'activity' || !event.id) return;
+        if (!event.id) return;
         lastCursor = event.id;
-        options.onItem({ cursor: event.id, record: JSON.parse(event.data) as FeedItem['record'] });
+        if (event.event === 'activity') options.onItem({ cursor: event.id, record: JSON.parse(event.data) as FeedItem['record'] });
       },
       onRetry(ms) {
         retryMs = ms;

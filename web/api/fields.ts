@@ -1,10 +1,12 @@
 /**
  * Form fields checked in the page as the API checks them: the limits come from the server's own
  * TypeBox schemas (the ones its routes validate with and its OpenAPI document is built from), and
- * identities go through the server's own parser, so a page never accepts what the API refuses
+ * identities and time zones go through the server's own checks, so a page never accepts what the API refuses
  * nor refuses what it accepts. Messages are in words, for the field's error text.
  */
 import { parseIdentity } from '../../src/domain/identity.js';
+import { formatWords, patternWords } from '../../src/http/schemas/field-words.js';
+export { timeZoneProblem } from '../../src/domain/time-zone.js';
 
 /** The JSON Schema keywords a form field can break. */
 export interface FieldSchema {
@@ -32,8 +34,9 @@ export function checkText(schema: FieldSchema, value: string): string | null {
     return schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters`;
   }
   if (schema.maxLength !== undefined && value.length > schema.maxLength) return `must be at most ${schema.maxLength} characters`;
-  if (schema.format === 'uri' && !isAbsoluteUri(value)) return 'must be an absolute address (http:// or https://…)';
-  if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) return `must match the expected form${hint(schema)}`;
+  // In the API's order: the pattern, then the format.
+  if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) return patternWords(schema.description);
+  if (schema.format === 'uri' && !isAbsoluteUri(value)) return formatWords(schema.format);
   return null;
 }
 
@@ -79,4 +82,3 @@ function isAbsoluteUri(value: string): boolean {
   }
 }
 
-const hint = (schema: FieldSchema) => (schema.description ? ` (${schema.description})` : '');

@@ -81,7 +81,7 @@ export interface paths {
         };
         /**
          * The activity feed as Server-Sent Events
-         * @description Each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` (or `?after=`) to receive every record after it; without one, only new records are sent. The request must accept `text/event-stream` (`*\/*` will do; 406 without an Accept header).
+         * @description The stream opens with a `position` event whose id is the cursor it follows from (`Last-Event-ID` or `?after=` when given, else the newest record); then each record is an `activity` event whose id is its cursor. Reconnect with `Last-Event-ID` set to the last id received (a `position` included) to receive every record after it, once. The request must accept `text/event-stream` (`*\/*` will do; 406 without an Accept header).
          */
         get: operations["streamActivities"];
         put?: never;
@@ -632,6 +632,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{uid}/preferences/timezone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the time zone in which the rules are read
+         * @description Body: `{"timezone": "Europe/Paris"}`, an IANA zone name (any letter case; stored as the zone spells it). Times of day, days and dates of every rule are read in it; the rest of the preferences is left as it is.
+         */
+        put: operations["setTimezone"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{uid}/presentation": {
         parameters: {
             query?: never;
@@ -1038,13 +1058,17 @@ export interface components {
          */
         Resource: {
             categories: string[];
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description an http:// or https:// address of the content
+             */
             contentUri: string;
             copyable: boolean;
             /** Format: date-time */
             createdAt: string;
             durationSec?: number;
             id: string;
+            /** @description a media type, e.g. audio/mpeg */
             mimeType: string;
             prices: {
                 /** @description Minor units */
@@ -1342,7 +1366,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many requests from this token (or, without a valid one, this address); wait for Retry-After (`rate-limited`) */
+        /** @description Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After (`rate-limited`) */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1366,7 +1390,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many requests from this token (or, without a valid one, this address); wait for Retry-After (`rate-limited`) */
+        /** @description Too many requests from this token's subject (`sub`; without a valid token, or before the identity provider's key for it is held: this address); wait for Retry-After (`rate-limited`) */
         TooManyRequestsReplayable: {
             headers: {
                 "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -1440,7 +1464,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
+        /** @description A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
         Unavailable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1464,7 +1488,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A dependency (the store, the Charging Enabler) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
+        /** @description A dependency (the store, the Charging Enabler, the identity provider) is unavailable; nothing was applied; retry after Retry-After (`dependency-unavailable`) */
         UnavailableReplayable: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
@@ -1545,7 +1569,7 @@ export interface components {
         "Retry-After": number;
         /** @description The scheme to use (RFC 6750): `Bearer realm="cmr"`, with `error="invalid_token"` when the token sent was refused */
         "WWW-Authenticate": string;
-        /** @description Requests allowed per minute to this token (or, without a valid one, this address) */
+        /** @description Requests allowed per minute to this token's subject (`sub`; without a valid token, this address) */
         "X-RateLimit-Limit": number;
         /** @description Requests left in the current minute */
         "X-RateLimit-Remaining": number;
@@ -1748,7 +1772,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The stream: a `retry` hint, then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open */
+            /** @description The stream: a `retry` hint, a `position` event (id: the cursor it follows from; data: `{"cursor": …}`), then one `activity` event per record (id: its cursor; data: the record as JSON), and a comment every 15 s to keep it open */
             200: {
                 headers: {
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -1825,6 +1849,7 @@ export interface operations {
                 "application/json": {
                     /** @description ISO 4217 */
                     currency: string;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     mode: "sequential" | "random";
                     name: string;
@@ -1866,7 +1891,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The catalog box */
+                /** @description The catalog box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
             };
             cookie?: never;
@@ -1898,7 +1923,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The catalog box */
+                /** @description The catalog box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
             };
             cookie?: never;
@@ -1960,7 +1985,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The catalog box */
+                /** @description The catalog box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
             };
             cookie?: never;
@@ -2166,6 +2191,7 @@ export interface operations {
                  */
                 "application/json": {
                     enabled: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id: string;
                     /** @description Lowest accepted client version (semver) */
                     minVersion: string;
@@ -2203,7 +2229,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client */
+                /** @description The client: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2236,7 +2262,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client */
+                /** @description The client: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2253,6 +2279,7 @@ export interface operations {
                 "application/json": {
                     createdAt?: string;
                     enabled: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     /** @description Lowest accepted client version (semver) */
                     minVersion: string;
@@ -2290,7 +2317,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The client */
+                /** @description The client: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2437,11 +2464,16 @@ export interface operations {
                  */
                 "application/json": {
                     categories: string[];
-                    /** Format: uri */
+                    /**
+                     * Format: uri
+                     * @description an http:// or https:// address of the content
+                     */
                     contentUri: string;
                     copyable: boolean;
                     durationSec?: number;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
+                    /** @description a media type, e.g. audio/mpeg */
                     mimeType: string;
                     prices: {
                         /** @description Minor units */
@@ -2494,7 +2526,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource */
+                /** @description The resource: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2526,7 +2558,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource */
+                /** @description The resource: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2558,12 +2590,17 @@ export interface operations {
                  */
                 "application/json": {
                     categories: string[];
-                    /** Format: uri */
+                    /**
+                     * Format: uri
+                     * @description an http:// or https:// address of the content
+                     */
                     contentUri: string;
                     copyable: boolean;
                     createdAt?: string;
                     durationSec?: number;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
+                    /** @description a media type, e.g. audio/mpeg */
                     mimeType: string;
                     prices: {
                         /** @description Minor units */
@@ -2616,7 +2653,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The resource */
+                /** @description The resource: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 id: string;
             };
             cookie?: never;
@@ -2740,6 +2777,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     boxId: string;
                 };
             };
@@ -2944,7 +2982,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The personal box */
+                /** @description The personal box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3041,7 +3079,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The personal box */
+                /** @description The personal box: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 boxId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3198,6 +3236,7 @@ export interface operations {
                 "application/json": {
                     /** @description The registered CMR client asking */
                     client: {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         /** @description Semantic version, at least the client’s registered minimum */
                         version: string;
@@ -3289,6 +3328,7 @@ export interface operations {
                  *     }
                  */
                 "application/json": {
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     resourceId: string;
                     /**
                      * @description Public user identity: tel:+<E.164> or sip:user@host
@@ -3424,6 +3464,7 @@ export interface operations {
                 "application/json": {
                     /** @description Renew (and charge) shortly before expiry; off when absent */
                     autoRenew?: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     resourceId: string;
                 };
             };
@@ -3493,7 +3534,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The library entry */
+                /** @description The library entry: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 entryId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3537,7 +3578,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The library entry */
+                /** @description The library entry: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 entryId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3624,7 +3665,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The library entry */
+                /** @description The library entry: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 entryId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -3758,12 +3799,15 @@ export interface operations {
                      */
                     "application/json": {
                         default: ({
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         }) | null;
                         filters: {
                             categories?: string[];
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             owners?: string[];
                             providers?: string[];
@@ -3808,17 +3852,23 @@ export interface operations {
                                 };
                             };
                             enabled: boolean;
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             /** @description One resource, or a box (personal, or a subscribed catalog box) */
                             present: {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             };
                             /** @description Lowest wins */
                             priority: number;
                         }[];
-                        /** @description IANA time zone of the rules */
+                        /**
+                         * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                         * @example Europe/Paris
+                         */
                         timezone: string;
                     };
                 };
@@ -3889,12 +3939,15 @@ export interface operations {
                  */
                 "application/json": {
                     default: ({
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         resourceId: string;
                     } | {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         boxId: string;
                     }) | null;
                     filters: {
                         categories?: string[];
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         owners?: string[];
                         providers?: string[];
@@ -3939,17 +3992,23 @@ export interface operations {
                             };
                         };
                         enabled: boolean;
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         /** @description One resource, or a box (personal, or a subscribed catalog box) */
                         present: {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         };
                         /** @description Lowest wins */
                         priority: number;
                     }[];
-                    /** @description IANA time zone of the rules */
+                    /**
+                     * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                     * @example Europe/Paris
+                     */
                     timezone: string;
                 };
             };
@@ -4063,12 +4122,15 @@ export interface operations {
                          */
                         preferences: {
                             default: ({
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             }) | null;
                             filters: {
                                 categories?: string[];
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 owners?: string[];
                                 providers?: string[];
@@ -4113,17 +4175,23 @@ export interface operations {
                                     };
                                 };
                                 enabled: boolean;
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 /** @description One resource, or a box (personal, or a subscribed catalog box) */
                                 present: {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     resourceId: string;
                                 } | {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     boxId: string;
                                 };
                                 /** @description Lowest wins */
                                 priority: number;
                             }[];
-                            /** @description IANA time zone of the rules */
+                            /**
+                             * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                             * @example Europe/Paris
+                             */
                             timezone: string;
                         };
                     };
@@ -4161,8 +4229,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": ({
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     resourceId: string;
                 } | {
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     boxId: string;
                 }) | null;
             };
@@ -4202,8 +4272,10 @@ export interface operations {
                             id: string;
                         } | null;
                         default: ({
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         }) | null;
                     };
@@ -4248,6 +4320,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         categories?: string[];
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         owners?: string[];
                         providers?: string[];
@@ -4293,6 +4366,7 @@ export interface operations {
                  */
                 "application/json": {
                     categories?: string[];
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     owners?: string[];
                     providers?: string[];
@@ -4349,6 +4423,7 @@ export interface operations {
                          */
                         filter: {
                             categories?: string[];
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             owners?: string[];
                             providers?: string[];
@@ -4378,7 +4453,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The filter rule */
+                /** @description The filter rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 filterId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4457,6 +4532,7 @@ export interface operations {
                          */
                         filter: {
                             categories?: string[];
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             owners?: string[];
                             providers?: string[];
@@ -4486,7 +4562,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The filter rule */
+                /** @description The filter rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 filterId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4569,11 +4645,14 @@ export interface operations {
                             };
                         };
                         enabled: boolean;
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         id: string;
                         /** @description One resource, or a box (personal, or a subscribed catalog box) */
                         present: {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             resourceId: string;
                         } | {
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             boxId: string;
                         };
                         /** @description Lowest wins */
@@ -4650,11 +4729,14 @@ export interface operations {
                     };
                     /** @default true */
                     enabled?: boolean;
+                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                     id?: string;
                     /** @description One resource, or a box (personal, or a subscribed catalog box) */
                     present: {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         resourceId: string;
                     } | {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         boxId: string;
                     };
                     /** @description Lowest wins */
@@ -4743,11 +4825,14 @@ export interface operations {
                                 };
                             };
                             enabled: boolean;
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             /** @description One resource, or a box (personal, or a subscribed catalog box) */
                             present: {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             };
                             /** @description Lowest wins */
@@ -4776,7 +4861,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The presentation rule */
+                /** @description The presentation rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 ruleId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4826,8 +4911,10 @@ export interface operations {
                     enabled: boolean;
                     /** @description One resource, or a box (personal, or a subscribed catalog box) */
                     present: {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         resourceId: string;
                     } | {
+                        /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                         boxId: string;
                     };
                     /** @description Lowest wins */
@@ -4916,11 +5003,14 @@ export interface operations {
                                 };
                             };
                             enabled: boolean;
+                            /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                             id: string;
                             /** @description One resource, or a box (personal, or a subscribed catalog box) */
                             present: {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             };
                             /** @description Lowest wins */
@@ -4949,7 +5039,7 @@ export interface operations {
                 "idempotency-key"?: string;
             };
             path: {
-                /** @description The presentation rule */
+                /** @description The presentation rule: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                 ruleId: string;
                 /**
                  * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
@@ -4972,6 +5062,90 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequestReplayable"];
+            401: components["responses"]["UnauthorizedReplayable"];
+            402: components["responses"]["ChargingDeniedReplayable"];
+            403: components["responses"]["ForbiddenReplayable"];
+            404: components["responses"]["NotFoundReplayable"];
+            409: components["responses"]["ConflictReplayable"];
+            413: components["responses"]["PayloadTooLargeReplayable"];
+            415: components["responses"]["UnsupportedMediaTypeReplayable"];
+            429: components["responses"]["TooManyRequestsReplayable"];
+            503: components["responses"]["UnavailableReplayable"];
+        };
+    };
+    setTimezone: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes the request safe to repeat: a repeat gets the first answer and is charged once; the same key with another body is 409 */
+                "idempotency-key"?: string;
+            };
+            path: {
+                /**
+                 * @description The user: tel:+<E.164> or sip:user@host, percent-encoded or not (any form of the same identity names the same user)
+                 * @example tel:+15551230001
+                 */
+                uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "timezone": "Europe/Paris"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                     * @example Europe/Paris
+                     */
+                    timezone: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "timezone": "Europe/Paris",
+                     *       "charge": {
+                     *         "id": "ch-01JBX7Q2M4CHANGE",
+                     *         "amount": 0,
+                     *         "currency": "XXX"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description The charging event of the action; null when nothing changed */
+                        charge: {
+                            /** @description Minor units; 0 for a free change (an offline charging event) */
+                            amount: number;
+                            /** @description ISO 4217; XXX when no priced resource is concerned */
+                            currency: string;
+                            /** @description Charge id, as in /charges */
+                            id: string;
+                        } | null;
+                        /**
+                         * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                         * @example Europe/Paris
+                         */
+                        timezone: string;
+                    };
+                };
             };
             400: components["responses"]["BadRequestReplayable"];
             401: components["responses"]["UnauthorizedReplayable"];
@@ -5280,12 +5454,15 @@ export interface operations {
                          */
                         preferences: {
                             default: ({
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 resourceId: string;
                             } | {
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 boxId: string;
                             }) | null;
                             filters: {
                                 categories?: string[];
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 owners?: string[];
                                 providers?: string[];
@@ -5330,17 +5507,23 @@ export interface operations {
                                     };
                                 };
                                 enabled: boolean;
+                                /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                 id: string;
                                 /** @description One resource, or a box (personal, or a subscribed catalog box) */
                                 present: {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     resourceId: string;
                                 } | {
+                                    /** @description 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit */
                                     boxId: string;
                                 };
                                 /** @description Lowest wins */
                                 priority: number;
                             }[];
-                            /** @description IANA time zone of the rules */
+                            /**
+                             * @description IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)
+                             * @example Europe/Paris
+                             */
                             timezone: string;
                         };
                         /**

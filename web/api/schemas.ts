@@ -5,4 +5,4 @@
 export { ClientInput, ResourceInput } from '../../src/http/schemas/catalog.js';
 export { IdentityString } from '../../src/http/schemas/common.js';
 export { OfflineCopyBody } from '../../src/http/schemas/copies.js';
-export { CatalogBoxInput, FilterInput, GiftBody, PersonalBoxInput, Preferences, Privacy, RuleInput } from '../../src/http/schemas/management.js';
+export { CatalogBoxInput, FilterInput, GiftBody, PersonalBoxInput, Privacy, RuleInput, TimezoneBody } from '../../src/http/schemas/management.js';

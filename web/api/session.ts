@@ -34,14 +34,29 @@ export function forgetToken(): void {
   sessionStorage.removeItem(STORAGE_KEY);
 }
 
-/** Asks the server who the token names; keeps it on success, else answers the reason it was refused. */
-export async function signIn(token: string): Promise<{ session: Session } | { refused: string }> {
+export type SignInAnswer = { session: Session } | { refused: string } | { unavailable: string };
+
+/**
+ * Asks the server who the token names; keeps it on success. Else answers why, in words: the token
+ * was refused (4xx), or it could not be checked now (the server, or the identity provider behind
+ * it, is busy or down), which says nothing against the token: it is kept.
+ */
+export async function signIn(token: string): Promise<SignInAnswer> {
   const trimmed = token.trim();
   if (!trimmed) return { refused: 'enter an access token' };
   const api = createClient<paths>({ baseUrl: location.origin });
   const answer = await api.GET('/v1/me', { headers: { authorization: `Bearer ${trimmed}` } }).catch(() => null);
-  if (!answer) return { refused: 'the server could not be reached: check the connection and try again' };
-  if (!answer.data) return { refused: `the access token was refused: ${describeProblem(answer.error, answer.response.status)}` };
+  if (!answer) return { unavailable: 'the server could not be reached: check the connection and try again' };
+  if (!answer.data) {
+    const { status } = answer.response;
+    const detail = describeProblem(answer.error, status);
+    if (status >= 500 || status === 429) {
+      // Nothing against the token: kept for this tab, so a reload tries it again.
+      sessionStorage.setItem(STORAGE_KEY, trimmed);
+      return { unavailable: `the server cannot check the access token now: ${detail}` };
+    }
+    return { refused: `the access token was refused: ${detail}` };
+  }
   sessionStorage.setItem(STORAGE_KEY, trimmed);
   return { session: { token: trimmed, who: answer.data } };
 }

@@ -10,19 +10,22 @@
  * - `any`: any valid token (catalog reads).
  * - `self`: the user named by the route's `{uid}` or an SP.
  * - `sp`: SP only.
- * Authentication runs in two steps around the rate limiter (see `app.ts`): `identify` verifies
- * the token, so the limiter counts a valid token by its `sub` and anything else by its address;
- * then `refuseUnidentified` answers 401. The `{uid}` path parameter is normalised here, so
- * handlers receive the canonical identity.
+ * Authentication runs in two steps around the rate limiter (see `app.ts`): first the tokens the
+ * server can check on its own (HS256, or a provider key it holds) are verified, so the limiter
+ * counts a valid token by its `sub` and anything else by its address; then, once the limiter let
+ * the request through, a token that needs the provider's keys read is verified, and a request with
+ * no valid token is answered 401 (503 while the provider's keys cannot be read). So no request
+ * makes the server ask the identity provider before the address's limit is counted. The `{uid}`
+ * path parameter is normalised here, so handlers receive the canonical identity.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createDecoder, createVerifier, TokenError } from 'fast-jwt';
 import fp from 'fastify-plugin';
-import buildGetJwks from 'get-jwks';
 import type { Config } from '../../config/config.js';
 import { CmrError } from '../../domain/errors.js';
 import { parseIdentity, type Identity } from '../../domain/identity.js';
 import type { ActivityRecord } from '../../domain/types.js';
+import { ProviderKeys } from '../provider-keys.js';
 
 export type Access = 'public' | 'any' | 'self' | 'sp';
 export type Role = 'user' | 'sp';
@@ -44,73 +47,78 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Why the request has no principal, on a route that needs one. */
     unidentified: CmrError | null;
+    /** A token verified only after the rate limiter: checking it needs the identity provider's keys read. */
+    tokenAfterLimit: string | null;
     /** Canonical `{uid}` of the route, when it has one. */
     uid: Identity;
   }
 }
 
-/** How long a request waits for the identity provider's keys before it is answered 503. */
-const JWKS_TIMEOUT_MS = 3000;
-
 type Claims = Record<string, unknown>;
 
+export interface TokenVerifier {
+  /** Whether checking `token` needs the identity provider's keys read (no I/O; a malformed token does not). */
+  needsProvider(token: string): boolean;
+  verify(token: string): Promise<Principal>;
+}
+
 /** The server's own tokens, and those of the identity provider when one is configured. */
-export function tokenVerifier(auth: Config['auth']): (token: string) => Promise<Principal> {
+export function tokenVerifier(auth: Config['auth']): TokenVerifier {
   // Beside an identity provider, the development secret is never a way in.
   const secret = auth.jwks && auth.usingDefaultSecret ? null : auth.jwtSecret;
   const local = secret ? createVerifier({ key: secret, algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] }) : null;
   const provider = auth.jwks ? identityProvider(auth.jwks) : null;
   const decodeHeader = createDecoder({ complete: true });
+  const headerOf = (token: string): { alg?: unknown; kid?: unknown } => (decodeHeader(token) as { header: { alg?: unknown; kid?: unknown } }).header;
+  const providerFor = (alg: unknown) => (alg === 'RS256' || alg === 'ES256' ? provider : null);
 
-  return async (token) => {
-    let alg: unknown;
-    try {
-      alg = (decodeHeader(token) as { header: { alg?: unknown } }).header.alg;
-    } catch (err) {
-      throw invalid(err);
-    }
-    let claims: Claims;
-    let role: unknown;
-    if (alg === 'HS256' && local) {
-      claims = verified(() => local(token) as Claims);
-      role = claims['role'];
-    } else if ((alg === 'RS256' || alg === 'ES256') && provider) {
-      claims = await provider.verify(token);
-      role = provider.roleOf(claims);
-    } else {
-      throw new CmrError('unauthorized', `invalid bearer token: tokens signed with ${String(alg)} are not accepted`);
-    }
-    checkLifetime(claims, auth.maxTtlSec);
-    return { ...principalFrom(claims['sub'], role), expiresAt: claims['exp'] as number };
+  return {
+    needsProvider(token) {
+      try {
+        const { alg, kid } = headerOf(token);
+        const signer = providerFor(alg);
+        return signer !== null && !signer.holds(typeof kid === 'string' ? kid : '');
+      } catch {
+        return false;
+      }
+    },
+    async verify(token) {
+      let alg: unknown;
+      try {
+        alg = headerOf(token).alg;
+      } catch (err) {
+        throw invalid(err);
+      }
+      let claims: Claims;
+      let role: unknown;
+      const signer = providerFor(alg);
+      if (alg === 'HS256' && local) {
+        claims = verified(() => local(token) as Claims);
+        role = claims['role'];
+      } else if (signer) {
+        claims = await signer.verify(token);
+        role = signer.roleOf(claims);
+      } else {
+        throw new CmrError('unauthorized', `invalid bearer token: tokens signed with ${String(alg)} are not accepted`);
+      }
+      checkLifetime(claims, auth.maxTtlSec);
+      return { ...principalFrom(claims['sub'], role), expiresAt: claims['exp'] as number };
+    },
   };
 }
 
 function identityProvider(jwks: NonNullable<Config['auth']['jwks']>) {
-  const url = new URL(jwks.url);
-  const keys = buildGetJwks({ jwksPath: `${url.pathname}${url.search}`, ttl: 10 * 60_000 });
-  const domain = `${url.origin}/`;
+  const keys = new ProviderKeys(jwks.url);
   const verify = createVerifier({
     algorithms: ['RS256', 'ES256'],
     allowedIss: jwks.issuer,
     allowedAud: jwks.audience,
     requiredClaims: ['exp', 'sub'],
-    key: async ({ header }: { header: Record<string, unknown> }) => {
-      const kid = typeof header['kid'] === 'string' ? header['kid'] : '';
-      const timeout = new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new CmrError('dependency-unavailable', 'the identity provider did not send its keys in time', { retryAfterSec: 5 })), JWKS_TIMEOUT_MS).unref(),
-      );
-      try {
-        return await Promise.race([keys.getPublicKey({ domain, alg: String(header['alg']), kid }), timeout]);
-      } catch (err) {
-        if (err instanceof CmrError) throw err;
-        const code = (err as { code?: string }).code;
-        if (code === 'JWK_NOT_FOUND' || code === 'NO_JWKS') throw new CmrError('unauthorized', `invalid bearer token: no key "${kid}" in the identity provider's JWKS`);
-        throw new CmrError('dependency-unavailable', `the identity provider's keys cannot be read: ${(err as Error).message}`, { retryAfterSec: 5 });
-      }
-    },
+    key: async ({ header }: { header: Record<string, unknown> }) => keys.publicKey(typeof header['kid'] === 'string' ? header['kid'] : '', String(header['alg'])),
   });
   const path = jwks.roleClaim.split('.');
   return {
+    holds: (kid: string) => keys.holds(kid),
     async verify(token: string): Promise<Claims> {
       try {
         return (await verify(token)) as Claims;
@@ -160,21 +168,43 @@ function principalFrom(sub: unknown, role: unknown): Omit<Principal, 'expiresAt'
 }
 
 export const authPlugin = fp(async (app: FastifyInstance, opts: { auth: Config['auth'] }) => {
-  const verify = tokenVerifier(opts.auth);
+  const tokens = tokenVerifier(opts.auth);
   app.decorateRequest('principal', null);
   app.decorateRequest('unidentified', null);
+  app.decorateRequest('tokenAfterLimit', null);
   app.decorateRequest('uid', '' as Identity);
 
-  // Step 1: who sends the request (the rate limiter runs next, then step 2).
-  app.addHook('onRequest', async (request) => {
-    const access: Access = request.routeOptions.config.access ?? 'sp';
-    if (access === 'public' || request.is404) return;
+  const identify = async (request: FastifyRequest, token: string) => {
     try {
-      request.principal = await verify(bearerToken(request));
+      request.principal = await tokens.verify(token);
     } catch (err) {
       if (!(err instanceof CmrError) || err.code !== 'unauthorized') throw err;
       request.unidentified = err;
     }
+  };
+
+  // Step 1: who sends the request, as far as the server can tell on its own (the rate limiter runs
+  // next, in each route's own onRequest hooks, then step 2).
+  app.addHook('onRequest', async (request) => {
+    const access: Access = request.routeOptions.config.access ?? 'sp';
+    if (access === 'public' || request.is404) return;
+    let token: string;
+    try {
+      token = bearerToken(request);
+    } catch (err) {
+      request.unidentified = err as CmrError;
+      return;
+    }
+    if (tokens.needsProvider(token)) request.tokenAfterLimit = token;
+    else await identify(request, token);
+  });
+
+  // Step 2, after the rate limiter and before the body is read: a token that needs the provider's
+  // keys is verified now; a request that needs a token and has no valid one is 401.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    if (request.tokenAfterLimit) await identify(request, request.tokenAfterLimit);
+    if (request.unidentified) throw request.unidentified;
+    return payload;
   });
 
   app.addHook('preValidation', async (request) => {
@@ -194,12 +224,6 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { auth: Config['
     }
   });
 });
-
-/** Step 2, after the rate limiter and before the body is read: a request that needs a token and has no valid one is 401. */
-export async function refuseUnidentified<T>(request: FastifyRequest, _reply: unknown, payload: T): Promise<T> {
-  if (request.unidentified) throw request.unidentified;
-  return payload;
-}
 
 function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;

@@ -4,6 +4,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { formatWords, patternWords } from '../schemas/field-words.js';
 import { CmrError, ReplayedRefusal, statusOf, titleOf, type ErrorCode } from '../../domain/errors.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:cmr:problem:';
@@ -76,6 +77,14 @@ export const problemPlugin = fp(async (app: FastifyInstance) => {
 
 type ValidationError = NonNullable<FastifyError['validation']>[number];
 
+/** Ajv's message, except for patterns and formats: those are said in words (the app's Ajv is verbose, so the schema is at hand). */
+function wordsOf(v: ValidationError): string {
+  const schema = (v as ValidationError & { parentSchema?: { description?: unknown; format?: unknown } }).parentSchema;
+  if (v.keyword === 'pattern') return patternWords(schema?.description);
+  if (v.keyword === 'format') return formatWords(schema?.format);
+  return v.message ?? 'is invalid';
+}
+
 /**
  * One message per invalid field. A field that must be one of a few values (a union of literals,
  * which Ajv reports as one failed `const` per literal, then `anyOf` at the same place) names the
@@ -96,7 +105,10 @@ function validationErrors(validation: ValidationError[], context: string): Array
     else if (union && v.keyword === 'const') field.allowed.push(params.allowedValue);
     else if (union && v.keyword === 'type' && params.type === 'null') field.allowed.push(null);
     else if (union && v.keyword === 'anyOf') continue;
-    else if (!field.messages.includes(v.message ?? 'is invalid')) field.messages.push(v.message ?? 'is invalid');
+    else {
+      const message = wordsOf(v);
+      if (!field.messages.includes(message)) field.messages.push(message);
+    }
   }
   return [...fields]
     .map(([path, { allowed, messages }]) => ({

@@ -17,8 +17,8 @@ export const Prices = Type.Object(
 const resourceFields = {
   title: Type.String({ minLength: 1, maxLength: 200 }),
   type: ResourceType,
-  contentUri: Type.String({ format: 'uri', pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
-  mimeType: Type.String({ pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$', maxLength: 127 }),
+  contentUri: Type.String({ format: 'uri', pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'an http:// or https:// address of the content' }),
+  mimeType: Type.String({ pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$', maxLength: 127, description: 'a media type, e.g. audio/mpeg' }),
   durationSec: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
   categories: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 32, uniqueItems: true }),
   rating: Rating,

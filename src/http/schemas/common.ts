@@ -42,9 +42,10 @@ export const UidParams = Type.Object({ uid: UserInPath });
 export type UidParams = Static<typeof UidParams>;
 
 export const IdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
-export const Id = Type.String({ pattern: IdPattern });
-/** An id in a path or a query, saying what it names. */
-export const IdOf = (description: string) => Type.String({ pattern: IdPattern, description });
+const ID_FORM = '1–64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+export const Id = Type.String({ pattern: IdPattern, description: ID_FORM });
+/** An id in a path or a query, saying what it names (and, for a refusal, what it looks like). */
+export const IdOf = (description: string) => Type.String({ pattern: IdPattern, description: `${description}: ${ID_FORM}` });
 
 export const Money = Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Minor units' });
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217' });

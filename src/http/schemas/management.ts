@@ -3,6 +3,7 @@ import { Type, type Static } from 'typebox';
 import { Currency, Id, IdentityString, IdOf, Money, UserInPath } from './common.js';
 import * as E from './examples.js';
 import { Rating, ResourceType } from './catalog.js';
+import { TIME_ZONE_MAX_LENGTH } from '../../domain/time-zone.js';
 
 // ── shared ─────────────────────────────────────────────────────────────────
 
@@ -162,9 +163,17 @@ export const Privacy = Type.Object(
   { additionalProperties: false, examples: [E.PRIVACY] },
 );
 
+// Checked beyond its length by the domain (`canonicalTimeZone`), which says why in words.
+const TimeZone = Type.String({
+  minLength: 1,
+  maxLength: TIME_ZONE_MAX_LENGTH,
+  description: 'IANA time zone name in which the rules are read (e.g. Europe/Paris; not an offset)',
+  examples: ['Europe/Paris'],
+});
+
 export const Preferences = Type.Object(
   {
-    timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone of the rules' }),
+    timezone: TimeZone,
     default: Type.Union([PresentTarget, Type.Null()]),
     rules: Type.Array(PresentationRule, { maxItems: 100 }),
     filters: Type.Array(FilterRule, { maxItems: 50 }),
@@ -173,12 +182,14 @@ export const Preferences = Type.Object(
   { additionalProperties: false, examples: [E.PREFERENCES] },
 );
 
+export const TimezoneBody = Type.Object({ timezone: TimeZone }, { additionalProperties: false, examples: [{ timezone: 'Europe/Paris' }] });
 export const DefaultBody = Type.Union([PresentTarget, Type.Null()], { description: '{resourceId}, {boxId}, or null for none', examples: [{ resourceId: 'r-summer' }, { boxId: 'box-chill' }, null] });
 export const RuleParams = Type.Object({ uid: UserInPath, ruleId: IdOf('The presentation rule') });
 export const FilterParams = Type.Object({ uid: UserInPath, filterId: IdOf('The filter rule') });
 
 const changed = <T>(field: string, example: T) => ({ examples: [{ [field]: example, charge: E.FREE_CHARGE_VIEW }] });
 export const PreferencesAnswer = Type.Object({ preferences: Preferences, charge: ChargeView }, changed('preferences', E.PREFERENCES));
+export const TimezoneAnswer = Type.Object({ timezone: TimeZone, charge: ChargeView }, changed('timezone', 'Europe/Paris'));
 export const DefaultAnswer = Type.Object({ default: Type.Union([PresentTarget, Type.Null()]), charge: ChargeView }, changed('default', { resourceId: 'r-summer' }));
 export const RuleAnswer = Type.Object({ rule: PresentationRule, charge: ChargeView }, changed('rule', E.RULE));
 export const FilterAnswer = Type.Object({ filter: FilterRule, charge: ChargeView }, changed('filter', E.FILTER));

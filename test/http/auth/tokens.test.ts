@@ -6,13 +6,12 @@
  * with the subject of its token.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSigner } from 'fast-jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVELOPMENT_JWT_SECRET } from '../../../src/config/settings.js';
 import { createTestContext, TEST_SECRET, type TestContext, withForgedSignature } from '../../support/context.js';
 import { resourceBody } from '../../support/fixtures.js';
+import { TestIdentityProvider } from '../../support/identity-provider.js';
 
 const alice = 'tel:+15551230001';
 const aliceCharges = `/v1/users/${encodeURIComponent(alice)}/charges`;
@@ -45,46 +44,6 @@ describe('token lifetime', () => {
     expect(await status(hs256({ sub: alice, role: 'user', iat: now() - 3000, exp: now() + 300 }))).toBe(401);
   });
 });
-
-/** An identity provider's JWKS endpoint on a free loopback port, with an RSA and an EC key. */
-class TestIdentityProvider {
-  readonly rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  readonly ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  readonly issuer = 'https://idp.example.net/realms/cmr';
-  readonly audience = 'cmr-server';
-  requests = 0;
-  up = true;
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<void> {
-    const keys = [
-      { ...this.rsa.publicKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256', use: 'sig' },
-      { ...this.ec.publicKey.export({ format: 'jwk' }), kid: 'ec-1', alg: 'ES256', use: 'sig' },
-    ];
-    this.server = createServer((req, res) => {
-      this.requests += 1;
-      if (!this.up || req.url !== '/protocol/openid-connect/certs') {
-        res.writeHead(this.up ? 404 : 503, { 'content-type': 'application/json' }).end('{}');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/protocol/openid-connect/certs`;
-  }
-
-  sign(claims: Record<string, unknown>, options: { alg?: 'RS256' | 'ES256'; kid?: string; iss?: string; aud?: string; key?: string } = {}): string {
-    const alg = options.alg ?? 'RS256';
-    const key = options.key ?? (alg === 'RS256' ? this.rsa : this.ec).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    return createSigner({ key, algorithm: alg, kid: options.kid ?? (alg === 'RS256' ? 'rsa-1' : 'ec-1'), iss: options.iss ?? this.issuer, aud: options.aud ?? this.audience, expiresIn: 300_000 })(claims);
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 describe("tokens of the operator's identity provider (JWKS)", () => {
   const idp = new TestIdentityProvider();
@@ -161,6 +120,76 @@ describe("tokens of the operator's identity provider (JWKS)", () => {
       expect((await withSecret.app.inject({ method: 'GET', url: aliceCharges, headers: withSecret.as(alice) })).statusCode).toBe(200);
     } finally {
       await withSecret.close();
+    }
+  });
+});
+
+describe("the identity provider's keys, asked for sparingly", () => {
+  const idp = new TestIdentityProvider();
+  const contexts: TestContext[] = [];
+  beforeAll(async () => idp.start());
+  afterAll(async () => {
+    for (const ctx of contexts) await ctx.close();
+    await idp.stop();
+  });
+  async function server(env: Record<string, string> = {}): Promise<TestContext> {
+    const ctx = await createTestContext({ env: { CMR_JWT_JWKS_URL: idp.url, CMR_JWT_ISSUER: idp.issuer, CMR_JWT_AUDIENCE: idp.audience, CMR_JWT_ROLE_CLAIM: 'cmr.roles', CMR_JWT_SECRET: TEST_SECRET, ...env } });
+    contexts.push(ctx);
+    return ctx;
+  }
+  const userToken = (kid?: string) => idp.sign({ sub: alice, cmr: { roles: ['user'] } }, kid ? { kid } : {});
+  const get = (ctx: TestContext, token: string) => ctx.app.inject({ method: 'GET', url: aliceCharges, headers: bearer(token) });
+
+  it('counts a token whose key is not held yet against its address before asking the provider', async () => {
+    const ctx = await server({ CMR_HTTP_RATE_LIMIT_ANONYMOUS: '3' });
+    for (let i = 0; i < 3; i++) expect((await ctx.app.inject({ method: 'GET', url: aliceCharges })).statusCode).toBe(401);
+    const asked = idp.requests;
+    const limited = await get(ctx, userToken());
+    expect(limited.statusCode).toBe(429);
+    expect(idp.requests).toBe(asked);
+  });
+
+  it('asks the provider once for a flood of tokens with made-up kids, then verifies its real keys from memory', async () => {
+    const ctx = await server();
+    const asked = idp.requests;
+    for (let i = 0; i < 20; i++) {
+      const res = await get(ctx, userToken(`forged-${randomUUID()}`));
+      expect(res.statusCode).toBe(401);
+      expect(res.json().detail).toMatch(/^invalid bearer token: no key "forged-.*" in the identity provider's keys/);
+    }
+    expect(idp.requests - asked).toBe(1);
+    expect((await get(ctx, userToken())).statusCode).toBe(200);
+    expect(idp.requests - asked).toBe(1);
+  });
+
+  it('answers 503 in words while the provider is down, without asking it for every request, and keeps HS256 working', async () => {
+    const ctx = await server();
+    idp.up = false;
+    try {
+      const asked = idp.requests;
+      for (let i = 0; i < 5; i++) {
+        const res = await get(ctx, userToken());
+        expect(res.statusCode).toBe(503);
+        expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+        expect(res.json()).toMatchObject({ code: 'dependency-unavailable', detail: expect.stringMatching(/^the identity provider's keys cannot be read \(it answered 503\)/) });
+      }
+      expect(idp.requests - asked).toBe(1);
+      expect((await ctx.app.inject({ method: 'GET', url: aliceCharges, headers: ctx.as(alice) })).statusCode).toBe(200);
+    } finally {
+      idp.up = true;
+    }
+  });
+
+  it('answers 503 in words, not a hang, while the provider takes the request and never answers', async () => {
+    const ctx = await server();
+    idp.hanging = true;
+    try {
+      const res = await get(ctx, userToken());
+      expect(res.statusCode).toBe(503);
+      expect(res.json().detail).toMatch(/^the identity provider did not send its keys within \d+ s/);
+      expect((await ctx.app.inject({ method: 'GET', url: aliceCharges, headers: ctx.as(alice) })).statusCode).toBe(200);
+    } finally {
+      idp.hanging = false;
     }
   });
 });

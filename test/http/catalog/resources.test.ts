@@ -84,6 +84,17 @@ describe('/v1/resources', () => {
     expect(after.json()).toEqual(before.json());
   });
 
+  it.each([
+    ['an ftp content URI', { contentUri: 'ftp://media.example.net/a.mp3' }, 'body/contentUri must match the expected form (an http:// or https:// address of the content)'],
+    ['a relative content URI', { contentUri: '/tones/a.mp3' }, 'body/contentUri must match the expected form (an http:// or https:// address of the content)'],
+    ['a mime type without subtype', { mimeType: 'audio' }, 'body/mimeType must match the expected form (a media type, e.g. audio/mpeg)'],
+    ['an id with a space', { id: 'has space' }, 'body/id must match the expected form (1–64 letters, digits, ".", "_" or "-", starting with a letter or digit)'],
+  ])('says in words, not as a pattern, what is wrong with %s', async (_label, change, detail) => {
+    const res = await ctx.app.inject({ method: 'POST', url: '/v1/resources', headers: ctx.sp, payload: resourceBody({ id: 'bad-2', ...change }) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toBe(detail);
+  });
+
   it('refuses malformed JSON and oversize bodies', async () => {
     const malformed = await ctx.app.inject({ method: 'POST', url: '/v1/resources', headers: { ...ctx.sp, 'content-type': 'application/json' }, payload: '{"title":' });
     expect(malformed.statusCode).toBe(400);

@@ -165,6 +165,43 @@ describe('the default', () => {
   });
 });
 
+describe('the time zone', () => {
+  const setZone = (user: Identity, body: unknown) => t.call('PUT', path(user, '/preferences/timezone'), { as: user, body });
+
+  it('is set alone, by its IANA name (stored as the zone names itself), and rules are read in it', async () => {
+    const user = await freshUser();
+    const night = { id: 'night', priority: 1, enabled: true, conditions: { timeOfDay: { from: '22:00', to: '07:00' } }, present: { resourceId: 'r-2' } };
+    expect((await t.call('PUT', path(user, '/preferences'), { as: user, body: document({ timezone: 'UTC', rules: [night] }) })).statusCode).toBe(200);
+    // 23:30 UTC is night in UTC, and 08:30 the next morning in Tokyo.
+    const at = '2025-06-01T23:30:00Z';
+    expect((await preview(user, BOB, at)).presented).toEqual([expect.objectContaining({ resourceId: 'r-2' })]);
+
+    const res = await setZone(user, { timezone: 'asia/tokyo' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ timezone: 'Asia/Tokyo', charge: expect.objectContaining({ amount: 0 }) });
+    const stored = await prefsOf(user);
+    expect(stored).toMatchObject({ timezone: 'Asia/Tokyo', rules: [expect.objectContaining({ id: 'night' })], default: { resourceId: 'r-1' } });
+    expect(await preview(user, BOB, at)).toMatchObject({ timezone: 'Asia/Tokyo', presented: [expect.objectContaining({ resourceId: 'r-1' })] });
+    expect((await t.activities(user))[0]).toMatchObject({ kind: 'preferences', result: 'success', detail: { action: 'timezone', timezone: 'Asia/Tokyo' } });
+  });
+
+  it.each([
+    ['an unknown zone', { timezone: 'Mars/Olympus_Mons' }, '/timezone is not an IANA time zone: Mars/Olympus_Mons'],
+    ['an offset instead of a zone name', { timezone: '+02:00' }, '/timezone is not an IANA time zone'],
+    ['an empty name', { timezone: '' }, 'timezone'],
+    ['no body', undefined, 'body'],
+    ['another field', { timezone: 'UTC', zone: 'UTC' }, ''],
+  ])('refuses %s (400), changing nothing', async (_label, body, detail) => {
+    const user = await freshUser();
+    const before = await t.stateOf(user);
+    const res = await setZone(user, body);
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().code).toBe('validation-failed');
+    expect(res.json().detail).toContain(detail);
+    expect(await t.stateOf(user)).toEqual(before);
+  });
+});
+
 describe('presentation rules', () => {
   it('are added, listed, replaced and deleted', async () => {
     const user = await freshUser();

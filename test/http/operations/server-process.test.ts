@@ -69,6 +69,7 @@ describe('server process', () => {
     const ready = await server.waitForLog((l) => l['event'] === 'ready');
     expect(ready).toMatchObject({ docs: `${server.httpUrl}/docs`, openapi: `${server.httpUrl}/openapi.json` });
     expect(ready['msg']).toMatch(/API documentation at http:\/\/127\.0\.0\.1:\d+\/docs; a token for a user: npm run -s token -- --sub/);
+    expect(ready['msg']).toMatch(/the CMR Portal at http:\/\/127\.0\.0\.1:\d+\/portal\/ \(add --portal for a sign-in link\)/);
 
     // A request whose response has begun but is slow to finish: the metrics endpoint read over a
     // connection we keep open; SIGTERM arrives while the response is still being read.

@@ -16,7 +16,7 @@ const SITE = 'CMR Handset';
 export function App() {
   const { state, signedIn, signOut } = useSignIn();
   if (state.kind === 'checking') return <p role="status">Signing in…</p>;
-  if (state.kind === 'signed-out') return <SignInPage site={SITE} reason={state.reason} onSignedIn={signedIn} />;
+  if (state.kind === 'signed-out') return <SignInPage site={SITE} notice={state.notice} onSignedIn={signedIn} />;
   return <SignedIn session={state.session} signOut={signOut} />;
 }
 

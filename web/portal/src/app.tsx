@@ -57,7 +57,7 @@ function useHashPath(): string {
 export function App() {
   const { state, signedIn, signOut } = useSignIn();
   if (state.kind === 'checking') return <p role="status">Signing in…</p>;
-  if (state.kind === 'signed-out') return <SignInPage reason={state.reason} onSignedIn={signedIn} />;
+  if (state.kind === 'signed-out') return <SignInPage notice={state.notice} onSignedIn={signedIn} />;
   return <SignedIn session={state.session} signOut={signOut} />;
 }
 

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { forgetToken, signIn, storedToken, takeTokenFromLink, watchExpiry, type Session } from '../../api/session';
 import { Alert, Field, Page } from './ui';
 
-export type SignInState = { kind: 'checking' } | { kind: 'signed-out'; reason: string | null } | { kind: 'signed-in'; session: Session };
+export type SignInState = { kind: 'checking' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; session: Session };
 
 /**
  * The page's sign-in: a sign-in link's token first, else the one this tab already holds; a link
@@ -17,12 +17,17 @@ export function useSignIn(): { state: SignInState; signedIn: (session: Session) 
   const [state, setState] = useState<SignInState>({ kind: 'checking' });
   const signOut = (reason: string | null = null) => {
     forgetToken();
-    setState({ kind: 'signed-out', reason });
+    setState({ kind: 'signed-out', notice: reason && `You were signed out: ${reason}.` });
   };
   useEffect(() => {
     const start = (token: string | null) => {
-      if (!token) return setState({ kind: 'signed-out', reason: null });
-      void signIn(token).then((answer) => ('session' in answer ? setState({ kind: 'signed-in', session: answer.session }) : signOut(answer.refused)));
+      if (!token) return setState({ kind: 'signed-out', notice: null });
+      void signIn(token).then((answer) => {
+        if ('session' in answer) setState({ kind: 'signed-in', session: answer.session });
+        else if ('refused' in answer) signOut(answer.refused);
+        // Nothing against the token: the tab keeps it (signIn stored it), and a reload tries again.
+        else setState({ kind: 'signed-out', notice: `Could not sign you in: ${answer.unavailable}. Your access token is kept: reload the page to try again.` });
+      });
     };
     start(takeTokenFromLink() ?? storedToken());
     const linkOpened = () => {
@@ -39,7 +44,8 @@ export function useSignIn(): { state: SignInState; signedIn: (session: Session) 
   return { state, signedIn: (session) => setState({ kind: 'signed-in', session }), signOut };
 }
 
-export function SignInPage({ reason, onSignedIn, site = 'CMR Portal' }: { reason: string | null; onSignedIn: (session: Session) => void; site?: string }) {
+/** `notice`: why the tab is on this page (signed out, or the token could not be checked), a sentence. */
+export function SignInPage({ notice, onSignedIn, site = 'CMR Portal' }: { notice: string | null; onSignedIn: (session: Session) => void; site?: string }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -50,13 +56,13 @@ export function SignInPage({ reason, onSignedIn, site = 'CMR Portal' }: { reason
     const answer = await signIn(token);
     setBusy(false);
     if ('session' in answer) onSignedIn(answer.session);
-    else setError(answer.refused);
+    else setError('refused' in answer ? answer.refused : answer.unavailable);
   };
 
   return (
     <div class="sign-in">
       <Page title={`Sign in to the ${site}`} site={site}>
-        {reason && !error && <Alert message={`You were signed out: ${reason}.`} />}
+        {notice && !error && <Alert message={notice} />}
         <form onSubmit={submit} class="card" noValidate>
           <Field label="Access token" error={error} hint="Your operator's sign-in gives you a link or a token; it stays in this tab only.">
             {(props) => (

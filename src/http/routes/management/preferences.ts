@@ -1,4 +1,4 @@
-/** `/v1/users/{uid}/preferences` and `/privacy`: default, presentation rules, filters, privacy. */
+/** `/v1/users/{uid}/preferences` and `/privacy`: time zone, default, presentation rules, filters, privacy. */
 import { Type } from 'typebox';
 import { CmrError } from '../../../domain/errors.js';
 import type { Services } from '../../../wiring.js';
@@ -22,6 +22,8 @@ import {
   RuleInput,
   RuleParams,
   RuleReplace,
+  TimezoneAnswer,
+  TimezoneBody,
 } from '../../schemas/management.js';
 import { sendOutcome } from '../../idempotency-key.js';
 import { actionRefusals, requesterOf } from './requests.js';
@@ -58,6 +60,28 @@ export async function preferencesRoutes(app: App, { management }: Services): Pro
       },
     },
     async (request, reply) => sendOutcome(reply, 200, await preferences.replace(requesterOf(request), request.body)),
+  );
+
+  app.put(
+    '/users/:uid/preferences/timezone',
+    {
+      ...write,
+      schema: {
+        tags,
+        operationId: 'setTimezone',
+        summary: 'Set the time zone in which the rules are read',
+        description:
+          'Body: `{"timezone": "Europe/Paris"}`, an IANA zone name (any letter case; stored as the zone spells it). Times of day, days and dates of every rule are read in it; the rest of the preferences is left as it is.',
+        params: UidParams,
+        headers: IdempotencyHeaders,
+        body: TimezoneBody,
+        response: changeResponses(200, TimezoneAnswer),
+      },
+    },
+    async (request, reply) => {
+      if (request.body === undefined) throw new CmrError('validation-failed', 'body is required: {"timezone": "Europe/Paris"}');
+      return sendOutcome(reply, 200, await preferences.setTimezone(requesterOf(request), request.body.timezone));
+    },
   );
 
   app.put(

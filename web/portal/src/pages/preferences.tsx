@@ -4,8 +4,8 @@
  */
 import { useState } from 'preact/hooks';
 import { idempotencyKey, must, type Answer, type Schemas } from '../../../api/client';
-import { checkIdentity, checkList, checkText, limitsOf, splitList } from '../../../api/fields';
-import { FilterInput, PersonalBoxInput, Preferences, RuleInput } from '../../../api/schemas';
+import { checkIdentity, checkList, checkText, limitsOf, splitList, timeZoneProblem } from '../../../api/fields';
+import { FilterInput, PersonalBoxInput, RuleInput, TimezoneBody } from '../../../api/schemas';
 import { isActive, loadResources, own, titleOf, type Box, type Resource } from '../catalog';
 import { usePortal, type Portal } from '../context';
 import { Alert, chargeText, Checklist, Field, Loading, MediaPreview, Outcome, Page, RemovableItem, Section, Switch, useAction, useLoad } from '../ui';
@@ -63,12 +63,12 @@ export function PreferencesPage() {
       <Loading loaded={loaded}>
         {({ preferences, choices }) => (
           <>
+            <TimezoneSection timezone={preferences.timezone} onChanged={loaded.reload} />
             <DefaultSection preferences={preferences} choices={choices} onChanged={loaded.reload} />
             <RulesSection rules={preferences.rules} choices={choices} onChanged={loaded.reload} timezone={preferences.timezone} />
             <PersonalBoxesSection choices={choices} onChanged={loaded.reload} />
             <FiltersSection filters={preferences.filters} onChanged={loaded.reload} />
             <PreviewSection resources={choices.resources} />
-            <TimezoneSection preferences={preferences} onChanged={loaded.reload} />
           </>
         )}
       </Loading>
@@ -514,7 +514,7 @@ function PreviewSection({ resources }: { resources: Map<string, Resource> }) {
                 A call from {preview.caller} now would present{' '}
                 <strong>{preview.presented.map((p) => titleOf(resources, p.resourceId)).join(', ')}</strong>{' '}
                 ({source?.kind === 'rule' ? `rule ${source.ruleId}` : 'the default'}
-                {source?.boxId ? `, from box ${source.boxId}` : ''}; read at {new Date(preview.at).toLocaleTimeString()} in {preview.timezone}).
+                {source?.boxId ? `, from box ${source.boxId}` : ''}; read at {new Date(preview.at).toLocaleTimeString(undefined, { timeZone: preview.timezone })} in {preview.timezone}).
               </p>
               {preview.presented.map((p) => {
                 const resource = resources.get(p.resourceId);
@@ -528,27 +528,30 @@ function PreviewSection({ resources }: { resources: Map<string, Resource> }) {
   );
 }
 
-function TimezoneSection({ preferences, onChanged }: { preferences: Prefs; onChanged: () => void }) {
+/** The zone the rules are read in, set alone (`PUT …/preferences/timezone`): what another tab changed meanwhile stays. */
+function TimezoneSection({ timezone: stored, onChanged }: { timezone: string; onChanged: () => void }) {
   const portal = usePortal();
   const [state, run] = useAction();
-  const [timezone, setTimezone] = useState(preferences.timezone);
+  const [timezone, setTimezone] = useState(stored);
   const [error, setError] = useState<string | null>(null);
   const submit = (event: Event) => {
     event.preventDefault();
-    const problem = checkText(Preferences.properties.timezone, timezone) ?? (isTimeZone(timezone) ? null : 'is not a time zone name (e.g. Europe/Paris)');
+    const name = timezone.trim();
+    const problem = checkText(TimezoneBody.properties.timezone, name) ?? timeZoneProblem(name);
     setError(problem && `Time zone ${problem}`);
     if (problem) return;
     void run(async () => {
-      const answer = await must(portal.api.PUT('/v1/users/{uid}/preferences', { params: withKey(portal), body: { ...preferences, timezone } }));
+      const answer = await must(portal.api.PUT('/v1/users/{uid}/preferences/timezone', { params: withKey(portal), body: { timezone: name } }));
+      setTimezone(answer.timezone);
       onChanged();
-      return `Rules are now read in ${answer.preferences.timezone}: ${chargeText(answer.charge)}.`;
+      return `Rules are now read in ${answer.timezone}: ${chargeText(answer.charge)}.`;
     });
   };
   return (
     <Section title="Time zone">
       <form class="card form-grid" onSubmit={submit} noValidate>
-        <Field label="Time zone" error={error} hint="IANA name, e.g. Europe/Paris">
-          {(p) => <input {...p} type="text" value={timezone} maxLength={limitsOf(Preferences.properties.timezone).maxLength} onInput={(e) => setTimezone(e.currentTarget.value)} />}
+        <Field label="Time zone" error={error} hint={`Times, days and dates of the rules are read in it (now ${stored}). IANA name, e.g. Europe/Paris`}>
+          {(p) => <input {...p} type="text" value={timezone} autocomplete="off" maxLength={limitsOf(TimezoneBody.properties.timezone).maxLength} onInput={(e) => setTimezone(e.currentTarget.value)} />}
         </Field>
         <button type="submit" disabled={state.busy}>
           Save time zone
@@ -557,13 +560,4 @@ function TimezoneSection({ preferences, onChanged }: { preferences: Prefs; onCha
       </form>
     </Section>
   );
-}
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,4 +1,4 @@
-/** The SP's figure in the bar: how many calls are presenting now, read every few seconds. */
+/** The SP's figure in the bar: how many calls are presenting now, read every few seconds (or why it cannot be read, in words). */
 import { useEffect, useState } from 'preact/hooks';
 import { must } from '../../../api/client';
 import { usePortal } from '../context';
@@ -8,14 +8,19 @@ const EVERY_MS = 5000;
 export function PresentingNow() {
   const { api } = usePortal();
   const [count, setCount] = useState<number | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
   useEffect(() => {
     let stopped = false;
     const read = async () => {
       try {
         const summary = await must(api.GET('/v1/calls'));
-        if (!stopped) setCount(summary.presenting);
-      } catch {
-        if (!stopped) setCount(null);
+        if (stopped) return;
+        setCount(summary.presenting);
+        setFailure(null);
+      } catch (err) {
+        if (stopped) return;
+        setCount(null);
+        setFailure((err as Error).message);
       }
     };
     void read();
@@ -27,7 +32,8 @@ export function PresentingNow() {
   }, [api]);
   return (
     <span class="presenting" data-testid="presenting-now">
-      Calls presenting now: <strong>{count ?? '…'}</strong>
+      Calls presenting now: <strong>{count ?? (failure ? 'unknown' : '…')}</strong>
+      {failure && ` (${failure})`}
     </span>
   );
 }
