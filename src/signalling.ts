@@ -59,6 +59,9 @@ async function startEmbedded(services: Services, ports: CorePorts): Promise<Sign
     metrics: services.metrics,
     calls: ports.calls,
     copy: ports.copy,
+    redis: services.redis,
+    keys: services.keys,
+    auth: config.auth,
   });
   services.readiness.register('sip', () => front.listening);
   return front;

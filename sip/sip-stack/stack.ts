@@ -15,6 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { sipWarning } from '../../src/calls/sip-warning.js';
+import { keepBearerToken } from './bearer-token.js';
 import { headerValue, serialize } from './message.js';
 import {
   isRequest,
@@ -282,6 +283,7 @@ export class SipStack {
       return;
     }
     this.options.traffic?.('in', kindOf(message));
+    if (isRequest(message)) keepBearerToken(message, bytes);
     try {
       if (isRequest(message)) this.receiveRequest(message, from, handler);
       else this.receiveResponse(message);
