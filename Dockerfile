@@ -26,7 +26,8 @@ COPY package.json ./
 # The tone cache (CMR_MEDIA_CACHE_DIR in docker-compose.yml): a volume created here is the server's.
 RUN mkdir -p /var/cache/cmr-media && chown node:node /var/cache/cmr-media
 USER node
-EXPOSE 8080 5060/udp 5060/tcp
+# 5062: SIP over WebSocket for handsets, when CMR_SIP_WS_PORT=5062 (embedded front).
+EXPOSE 8080 5060/udp 5060/tcp 5062/tcp
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.CMR_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/src/main.js"]

@@ -1,7 +1,7 @@
 /**
  * Loads a small demo into Redis so a newcomer sees something real at once:
  *   npm run seed -- --demo
- * Five catalog resources, two SP boxes, the registered clients (a handset and the CMR Portal), and two users
+ * Five catalog resources, two SP boxes, the registered clients (a handset, the CMR Portal and the CMR Handset), and two users
  * (alice tel:+15551230001, bob tel:+15551230002) with libraries and preferences.
  * Idempotent: running it again resets the demo data and leaves everything else alone.
  */
@@ -81,10 +81,12 @@ try {
     else await services.catalog.create(r);
   }
   for (const box of catalogBoxes) await services.catalogBoxes.put(box);
-  // The portal copies during calls as the client `cmr-portal` (web/portal/src/pages/calls.tsx).
+  // The portal copies during calls as the client `cmr-portal` (web/portal/src/pages/calls.tsx),
+  // the browser handset as `cmr-handset` (web/handset/src/phone.ts).
   const clients = [
     { id: 'acme-handset', name: 'ACME handset', enabled: true, minVersion: '2.0.0' },
     { id: 'cmr-portal', name: 'CMR Portal', enabled: true, minVersion: '0.1.0' },
+    { id: 'cmr-handset', name: 'CMR Handset', enabled: true, minVersion: '0.1.0' },
   ];
   for (const { id, ...clientData } of clients) {
     if (await services.clients.find(id)) await services.clients.replace(id, clientData);
@@ -108,6 +110,7 @@ try {
       `  tokens     npm run -s token -- --sub ${alice}   (alice; --sub ${bob} for bob)`,
       `             npm run -s token -- --sub portal-admin --role sp   (the SP)`,
       `  portal     npm run -s token -- --sub ${alice} --portal   (a link that signs alice in)`,
+      `  handset    npm run -s token -- --sub ${alice} --handset   (alice's browser handset; --sub ${bob} for bob's)`,
       '',
     ].join('\n'),
   );

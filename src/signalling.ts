@@ -26,7 +26,9 @@ export async function startSignalling(services: Services, ports: CorePorts): Pro
 
 /** The drachtio front (inbound or outbound mode); ready while connected or listening and not draining. */
 async function startDrachtio(services: Services, drachtio: NonNullable<Services['config']['drachtio']>, ports: CorePorts): Promise<SignallingFront> {
-  const media = await startMediaPort(services.config.media, services.logger, services.metrics);
+  // The catalog version of a tone's resource, so its local copy is refreshed when the SP changes it.
+  const catalogVersion = async (id: string) => (await services.catalog.getMany([id])).get(id)?.updatedAt ?? null;
+  const media = await startMediaPort(services.config.media, services.logger, services.metrics, catalogVersion);
   if (media) services.onClose(() => media.close());
   const front = await startDrachtioFront({
     drachtio,
@@ -59,6 +61,9 @@ async function startEmbedded(services: Services, ports: CorePorts): Promise<Sign
     calls: ports.calls,
     copy: ports.copy,
     load: services.load,
+    redis: services.redis,
+    keys: services.keys,
+    auth: config.auth,
   });
   services.readiness.register('sip', () => front.listening);
   return front;

@@ -29,6 +29,7 @@ import type { LoadShedder } from '../../src/overload/load-shedder.js';
 import type { SignallingFront } from '../../src/signalling.js';
 import type { Keys } from '../../src/store/keys.js';
 import type { RedisClient } from '../../src/store/redis.js';
+import { standingOf, STRANGER_REFUSAL } from '../common/access-rule.js';
 import { GuardedCallEvents, NOTHING_PRESENTED, SHED } from '../common/guarded-call-events.js';
 import { ASSERTED_IDENTITY_HEADERS, calledIdentity } from '../common/identities.js';
 import { B2bCall } from './b2b-call.js';
@@ -206,6 +207,12 @@ export class DrachtioFront implements SignallingFront {
     if (!req.isNewInvite) {
       log.info({ event: 'invite', status: 481 }, 'INVITE for an unknown dialog');
       res.send(481, undefined, { headers: { Warning: sipWarning(this.warnHost, 'no such dialog') } });
+      return;
+    }
+    if (standingOf(req.source_address, this.options.sip) === 'stranger') {
+      this.count('invite-refused');
+      log.info({ event: 'invite', status: 403, source: req.source_address }, 'INVITE from a peer outside the trusted and access lists refused');
+      res.send(403, undefined, { headers: { Warning: sipWarning(this.warnHost, STRANGER_REFUSAL) } });
       return;
     }
     this.count('invite');

@@ -8,9 +8,10 @@
  */
 import type { Logger } from 'pino';
 import { alertInfoValue, type CallAnnotation, type CallEndReason, type CallEvents } from '../../src/calls/call-events.js';
-import { isTrusted, type Cidr } from '../../src/config/cidr.js';
-import { classifyInfo, COPY_CONTENT_TYPE, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
+import type { Cidr } from '../../src/config/cidr.js';
+import { classifyInfo, COPY_PACKAGE } from '../../src/copy/info-classifier.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
+import type { Identity } from '../../src/domain/identity.js';
 import { OVERLOAD_REASON, type LoadShedder } from '../../src/overload/load-shedder.js';
 import { GuardedCallEvents, NOTHING_PRESENTED, SHED } from '../common/guarded-call-events.js';
 import { headerEntries } from '../common/header-values.js';
@@ -19,8 +20,10 @@ import { appendHeader, headerValue, setHeader, tagOf } from '../sip-stack/messag
 import { sipPackage, type SipRequest, type SipResponse } from '../sip-stack/sip-package.js';
 import type { Peer, SipStack, StackHandler } from '../sip-stack/stack.js';
 import { CallTable, type CallRecord } from './call-table.js';
+import { FrontDoor } from './front-door.js';
+import type { Registrar } from './registrar.js';
 import { answerParts, infoMessageOf, requestorOf } from './info-message.js';
-import { hasLooped, LOOP_PARAM, loopKey, maxForwardsOf, recordRoutes, routeRequest, type NextHop, type Routing } from './routing.js';
+import { hasLooped, isOwn, LOOP_PARAM, loopKey, maxForwardsOf, recordRoutes, routeRequest, type NextHop, type Routing } from './routing.js';
 
 export interface CallProxyOptions {
   calls: CallEvents;
@@ -30,6 +33,8 @@ export interface CallProxyOptions {
   /** The DTMF key of a copy request, to tell a copy INFO from others without the copy port. */
   copyKey: string;
   trusted: readonly Cidr[];
+  /** Peers allowed to call directly (handsets). */
+  access: readonly Cidr[];
   outboundProxy: string | null;
   selectBudgetMs: number;
   /** Timer C (RFC 3261 §16.8, more than 3 minutes): the longest a proxied INVITE may ring without a final response; then its branch is cancelled. */
@@ -41,6 +46,8 @@ export interface CallProxyOptions {
    */
   cancelWaitMs: number;
   maxCallSec: number;
+  /** Bindings of the handsets registered here. */
+  registrar: Registrar;
   logger: Logger;
 }
 
@@ -75,6 +82,7 @@ export class CallProxy implements StackHandler {
   private readonly table: CallTable;
   private readonly pending = new Map<string, PendingInvite>();
   private readonly calls: CallEvents;
+  private readonly door: FrontDoor;
 
   constructor(
     private readonly stack: SipStack,
@@ -85,14 +93,16 @@ export class CallProxy implements StackHandler {
       call.log.info({ event: 'call-expired' }, 'call outlived the longest call allowed');
       this.notifyEnded(call, 'timeout');
     });
+    this.door = new FrontDoor(stack, { rule: options, knownCall: (callId) => this.table.get(callId) !== undefined, registrar: options.registrar, logger: options.logger });
   }
 
   async onRequest(request: SipRequest, source: Peer): Promise<void> {
     if (request.method === 'CANCEL') return this.onCancel(request);
-    if (this.isKeepAliveForUs(request)) return this.answerOptions(request);
+    if (await this.door.answered(request, source)) return;
     const checked = this.check(request, source);
     if (!checked) return;
     const inDialog = tagOf(request.headers.to) !== null;
+    if (!inDialog) await this.routeToRegisteredHandset(request, source, checked);
     if (request.method === 'INVITE' && !inDialog) return this.onInitialInvite(request, source, checked);
     if (inDialog && request.method === 'INFO' && (await this.answeredAsCopy(request, source))) return;
     if (inDialog && request.method === 'BYE') this.endCall(request.headers['call-id'], 'bye');
@@ -102,6 +112,7 @@ export class CallProxy implements StackHandler {
 
   /** ACK of a 2xx: routed end to end, without a transaction (ACKs of failures never get here). */
   async onAck(request: SipRequest, source: Peer): Promise<void> {
+    if (!this.door.admitsAck(request, source)) return;
     const maxForwards = maxForwardsOf(request);
     if (maxForwards <= 0) return;
     const routing = routeRequest(request, this.stack, null);
@@ -117,27 +128,6 @@ export class CallProxy implements StackHandler {
     this.table.clear();
     for (const pending of this.pending.values()) clearTimeout(pending.timer);
     this.pending.clear();
-  }
-
-  /**
-   * An OPTIONS outside a dialog whose Request-URI and remaining Route name this server: the
-   * S-CSCF's or an SBC's keep-alive of the AS, answered here rather than proxied to ourselves.
-   */
-  private isKeepAliveForUs(request: SipRequest): boolean {
-    if (request.method !== 'OPTIONS' || tagOf(request.headers.to) !== null) return false;
-    const target = sipPackage.parseUri(request.uri);
-    if (!target || !this.stack.isOwnUri(target)) return false;
-    return (request.headers.route ?? []).every((route) => typeof route.uri === 'object' && route.uri !== null && this.stack.isOwnUri(route.uri));
-  }
-
-  private answerOptions(request: SipRequest): void {
-    this.stack.reply(request, 200, 'OK', {
-      headers: {
-        Allow: 'INVITE, ACK, CANCEL, BYE, INFO, OPTIONS, UPDATE, PRACK',
-        Accept: `application/sdp, ${COPY_CONTENT_TYPE}, application/dtmf-relay, application/dtmf`,
-        'Recv-Info': COPY_PACKAGE,
-      },
-    });
   }
 
   /** Max-Forwards (483), Request-URI scheme (416), Proxy-Require (420) and loop detection (482); null when the request was answered. */
@@ -200,7 +190,7 @@ export class CallProxy implements StackHandler {
 
       const answeredCall = call;
       const forwarded = this.forward(request, checked, to, (response) => this.onInviteResponse(request, response, key, pending, answeredCall), (outgoing) => {
-        outgoing.headers['record-route'] = [...recordRoutes(this.stack, source, to.protocol), ...(request.headers['record-route'] ?? [])];
+        outgoing.headers['record-route'] = [...recordRoutes(this.stack, source, to), ...(request.headers['record-route'] ?? [])];
         appendHeader(outgoing, 'alert-info', annotation.toCalled.map(alertInfoValue));
       });
       pending.forwarded = { request: forwarded, to };
@@ -299,7 +289,7 @@ export class CallProxy implements StackHandler {
   private async answeredAsCopy(request: SipRequest, source: Peer): Promise<boolean> {
     const callId = request.headers['call-id'];
     const call = this.table.get(callId);
-    const info = infoMessageOf(request, source, this.isTrusted(source), call?.fromTag ?? null);
+    const info = infoMessageOf(request, source, this.isTrusted(source), call?.fromTag ?? null, await this.registeredSender(source));
     const log = call?.log ?? this.options.logger.child({ callId });
     if (!this.options.load.admitsCmrWork() && classifyInfo(info, this.options.copyKey).kind !== 'pass-through') {
       this.refuseForOverload(request, 'copy INFO');
@@ -322,7 +312,7 @@ export class CallProxy implements StackHandler {
   /** Asks the core what to present; nothing when the parties cannot be identified or the core fails (fail open). */
   private async annotate(request: SipRequest, source: Peer, fromTag: string, log: Logger): Promise<CallAnnotation> {
     const trusted = this.isTrusted(source);
-    const caller = requestorOf(request, trusted);
+    const caller = (await this.registeredSender(source)) ?? requestorOf(request, trusted);
     const called = calledIdentity(trusted, headerValue(request, 'p-served-user'), request.uri);
     if (!caller || !called) {
       log.info({ event: 'identities-unusable' }, 'caller or called identity not usable; call proceeds unannotated');
@@ -371,6 +361,7 @@ export class CallProxy implements StackHandler {
   /** The request as it leaves: Route left over, Max-Forwards decremented, asserted identities only from a trusted peer (RFC 3325 §5). */
   private prepare(request: SipRequest, routing: Routing, maxForwards: number, trusted: boolean): SipRequest {
     const outgoing: SipRequest = { ...request, headers: { ...request.headers, route: routing.routes.length > 0 ? routing.routes : undefined } };
+    if (routing.hop.kind === 'binding') outgoing.uri = routing.hop.contact;
     setHeader(outgoing, 'max-forwards', String(maxForwards - 1));
     if (!trusted) for (const name of ASSERTED) delete outgoing.headers[name];
     return outgoing;
@@ -387,11 +378,38 @@ export class CallProxy implements StackHandler {
   private async resolve(hop: NextHop): Promise<Peer | { status: number; reason: string }> {
     if (hop.kind === 'unroutable') return hop;
     if (hop.kind === 'flow') return this.stack.flow(hop.flowId) ?? { status: 430, reason: 'Flow Failed' };
+    if (hop.kind === 'binding') return this.liveFlow(hop.peer) ?? { status: 480, reason: 'Temporarily Unavailable' };
+    // Never to itself: what is addressed to this server and nobody registered here is unreachable.
+    if (this.stack.isOwnUri(hop.uri)) return { status: 480, reason: 'Temporarily Unavailable' };
     return (await this.stack.resolve(hop.uri)) ?? { status: 503, reason: 'Service Unavailable' };
   }
 
+  /** A registered handset's peer while its connection lasts (a UDP address always). */
+  private liveFlow(peer: Peer): Peer | undefined {
+    return peer.flowId === undefined ? peer : this.stack.flow(peer.flowId);
+  }
+
+  /**
+   * An initial request for an identity registered here goes to its handset (RFC 3261 §16.5),
+   * when no Route is left after this server's own and it is addressed to this server or comes
+   * from an access peer. Calls of the S-CSCFs to elsewhere go on as they are routed.
+   */
+  private async routeToRegisteredHandset(request: SipRequest, source: Peer, checked: Checked): Promise<void> {
+    if (!(request.headers.route ?? []).every((route) => isOwn(route, this.stack))) return;
+    const target = sipPackage.parseUri(request.uri);
+    if (!(target && this.stack.isOwnUri(target)) && this.door.standingOf(source) !== 'access') return;
+    const called = calledIdentity(checked.trusted, headerValue(request, 'p-served-user'), request.uri);
+    const binding = called ? await this.options.registrar.bindingOf(called, (peer) => this.liveFlow(peer) !== undefined) : null;
+    if (binding) checked.routing = { routes: [], hop: { kind: 'binding', peer: binding.peer, contact: binding.contact } };
+  }
+
+  /** The identity a handset registered on the flow a request came on: its requests are that identity's, whatever their From says. */
+  private async registeredSender(source: Peer): Promise<Identity | null> {
+    return this.door.standingOf(source) === 'access' ? this.options.registrar.identityOn(source) : null;
+  }
+
   private isTrusted(source: Peer): boolean {
-    return isTrusted(source.address, this.options.trusted);
+    return this.door.standingOf(source) === 'trusted';
   }
 }
 

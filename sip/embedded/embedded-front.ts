@@ -1,16 +1,20 @@
 /**
  * The embedded signalling front: a record-routing proxy on this project's SIP stack, listening
- * on UDP and TCP (and WebSocket when a port is given) on the configured host. It reaches the
- * core only through the two ports it is given.
+ * on UDP and TCP (and WebSocket when a port is given) on the configured host, and the registrar
+ * of its access peers' handsets. It reaches the core only through the two ports it is given.
  */
 import type { CallEvents } from '../../src/calls/call-events.js';
 import type { Config } from '../../src/config/config.js';
 import type { SipCopyPort } from '../../src/copy/sip-copy-port.js';
 import type { Logger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
+import { tokenVerifier } from '../../src/http/plugins/auth.js';
+import type { Keys } from '../../src/store/keys.js';
+import type { RedisClient } from '../../src/store/redis.js';
 import type { LoadShedder } from '../../src/overload/load-shedder.js';
 import { SipStack } from '../sip-stack/stack.js';
 import { CallProxy } from './call-proxy.js';
+import { Registrar } from './registrar.js';
 
 export interface EmbeddedFrontOptions {
   sip: Config['sip'];
@@ -22,6 +26,11 @@ export interface EmbeddedFrontOptions {
   copy: SipCopyPort;
   /** Overload: whether selections, copies and new calls are admitted now. */
   load: LoadShedder;
+  /** Where the registrar keeps its bindings. */
+  redis: RedisClient;
+  keys: Keys;
+  /** Handsets register with the REST API's tokens. */
+  auth: Config['auth'];
 }
 
 export interface EmbeddedFront {
@@ -51,6 +60,8 @@ export async function startEmbeddedFront(options: EmbeddedFrontOptions): Promise
         load: options.load,
         copyKey: options.sip.copyKey,
         trusted: options.sip.trusted,
+        access: options.sip.access,
+        registrar: new Registrar({ redis: options.redis, keys: options.keys, tokens: tokenVerifier(options.auth), host: options.sip.publicHost, logger }),
         outboundProxy: options.sip.outboundProxy,
         selectBudgetMs: options.sip.selectBudgetMs,
         timerCMs: options.sip.timerCSec * 1000,

@@ -7,13 +7,14 @@ import { bodyBytes, bodyText, headerValue, tagOf, uriText } from '../sip-stack/m
 import type { SipRequest } from '../sip-stack/sip-package.js';
 import type { Peer } from '../sip-stack/stack.js';
 
-export function infoMessageOf(request: SipRequest, source: Peer, trusted: boolean, dialogFromTag: string | null): InfoMessage {
+/** @param registered the identity registered on the flow the INFO came on: it is the requestor, whatever From says */
+export function infoMessageOf(request: SipRequest, source: Peer, trusted: boolean, dialogFromTag: string | null, registered: Identity | null = null): InfoMessage {
   return {
     callId: request.headers['call-id'],
     dialogFromTag,
     fromTag: tagOf(request.headers.from),
     cseq: request.headers.cseq.seq,
-    requestor: requestorOf(request, trusted),
+    requestor: registered ?? requestorOf(request, trusted),
     infoPackage: packageName(headerValue(request, 'info-package')),
     contentType: mediaType(headerValue(request, 'content-type')),
     body: bodyText(request.content),

@@ -19,6 +19,8 @@ export type NextHop =
   | { kind: 'uri'; uri: RawUri }
   /** A handset's connection, named by this server's Record-Route. */
   | { kind: 'flow'; flowId: string }
+  /** A registered handset: its flow, and its Contact as the Request-URI (RFC 3261 §16.5). */
+  | { kind: 'binding'; peer: Peer; contact: string }
   | { kind: 'unroutable'; status: number; reason: string };
 
 export interface Routing {
@@ -64,10 +66,11 @@ export function routeRequest(request: SipRequest, own: OwnAddress, outboundProxy
  * Record-Route entries for a dialog-creating request, topmost first: this server as the next
  * hop sees it and, when the previous hop came in differently (another transport, or a
  * connection a request must find again), as the previous hop sees it (RFC 5658 double
- * Record-Route, RFC 5626 flow token).
+ * Record-Route, RFC 5626 flow token). The next hop's entry names its flow when it is one (a
+ * registered handset), so requests from the caller find that connection again.
  */
-export function recordRoutes(own: OwnAddress, from: Peer, toProtocol: Protocol): NameAddr[] {
-  const outward = ownUri(own, toProtocol, undefined);
+export function recordRoutes(own: OwnAddress, from: Peer, to: Peer): NameAddr[] {
+  const outward = ownUri(own, to.protocol, to.protocol === 'UDP' ? undefined : to.flowId);
   const inward = ownUri(own, from.protocol, from.protocol === 'UDP' ? undefined : from.flowId);
   return (outward === inward ? [outward] : [outward, inward]).map((uri) => ({ uri, params: {} }));
 }
@@ -90,7 +93,7 @@ export function maxForwardsOf(request: SipRequest): number {
   return value === undefined ? DEFAULT_MAX_FORWARDS : Number(value.trim());
 }
 
-function isOwn(route: NameAddr, own: OwnAddress): boolean {
+export function isOwn(route: NameAddr, own: OwnAddress): boolean {
   return typeof route.uri === 'object' && route.uri !== null && own.isOwnUri(route.uri);
 }
 

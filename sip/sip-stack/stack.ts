@@ -17,6 +17,7 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { sipWarning } from '../../src/calls/sip-warning.js';
+import { keepBearerToken } from './bearer-token.js';
 import { serialize } from './message.js';
 import { readMessage, type Refusal, type WireHeader } from './reading.js';
 import {
@@ -294,6 +295,7 @@ export class SipStack {
     }
     const message = reading.message;
     this.options.traffic?.('in', kindOf(message));
+    if (isRequest(message)) keepBearerToken(message, bytes);
     try {
       if (isRequest(message)) this.receiveRequest(message, from, handler);
       else this.receiveResponse(message);

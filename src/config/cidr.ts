@@ -1,4 +1,4 @@
-/** CIDR lists for `CMR_SIP_TRUSTED`: which peers may assert identities. */
+/** CIDR lists for `CMR_SIP_TRUSTED` and `CMR_SIP_ACCESS`: which peers may use the SIP fronts, and how. */
 import { isIP } from 'node:net';
 
 export interface Cidr {

@@ -36,7 +36,10 @@ export interface Config {
     /** Name or address written in Via and Record-Route; defaults to `host`. */
     publicHost: string;
     wsPort: number | null;
+    /** The S-CSCFs: initial requests are taken from them, and their asserted identities honoured. */
     trusted: Cidr[];
+    /** Peers allowed to place calls directly and to register (handsets); their identities are never asserted. */
+    access: Cidr[];
     outboundProxy: string | null;
     copyKey: string;
     selectBudgetMs: number;
@@ -159,12 +162,8 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
     if (value === null) throw new ConfigError(name, 'is required');
     return value;
   };
-  let trusted: Cidr[];
-  try {
-    trusted = parseCidrList(v.CMR_SIP_TRUSTED ?? '');
-  } catch (err) {
-    throw new ConfigError('CMR_SIP_TRUSTED', (err as Error).message);
-  }
+  const trusted = cidrList('CMR_SIP_TRUSTED', v.CMR_SIP_TRUSTED ?? '');
+  const access = cidrList('CMR_SIP_ACCESS', v.CMR_SIP_ACCESS ?? '');
   const chfUrl = httpUrl('CMR_CHF_URL', v.CMR_CHF_URL);
   if (v.CMR_CHARGING_MODE === 'nchf' && chfUrl === null) throw new ConfigError('CMR_CHF_URL', 'is required when CMR_CHARGING_MODE=nchf');
   const jwksUrl = httpUrl('CMR_JWT_JWKS_URL', v.CMR_JWT_JWKS_URL);
@@ -197,6 +196,7 @@ export function loadConfig(env: Env = process.env, file: Record<string, unknown>
       publicHost: v.CMR_SIP_PUBLIC_HOST ?? set(v.CMR_SIP_HOST, 'CMR_SIP_HOST'),
       wsPort: v.CMR_SIP_WS_PORT,
       trusted,
+      access,
       outboundProxy: v.CMR_SIP_OUTBOUND_PROXY,
       copyKey: set(v.CMR_COPY_KEY, 'CMR_COPY_KEY'),
       selectBudgetMs: set(v.CMR_SELECT_BUDGET_MS, 'CMR_SELECT_BUDGET_MS'),
@@ -313,6 +313,14 @@ export function parseRedisUrl(raw: string): RedisTarget {
 }
 
 /** A list of web origins (`scheme://host[:port]`, comma-separated), or `*`. */
+function cidrList(setting: SettingName, raw: string): Cidr[] {
+  try {
+    return parseCidrList(raw);
+  } catch (err) {
+    throw new ConfigError(setting, (err as Error).message);
+  }
+}
+
 function originList(setting: string, raw: string): string[] {
   const items = raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
   for (const item of items) {

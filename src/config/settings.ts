@@ -39,7 +39,12 @@ export const SETTINGS = {
   CMR_SIP_PORT: port({ default: 5060, description: 'embedded SIP front port' }),
   CMR_SIP_PUBLIC_HOST: text({ defaultText: '`CMR_SIP_HOST`', description: 'name or address written in `Via` and `Record-Route`' }),
   CMR_SIP_WS_PORT: port({ description: 'SIP over WebSocket for WebRTC handsets' }),
-  CMR_SIP_TRUSTED: text({ default: '127.0.0.0/8,::1/128', description: 'CIDR list of peers whose `P-Asserted-Identity` is honoured' }),
+  CMR_SIP_TRUSTED: text({ default: '127.0.0.0/8,::1/128', description: 'CIDR list of the S-CSCFs: peers whose initial requests are taken and whose `P-Asserted-Identity` is honoured' }),
+  CMR_SIP_ACCESS: Type.String({
+    default: '',
+    defaultText: 'unset (none)',
+    description: 'CIDR list of peers allowed to place calls directly (lab handsets, WebRTC clients over WebSocket); the embedded front is their registrar',
+  }),
   CMR_SIP_OUTBOUND_PROXY: text({ pattern: '^sips?:\\S+$', errorMessage: 'must be a SIP URI, e.g. sip:scscf.example.net:5060;lr', description: 'SIP URI every initial request is sent through' }),
   CMR_COPY_KEY: text({ default: '*', pattern: '^[0-9*#A-D]$', errorMessage: 'must be one DTMF key: 0-9, *, #, A-D', description: 'DTMF key that requests a copy' }),
   CMR_SELECT_BUDGET_MS: integer(1, 10_000, { default: 50, description: 'time allowed to select resources before the call proceeds unannotated' }),

@@ -159,7 +159,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   });
 
   await app.register(async (scope) => operationsRoutes(scope as App, services));
-  await app.register(async (scope) => webPages(scope));
+  await app.register(async (scope) => webPages(scope, { sip: config.sip }));
   await app.register(
     async (v1) => {
       await catalogRoutes(v1, services);

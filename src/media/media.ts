@@ -8,8 +8,17 @@ import { RtpengineMedia } from './rtpengine-media.js';
 import { RtpengineRelay } from './rtpengine-relay.js';
 import { ToneContent } from './tone-content.js';
 
-/** The media port on rtpengine, its health known (first ping answered or timed out) before it takes a call. */
-export async function startMediaPort(config: Config['media'], logger: Logger, metrics: Metrics): Promise<MediaPort | null> {
+/**
+ * The media port on rtpengine, its health known (first ping answered or timed out) before it
+ * takes a call. `catalogVersion` gives a resource's catalog `updatedAt`, so a tone's copy is
+ * refreshed when its resource changes.
+ */
+export async function startMediaPort(
+  config: Config['media'],
+  logger: Logger,
+  metrics: Metrics,
+  catalogVersion?: (resourceId: string) => Promise<string | null>,
+): Promise<MediaPort | null> {
   if (!config.rtpengine) return null;
   const log = logger.child({ part: 'media' });
   const relay = new RtpengineRelay({ target: config.rtpengine, timeoutMs: config.timeoutMs, logger: log });
@@ -21,5 +30,5 @@ export async function startMediaPort(config: Config['media'], logger: Logger, me
     logger: log,
   });
   await relay.start();
-  return new RtpengineMedia(relay, content, metrics, log);
+  return new RtpengineMedia(relay, content, metrics, log, catalogVersion);
 }

@@ -50,6 +50,8 @@ export class RtpengineMedia implements MediaPort {
     private readonly content: ToneContent,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The catalog's `updatedAt` of a resource (null: unknown), read off the call's path to refresh its content. */
+    private readonly catalogVersion: (resourceId: string) => Promise<string | null> = () => Promise.resolve(null),
   ) {}
 
   async startTone(call: ToneCall, resource: PresentedResource, waitMs: number): Promise<TonePlaying | null> {
@@ -57,10 +59,11 @@ export class RtpengineMedia implements MediaPort {
     // A relay known to be down costs the call no waiting at all.
     if (!this.relay.isUp) return this.noTone(call, resource, new NoTone('relay-down', 'rtpengine does not answer'));
     if (!call.callerSdp) return this.noTone(call, resource, new NoTone('no-offer', 'the caller made no offer'));
+    if (waitMs <= 0) return this.noTone(call, resource, new NoTone('budget', 'selection took the whole budget'));
     let timer: NodeJS.Timeout | undefined;
     const attempt = this.start(call, resource);
     const budget = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new NoTone('budget', `no tone within ${waitMs} ms`)), Math.max(0, waitMs));
+      timer = setTimeout(() => reject(new NoTone('budget', `no tone within ${waitMs} ms`)), waitMs);
     });
     try {
       const playing = await Promise.race([attempt, budget]);
@@ -117,6 +120,7 @@ export class RtpengineMedia implements MediaPort {
   }
 
   private async start(call: ToneCall, resource: PresentedResource): Promise<TonePlaying> {
+    this.refreshContent(resource);
     let file: string;
     try {
       file = await this.content.localFile(resource.contentUri);
@@ -141,6 +145,15 @@ export class RtpengineMedia implements MediaPort {
       this.end(call.callId);
       throw err instanceof NoTone ? err : new NoTone('relay-error', (err as Error).message);
     }
+  }
+
+  /** Has the content revalidated when its resource changed in the catalog; never holds up the call, never fails it. */
+  private refreshContent(resource: PresentedResource): void {
+    this.catalogVersion(resource.resourceId)
+      .then((version) => (version ? this.content.catalogChanged(resource.contentUri, version) : undefined))
+      .catch((err: unknown) => {
+        this.log.debug({ event: 'media-content', resourceId: resource.resourceId, err: (err as Error).message }, 'could not check the catalog version of a tone');
+      });
   }
 
   private noTone(call: ToneCall, resource: PresentedResource, err: unknown): null {

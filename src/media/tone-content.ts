@@ -3,9 +3,10 @@
  * URL itself, but synchronously, with no timeout and no certificate check, so the server fetches
  * content itself: over http(s) with certificate checks (never turned off here), a timeout and a
  * size limit, only from hosts the `HostPolicy` allows, and only audio. Copies are kept by URI in
- * the cache directory with their validator (ETag / Last-Modified): a catalog change of a tone is
- * a new URI, fetched anew; content changed behind the same URI is found when a copy older than
- * the refresh interval is revalidated (in the background, the copy is used meanwhile).
+ * the cache directory with their validator (ETag / Last-Modified) and the catalog version of the
+ * resource they were checked against: a new `contentUri` is fetched anew, a copy whose resource
+ * changed in the catalog since (`catalogChanged`), or older than the refresh interval, is
+ * revalidated (in the background: the copy is used meanwhile).
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -35,6 +36,8 @@ interface LocalCopy {
   etag?: string;
   lastModified?: string;
   checkedAt: number;
+  /** The catalog's `updatedAt` of the resource when the copy was last checked against it. */
+  catalogVersion?: string;
 }
 
 /** Why content is not there to be played. */
@@ -68,6 +71,19 @@ export class ToneContent {
     return (await this.fetchOnce(uri, null)).file;
   }
 
+  /**
+   * The catalog says the resource of `uri` was last changed at `version`: a copy checked against
+   * another version is revalidated (in the background; the first version seen is taken as the
+   * copy's own). Resolves once that is decided, not once the fetch is done.
+   */
+  async catalogChanged(uri: string, version: string): Promise<void> {
+    const known = this.copies.get(uri) ?? (await this.fromDisk(uri));
+    if (!known || known.catalogVersion === version) return;
+    const first = known.catalogVersion === undefined;
+    const checked = await this.record({ ...known, catalogVersion: version });
+    if (!first) void this.fetchOnce(uri, checked).catch(() => undefined);
+  }
+
   /** Stops: fetches still under way are cut (a copy being written is left as its `.part`). */
   async close(): Promise<void> {
     await this.agent.destroy();
@@ -87,17 +103,16 @@ export class ToneContent {
     const started = this.now();
     try {
       const response = await this.get(uri, known);
-      if (response.statusCode === 304 && known) return this.keep({ ...known, checkedAt: started });
+      if (response.statusCode === 304 && known) return await this.record({ ...known, checkedAt: started });
       const body = await this.read(uri, response);
       const file = join(this.options.dir, `${keyOf(uri)}${extensionOf(body)}`);
-      const copy: LocalCopy = { uri, file, checkedAt: started, ...validators(response.headers) };
+      const copy: LocalCopy = { uri, file, checkedAt: started, ...validators(response.headers), ...(known?.catalogVersion ? { catalogVersion: known.catalogVersion } : {}) };
       await this.ready;
       // Written aside and renamed: rtpengine never opens a half-written file.
       await writeFile(`${file}.part`, body);
       await rename(`${file}.part`, file);
-      await writeFile(this.indexFile(uri), JSON.stringify(copy));
       this.options.logger.info({ event: 'media-content', uri, bytes: body.length, ms: this.now() - started }, 'tone content fetched');
-      return this.keep(copy);
+      return await this.record(copy);
     } catch (err) {
       const reason = err instanceof ContentUnavailable ? err.message : `fetch failed: ${(err as Error).message}`;
       this.options.logger.warn({ event: 'media-content', uri, reason }, 'tone content cannot be fetched: callers are not played this tone');
@@ -157,6 +172,13 @@ export class ToneContent {
   private keep(copy: LocalCopy): LocalCopy {
     this.copies.set(copy.uri, copy);
     return copy;
+  }
+
+  /** Keeps the copy and writes its index file (what a restarted server finds). */
+  private async record(copy: LocalCopy): Promise<LocalCopy> {
+    await this.ready;
+    await writeFile(this.indexFile(copy.uri), JSON.stringify(copy));
+    return this.keep(copy);
   }
 
   /** A copy left by an earlier run of the server. */

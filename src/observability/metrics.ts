@@ -65,7 +65,7 @@ export class Metrics {
   });
   readonly mediaPlayStart = new Histogram({
     name: 'cmr_media_play_start_seconds',
-    help: 'Time from the call start to the tone playing (content, offer, answer, play)',
+    help: 'Time from the front asking for a ringback tone to rtpengine playing it (content, offer, answer, block, play)',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });

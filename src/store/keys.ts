@@ -38,6 +38,14 @@ export class Keys {
   get presentingCalls(): string {
     return `${this.namespace}:{calls}:presenting`;
   }
+  /** The embedded front's registrar: JSON binding of a registered identity to its flow (expiring with it). */
+  sipBinding(identity: Identity): string {
+    return `${this.namespace}:{${identity}}:sip-binding`;
+  }
+  /** The identity registered from a flow (a connection, or a UDP address), for the requests that come on it. */
+  sipBindingSource(source: string): string {
+    return `${this.namespace}:{flow:${source}}:registered`;
+  }
   /** The drachtio front's record of the called party's early dialog, while the call rings. */
   calledPartyEarlyDialog(callId: string): string {
     return `${this.namespace}:{call:${callId}}:called-early-dialog`;

@@ -1,7 +1,8 @@
 /**
  * Local copies of tone content against a real HTTP server: one fetch per URI however many calls
  * ask at once, kept across a restart of the server process (the cache directory), revalidated
- * with its validator once old, and never from a host the policy refuses.
+ * with its validator once old or once its resource changed in the catalog, and never from a host
+ * the policy refuses.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,25 @@ describe('tone content', () => {
     expect(await second.localFile(uri)).toBe(files[0]);
     await eventually(() => expect(requests('/tone-44k.wav') - before).toBe(2));
     expect(await readFile(files[0]!)).toEqual(toneWav(44100));
+    await second.close();
+  });
+
+  it('revalidates a copy when its resource changes in the catalog, once per change, across restarts', async () => {
+    const dir = await mkdtemp(join(root, 'cache-'));
+    const uri = tones.url('/tone-48k.wav');
+    const first = await content(dir);
+    await first.localFile(uri);
+    const before = requests('/tone-48k.wav');
+    await first.catalogChanged(uri, '2026-01-01T00:00:00.000Z'); // the version the copy was fetched at
+    await first.catalogChanged(uri, '2026-01-01T00:00:00.000Z');
+    expect(requests('/tone-48k.wav')).toBe(before);
+    await first.catalogChanged(uri, '2026-02-01T00:00:00.000Z');
+    await eventually(() => expect(requests('/tone-48k.wav')).toBe(before + 1));
+    await first.close();
+    const second = await content(dir);
+    await second.catalogChanged(uri, '2026-02-01T00:00:00.000Z');
+    expect(await second.localFile(uri)).toMatch(/\.wav$/);
+    expect(requests('/tone-48k.wav')).toBe(before + 1);
     await second.close();
   });
 

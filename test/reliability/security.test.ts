@@ -202,8 +202,8 @@ describe('SIP identities', () => {
   describe('from an untrusted address', () => {
     let harness: SipHarness;
     beforeAll(async () => {
-      // Only the called side (127.0.0.2) is trusted: the caller's asserted identities must not count.
-      harness = await startSipHarness({ env: { CMR_SIP_TRUSTED: `${CALLED_IP}/32` } });
+      // Only the called side (127.0.0.2) is trusted; the caller is an access peer (a handset), whose asserted identities must not count.
+      harness = await startSipHarness({ env: { CMR_SIP_TRUSTED: `${CALLED_IP}/32`, CMR_SIP_ACCESS: `${CALLER_IP}/32` } });
       await seedCopyCatalog(harness.ctx.services);
       await peers(harness);
     });

@@ -38,6 +38,12 @@ describe('npm run seed -- --demo', () => {
     const boxes = stdout.match(/boxes +(.*)/)![1]!.split(', ');
     expect(((await get('/v1/boxes')) as Array<{ id: string }>).map((b) => b.id).sort()).toEqual([...boxes].sort());
     expect(stdout).toMatch(/npm run -s token -- --sub tel:\+15551230001/);
+    // The clients it names are registered, the browser handset's among them (its two tabs work at once).
+    const clients = stdout.match(/clients +(.*)/)![1]!.split(', ').map((c) => c.split(' ')[0]!);
+    expect(clients).toContain('cmr-handset');
+    const registered = (await get('/v1/clients')) as Array<{ id: string; enabled: boolean; minVersion: string }>;
+    expect(registered.filter((c) => clients.includes(c.id)).map((c) => c.id).sort()).toEqual([...clients].sort());
+    expect(registered.find((c) => c.id === 'cmr-handset')).toMatchObject({ enabled: true, minVersion: '0.1.0' });
   }, 60_000);
 
   it('prints its usage for unknown options, without a stack trace', async () => {

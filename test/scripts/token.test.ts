@@ -34,6 +34,14 @@ describe('npm run token', () => {
     expect({ ttl: short.exp - short.iat, role: short.role }).toEqual({ ttl: 60, role: 'sp' });
   }, 30_000);
 
+  it.each(['portal', 'handset'])('--%s prints a link that signs that page in with the token', async (page) => {
+    const made = await token(['--sub', 'tel:+15551230001', `--${page}`], { CMR_HTTP_HOST: '0.0.0.0', CMR_HTTP_PORT: '8181' });
+    expect(made.code).toBe(0);
+    const [link, jwt] = made.stdout.trim().split('#token=');
+    expect(link).toBe(`http://127.0.0.1:8181/${page}/`);
+    expect(createDecoder()(jwt!)).toMatchObject({ sub: 'tel:+15551230001', role: 'user' });
+  }, 30_000);
+
   it.each([
     [['--help'], 0, /^usage: npm run -s token -- --sub/],
     [['--sub', 'tel:+15551230001', '--bogus'], 2, /Unknown option '--bogus'/],

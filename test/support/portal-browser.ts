@@ -72,6 +72,61 @@ export async function startPortalBrowser(options: Parameters<typeof createTestCo
     }
   });
   const baseUrl = await ctx.app.listen({ host: '127.0.0.1', port: 0 });
+  let launched: TestChromium;
+  try {
+    launched = await startChromium();
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
+  const { browser } = launched;
+  await mkdir(SHOTS_DIR, { recursive: true });
+
+  return {
+    ctx,
+    baseUrl,
+    browser,
+    newPage: async () => {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
+      return page;
+    },
+    link: (token) => `${baseUrl}/portal/#token=${token}`,
+    dropStreams: () => {
+      const count = streams.size;
+      for (const socket of streams) socket.destroy();
+      return count;
+    },
+    inspect: inspectPage,
+    close: async () => {
+      await launched.close();
+      await ctx.close();
+    },
+  };
+}
+
+/** See `PortalBrowser.inspect` (any page: the portal's, the handset's). */
+export async function inspectPage(page: Page, name: string): Promise<PageFindings> {
+  await mkdir(SHOTS_DIR, { recursive: true });
+  await page.screenshot({ path: join(SHOTS_DIR, `${name}-desktop.png`), fullPage: true });
+  const unnamed = await unnamedControls(page);
+  await page.setViewportSize(PHONE);
+  const widerThanPhone = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  await page.screenshot({ path: join(SHOTS_DIR, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+  return { unnamed, widerThanPhone };
+}
+
+export interface TestChromium {
+  browser: BrowserContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Debian's Chromium with a fresh profile and no tab open, reaching only this machine's loopback
+ * (`extraArgs`: e.g. the fake camera and microphone of a WebRTC test).
+ */
+export async function startChromium(extraArgs: string[] = []): Promise<TestChromium> {
   const profile = await mkdtemp(join(tmpdir(), 'portal-chromium-'));
   let browser: BrowserContext;
   try {
@@ -89,45 +144,20 @@ export async function startPortalBrowser(options: Parameters<typeof createTestCo
         '--disable-component-update',
         '--disable-sync',
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+        ...extraArgs,
       ],
     });
   } catch (err) {
-    await ctx.close();
     await rm(profile, { recursive: true, force: true });
     throw err;
   }
-  await mkdir(SHOTS_DIR, { recursive: true });
   // Pages come with one blank tab; the tests open their own.
   for (const blank of browser.pages()) await blank.close();
-
   return {
-    ctx,
-    baseUrl,
     browser,
-    newPage: async () => {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(10_000);
-      return page;
-    },
-    link: (token) => `${baseUrl}/portal/#token=${token}`,
-    dropStreams: () => {
-      const count = streams.size;
-      for (const socket of streams) socket.destroy();
-      return count;
-    },
-    inspect: async (page, name) => {
-      await page.screenshot({ path: join(SHOTS_DIR, `${name}-desktop.png`), fullPage: true });
-      const unnamed = await unnamedControls(page);
-      await page.setViewportSize(PHONE);
-      const widerThanPhone = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
-      await page.screenshot({ path: join(SHOTS_DIR, `${name}-phone.png`), fullPage: true });
-      await page.setViewportSize(DESKTOP);
-      return { unnamed, widerThanPhone };
-    },
     close: async () => {
       await browser.close();
       await rm(profile, { recursive: true, force: true });
-      await ctx.close();
     },
   };
 }

@@ -168,7 +168,8 @@ describe('the portal for the SP', () => {
       await route.continue();
     });
     expect(portal.dropStreams()).toBeGreaterThanOrEqual(1);
-    await watcher.getByTestId('stream-state').filter({ hasText: 'Connection lost' }).waitFor();
+    // Said as a status, so a screen reader hears it too.
+    await watcher.getByRole('status').filter({ hasText: 'Connection lost' }).waitFor();
 
     const made = [await subscribe(ALICE, 'r-jazz'), await subscribe(CAROL, 'r-jazz')];
     expect(made.map((r) => r.statusCode)).toEqual([201, 201]);

@@ -235,6 +235,8 @@ describe('the portal for a user', () => {
     await zone.getByLabel('Time zone').fill('asia/tokyo');
     await zone.getByRole('button', { name: 'Save time zone' }).click();
     await zone.getByRole('status').filter({ hasText: 'Rules are now read in Asia/Tokyo: no charge.' }).waitFor();
+    // The preview made before, on the old clock, is gone.
+    await page.getByRole('region', { name: 'Preview result' }).waitFor({ state: 'detached' });
     await page.getByText('times and days are read in Asia/Tokyo').waitFor();
     const stored = (await portal.ctx.app.inject({ method: 'GET', url: `/v1/users/${encodeURIComponent(ALICE)}/preferences`, headers: portal.ctx.as(ALICE) })).json();
     expect(stored.timezone).toBe('Asia/Tokyo');

@@ -1,6 +1,6 @@
 /**
- * How the server serves the browser pages: the built portal at `/portal/` with no token, same
- * origin, a strict Content-Security-Policy, hashed assets cached for good and the page never; a
+ * How the server serves the browser pages: the built portal at `/portal/` and handset at
+ * `/handset/` with no token, same origin, a strict Content-Security-Policy, hashed assets cached for good and the page never; a
  * page that was not built answers 503 in words. Also `GET /v1/me`, which the pages sign in with.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -56,6 +56,24 @@ describe('the portal at /portal/', () => {
     expect(res.headers['retry-after']).toBe('60');
     await app.close();
     await rm(empty, { recursive: true });
+  });
+});
+
+describe('the handset at /handset/', () => {
+  it('serves the built page, whose policy lets it open the SIP WebSocket and nothing else beyond its origin', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: '/handset/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('<title>CMR Handset</title>');
+    expect(res.headers['content-security-policy']).toContain("connect-src 'self' ws: wss:");
+    const portal = await ctx.app.inject({ method: 'GET', url: '/portal/' });
+    expect(portal.headers['content-security-policy']).toContain("connect-src 'self';");
+  });
+
+  it('tells the page, without a token, where the embedded front takes SIP over WebSocket', async () => {
+    const res = await ctx.app.inject({ method: 'GET', url: '/handset/sip.json' });
+    expect(res.statusCode).toBe(200);
+    const { sip } = ctx.config;
+    expect(res.json()).toEqual({ webSocketPort: sip.wsPort, domain: `${sip.publicHost}:${sip.port}` });
   });
 });
 

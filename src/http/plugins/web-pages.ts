@@ -4,32 +4,44 @@
  * pages need no CORS. Hashed assets are cached for good, the page itself never; the page carries a
  * Content-Security-Policy that lets it load its own code and the catalog's media, nothing else.
  * A page that was not built answers 503 saying how to build it, and the server runs on.
+ *
+ * The handset page also reads `/handset/sip.json`: where the embedded front takes SIP over
+ * WebSocket, and the domain of handsets' SIP URIs. Its policy lets it open that WebSocket.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/config.js';
 import { CmrError } from '../../domain/errors.js';
 
 /** Pages served at `/<name>/`, each a Vite project under `web/<name>/`. */
-export const WEB_PAGES = ['portal'] as const;
+export const WEB_PAGES = ['portal', 'handset'] as const;
+type WebPage = (typeof WEB_PAGES)[number];
 
 export const isWebPageUrl = (url: string): boolean => WEB_PAGES.some((page) => url === `/${page}` || url.startsWith(`/${page}/`));
 
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  // Resources' contentUri may point anywhere on the web (http or https).
-  "img-src 'self' data: http: https:",
-  "media-src 'self' http: https:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+const contentSecurityPolicy = (page: WebPage) =>
+  [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // Resources' contentUri may point anywhere on the web (http or https).
+    "img-src 'self' data: http: https:",
+    "media-src 'self' http: https: blob:",
+    // The handset speaks SIP over WebSocket to the embedded front, on a port of its own.
+    page === 'handset' ? "connect-src 'self' ws: wss:" : "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+/** What the handset page needs to reach the embedded front (`/handset/sip.json`). */
+export function handsetSipSettings(sip: Config['sip']): { webSocketPort: number | null; domain: string } {
+  return { webSocketPort: sip.wsPort, domain: `${sip.publicHost}:${sip.port}` };
+}
 
 /** `dist/web` of the installed package, from the source tree (`src/http/plugins`) or the build (`dist/src/http/plugins`). */
 export function builtWebRoot(): string {
@@ -38,8 +50,10 @@ export function builtWebRoot(): string {
   return join(dir, 'dist', 'web');
 }
 
-export async function webPages(app: FastifyInstance, options: { root?: string } = {}): Promise<void> {
+export async function webPages(app: FastifyInstance, options: { root?: string; sip?: Config['sip'] } = {}): Promise<void> {
   const root = options.root ?? builtWebRoot();
+  const sip = options.sip;
+  if (sip) app.get('/handset/sip.json', { schema: { hide: true } }, async (_request, reply) => reply.header('cache-control', 'no-cache').send(handsetSipSettings(sip)));
   for (const page of WEB_PAGES) {
     const dir = join(root, page);
     if (!existsSync(join(dir, 'index.html'))) {
@@ -61,7 +75,7 @@ export async function webPages(app: FastifyInstance, options: { root?: string } 
       setHeaders: (reply, path) => {
         if (path.endsWith('.html')) {
           reply.header('cache-control', 'no-cache');
-          reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+          reply.header('content-security-policy', contentSecurityPolicy(page));
         } else {
           // Vite names every asset by its content hash.
           reply.header('cache-control', 'public, max-age=31536000, immutable');

@@ -18,7 +18,7 @@ let app: DrachtioApp;
 
 beforeAll(async () => {
   peer = await DrachtioPeer.start({ secret: PEER_SECRET });
-  app = await startDrachtioApp(peer, { env: { CMR_SIP_OUTBOUND_PROXY: OUTBOUND_PROXY, CMR_SIP_TRUSTED: '127.0.0.0/8' } });
+  app = await startDrachtioApp(peer, { env: { CMR_SIP_OUTBOUND_PROXY: OUTBOUND_PROXY, CMR_SIP_TRUSTED: '127.0.0.0/8', CMR_SIP_ACCESS: '192.0.2.0/24' } });
   await seedCopyCatalog(app.ctx.services);
   await owning(app.ctx.services, ALICE, [TONES.toCalled.resourceId]);
 });
@@ -88,6 +88,19 @@ describe('drachtio front: identities', () => {
     expect(session).toBeNull();
     expect(b.invite.uri).toBe('sip:voicemail.example.net');
     expect(b.invite.values('alert-info')).toEqual([]);
+  });
+});
+
+describe('drachtio front: who may use the server', () => {
+  it("refuses a stranger's INVITE with 403 and a Warning, and sets up no B leg", async () => {
+    const stranger = peer.call({ from: '<sip:mallory@example.org>', to: '<sip:+15551230002@ims.example.net;user=phone>', source: { address: '198.51.100.7', port: 5060 }, connection: app.connection });
+    const refusal = await stranger.response(403);
+    expect(refusal.values('warning')).toEqual(['399 127.0.0.1 "initial requests are taken only from the S-CSCFs and access peers of this server"']);
+    expect(await presentingSession(app.ctx, stranger.callId)).toBeNull();
+    // The next B leg the app sets up is that of the call that follows: the stranger's never left.
+    const { a, b } = await attempt({ from: '<sip:alice@ims.example.net>', to: '<sip:+15551230002@ims.example.net;user=phone>' });
+    expect(b.invite.values('from')[0]).toContain('alice@ims.example.net');
+    expect(a.callId).not.toBe(stranger.callId);
   });
 });
 

@@ -157,8 +157,20 @@ describe('embedded proxy', () => {
 
   it('detects a request that loops back to it (482)', async () => {
     const caller = await open('udp', 'caller');
+    const called = await open('udp', 'called');
+    caller.send(request('MESSAGE', `sip:somebody@${called.uriHostPort}`, caller, { callId: newCallId() }));
+    const forwarded = await called.receive(isRequest('MESSAGE'));
+    // A misrouted next hop sends it straight back.
+    called.send(forwarded.text.replace(/^(MESSAGE [^\r]*\r\n)/, `$1Via: SIP/2.0/UDP ${called.ip}:${called.port};branch=z9hG4bK-bounce\r\n`));
+    await called.receive(isStatus(482));
+    called.send(responseTo(forwarded, 200, 'OK', { toTag: 'loop' }));
+    await caller.receive(isStatus(200, 'MESSAGE'));
+  });
+
+  it('answers a request for its own address that nobody registered here with 480, never forwarding it to itself', async () => {
+    const caller = await open('udp', 'caller');
     caller.send(request('MESSAGE', `sip:somebody@127.0.0.1:${harness.server.port}`, caller, { callId: newCallId() }));
-    await caller.receive(isStatus(482));
+    await caller.receive(isStatus(480, 'MESSAGE'));
   });
 
   it("answers an OPTIONS keep-alive addressed to it with 200, its methods and the copy package", async () => {
@@ -221,7 +233,7 @@ describe('embedded proxy with an outbound proxy and no trusted peers', () => {
   it('sends initial requests through the outbound proxy, and neither honours nor passes on asserted identities', async () => {
     const proxy = await RawPeer.open('udp', CALLED_IP, { ip: '127.0.0.1', port: 0 }, 'called');
     const harness = await startSipHarness({
-      env: { CMR_SIP_TRUSTED: '127.0.0.9/32', CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}` },
+      env: { CMR_SIP_TRUSTED: '127.0.0.9/32', CMR_SIP_ACCESS: `${CALLER_IP}/32`, CMR_SIP_OUTBOUND_PROXY: `sip:${proxy.ip}:${proxy.port}` },
     });
     try {
       const caller = await RawPeer.open('udp', CALLER_IP, harness.server, 'caller');

@@ -26,7 +26,7 @@ function invite(lines: string[], uri = 'tel:+15551230002'): SipRequest {
 
 const hop = (request: SipRequest, outbound: string | null = null) => {
   const { routes, hop } = routeRequest(request, own, outbound);
-  const target = hop.kind === 'uri' ? `uri ${sipPackage.stringifyUri(hop.uri)}` : hop.kind === 'flow' ? `flow ${hop.flowId}` : `${hop.status}`;
+  const target = hop.kind === 'uri' ? `uri ${sipPackage.stringifyUri(hop.uri)}` : hop.kind === 'flow' ? `flow ${hop.flowId}` : hop.kind === 'unroutable' ? `${hop.status}` : 'binding';
   return { target, left: routes.length };
 };
 
@@ -62,8 +62,15 @@ describe('recordRoutes', () => {
     ['UDP to UDP: one entry', { protocol: 'UDP', address: '10.0.0.1', port: 5060 }, 'UDP', ['<sip:as.example.net:5060;transport=udp;lr>']],
     ['WS to UDP: both sides, the handset flow named', { protocol: 'WS', address: '10.0.0.1', port: 50000, flowId: 'AAAAAAAAAAAA' }, 'UDP', ['<sip:as.example.net:5060;transport=udp;lr>', '<sip:flow-AAAAAAAAAAAA@as.example.net:8443;transport=ws;lr>']],
     ['UDP to TCP: both transports', { protocol: 'UDP', address: '10.0.0.1', port: 5060 }, 'TCP', ['<sip:as.example.net:5060;transport=tcp;lr>', '<sip:as.example.net:5060;transport=udp;lr>']],
+    [
+      'WS to a registered WS handset: both flows named',
+      { protocol: 'WS', address: '10.0.0.1', port: 50000, flowId: 'AAAAAAAAAAAA' },
+      { protocol: 'WS', flowId: 'BBBBBBBBBBBB' },
+      ['<sip:flow-BBBBBBBBBBBB@as.example.net:8443;transport=ws;lr>', '<sip:flow-AAAAAAAAAAAA@as.example.net:8443;transport=ws;lr>'],
+    ],
   ] as const)('%s', (_name, from, to, expected) => {
-    expect(recordRoutes(own, from, to).map((r) => `<${r.uri as string}>`)).toEqual(expected);
+    const next = typeof to === 'string' ? { protocol: to, address: '10.0.0.2', port: 5060 } : { ...to, address: '10.0.0.2', port: 50001 };
+    expect(recordRoutes(own, from, next).map((r) => `<${r.uri as string}>`)).toEqual(expected);
   });
 });
 

@@ -5,7 +5,7 @@
 import type { FunctionComponent } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { createApi } from '../../api/client';
-import { forgetToken, signIn, storedToken, takeTokenFromLink, watchExpiry, type Session } from '../../api/session';
+import type { Session } from '../../api/session';
 import { PortalContext, type Portal } from './context';
 import { ActivityPage } from './pages/activity';
 import { CallsPage } from './pages/calls';
@@ -18,7 +18,7 @@ import { LiveActivityPage } from './pages/live-activity';
 import { PreferencesPage } from './pages/preferences';
 import { PrivacyPage } from './pages/privacy';
 import { PresentingNow } from './pages/presenting-now';
-import { SignInPage } from './sign-in';
+import { SignInPage, useSignIn } from './sign-in';
 
 interface Route {
   path: string;
@@ -54,46 +54,10 @@ function useHashPath(): string {
   return path;
 }
 
-type SignInState = { kind: 'checking' } | { kind: 'signed-out'; notice: string | null } | { kind: 'signed-in'; session: Session };
-
 export function App() {
-  const [state, setState] = useState<SignInState>({ kind: 'checking' });
-
-  const signOut = (reason: string | null = null) => {
-    forgetToken();
-    setState({ kind: 'signed-out', notice: reason && `You were signed out: ${reason}.` });
-  };
-
-  // A sign-in link's token first, else the one this tab already holds; a link opened later in
-  // the same tab (only the fragment changes) signs in with its token too.
-  useEffect(() => {
-    const start = (token: string | null) => {
-      if (!token) return setState({ kind: 'signed-out', notice: null });
-      void signIn(token).then((answer) => {
-        if ('session' in answer) setState({ kind: 'signed-in', session: answer.session });
-        else if ('refused' in answer) signOut(answer.refused);
-        // Nothing against the token: the tab keeps it (signIn stored it), and a reload tries again.
-        else setState({ kind: 'signed-out', notice: `Could not sign you in: ${answer.unavailable}. Your access token is kept: reload the page to try again.` });
-      });
-    };
-    start(takeTokenFromLink() ?? storedToken());
-    const linkOpened = () => {
-      const token = takeTokenFromLink();
-      if (token) start(token);
-    };
-    addEventListener('hashchange', linkOpened);
-    return () => removeEventListener('hashchange', linkOpened);
-  }, []);
-
-  useEffect(() => {
-    if (state.kind !== 'signed-in') return;
-    return watchExpiry(state.session.who, (reason) => signOut(reason));
-  }, [state]);
-
+  const { state, signedIn, signOut } = useSignIn();
   if (state.kind === 'checking') return <p role="status">Signing in…</p>;
-  if (state.kind === 'signed-out') {
-    return <SignInPage notice={state.notice} onSignedIn={(session) => setState({ kind: 'signed-in', session })} />;
-  }
+  if (state.kind === 'signed-out') return <SignInPage notice={state.notice} onSignedIn={signedIn} />;
   return <SignedIn session={state.session} signOut={signOut} />;
 }
 

@@ -7,10 +7,10 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { Schemas } from '../../api/client';
 
-export function Page({ title, children }: { title: string; children: ComponentChildren }) {
+export function Page({ title, children, site = 'CMR Portal' }: { title: string; children: ComponentChildren; site?: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    document.title = `${title} · CMR Portal`;
+    document.title = `${title} · ${site}`;
     // A screen reader lands on the new page's heading after following a link.
     heading.current?.focus();
   }, [title]);

@@ -39,7 +39,8 @@ export function LiveActivityPage() {
   );
   return (
     <Page title="Live activity">
-      <p class={`stream stream-${state.kind}`} data-testid="stream-state">
+      {/* A status region: a screen reader hears the connection drop and come back too. */}
+      <p class={`stream stream-${state.kind}`} data-testid="stream-state" role="status">
         {STATE_TEXT(state)}
       </p>
       {items.length === 0 ? (

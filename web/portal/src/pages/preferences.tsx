@@ -68,7 +68,8 @@ export function PreferencesPage() {
             <RulesSection rules={preferences.rules} choices={choices} onChanged={loaded.reload} timezone={preferences.timezone} />
             <PersonalBoxesSection choices={choices} onChanged={loaded.reload} />
             <FiltersSection filters={preferences.filters} onChanged={loaded.reload} />
-            <PreviewSection resources={choices.resources} />
+            {/* A preview made before a change no longer says what a call would present: it starts afresh. */}
+            <PreviewSection key={JSON.stringify(preferences)} resources={choices.resources} />
           </>
         )}
       </Loading>
