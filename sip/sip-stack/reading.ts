@@ -179,8 +179,8 @@ function isVia(entry: string): boolean {
 /**
  * A name-addr (`[display-name] <URI> *(;param)`) or addr-spec (`URI *(;param)`): balanced
  * quotes, no LWS inside `<…>` (RFC 4475 §3.1.2.14), a display name of tokens or one quoted
- * string, no empty parameter, and an addr-spec without `?`, `,` or `;`-free URI parameters
- * (those make it a name-addr, RFC 3261 §20.10).
+ * string, no empty parameter, and an addr-spec without `?` or `,` (a URI with headers must be
+ * written as a name-addr, RFC 3261 §20.10; after `;` come the header's own parameters).
  */
 function addressFault(entry: string): string | null {
   if (entry.length === 0) return 'empty address';
