@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     await signalling.stop();
     throw err;
   }
+  services.load.measureFromNow();
   // What a newcomer looks for first: where the API is described, and how to call it.
   logger.info(
     { event: 'ready', docs: `${url}/docs`, openapi: `${url}/openapi.json`, portal: `${url}/portal/`, token: 'npm run -s token -- --sub <identity> [--role sp] [--portal]' },

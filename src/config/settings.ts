@@ -64,7 +64,7 @@ export const SETTINGS = {
   }),
   CMR_OVERLOAD_SHED_LAG_MS: integer(1, 60_000, {
     default: 40,
-    description: 'event-loop lag at which CMR work is shed: calls go through unannotated, copy INFOs and REST requests get 503 with `Retry-After`',
+    description: 'event-loop lag at which CMR work is shed: calls go through unannotated, copy INFOs and REST requests get 503 with `Retry-After` (REST requests only from this lag, not from busy time)',
   }),
   CMR_OVERLOAD_REFUSE_LAG_MS: integer(1, 60_000, {
     default: 250,

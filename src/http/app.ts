@@ -8,7 +8,6 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import underPressure from '@fastify/under-pressure';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -54,9 +53,6 @@ declare module 'fastify' {
     routeTable: RouteInfo[];
   }
 }
-
-/** How often the API asks whether CMR work is shed. */
-const OVERLOAD_CHECK_MS = 250;
 
 /** Route modules added by later layers register through this list (see `buildApp`). */
 export type RouteModule = (app: App, services: Services) => Promise<void> | void;
@@ -135,14 +131,13 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
   await app.register(problemPlugin);
   // Overload sheds the API's work before calls (src/overload/load-shedder.ts): /v1 requests get
-  // 503 with Retry-After while CMR work is shed; operations endpoints and pages still answer.
-  await app.register(underPressure, {
-    healthCheck: async () => services.load.admitsCmrWork(),
-    healthCheckInterval: OVERLOAD_CHECK_MS,
-    // Sent here; the request then goes no further (Fastify stops at a sent reply).
-    pressureHandler: (request, reply) => {
-      if (request.url.startsWith('/v1/')) sendProblem(reply, request, 'dependency-unavailable', 'the server is overloaded: try again later', { retryAfterSec: services.load.retryAfterSec });
-    },
+  // 503 with Retry-After while the event loop lags; operations endpoints and pages still answer.
+  // Asked on every request (one number read): a cached verdict would outlive the lag it saw.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/v1/') && !services.load.admitsRestWork()) {
+      sendProblem(reply, request, 'dependency-unavailable', 'the server is overloaded: try again later', { retryAfterSec: services.load.retryAfterSec });
+      return reply;
+    }
   });
   // Who sends the request, then the rate limit: per token subject, and per address for requests
   // without a valid token (so floods of refused requests are limited too) or whose token needs the

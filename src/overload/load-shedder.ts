@@ -5,9 +5,10 @@
  * - `normal`: everything runs.
  * - `shedding` (the event loop is busy `shedBusyShare` of the time or more, or lags `shedLagMs`
  *   or more; or, for selections, `maxSelections` are already under way): calls go through
- *   unannotated (`cmr_selections_total{result="shed"}`), copy requests and REST requests get
- *   503 with Retry-After. Busy time is the early sign: a loop that reads datagrams one by one
- *   keeps its delay low while the backlog waits in the socket buffer.
+ *   unannotated (`cmr_selections_total{result="shed"}`), copy requests get 503 with Retry-After.
+ *   Busy time is the early sign: a loop that reads datagrams one by one keeps its delay low while
+ *   the backlog waits in the socket buffer. REST requests get 503 from the lag alone (see
+ *   `admitsRestWork`).
  * - `refusing` (the lag reaches `refuseLagMs`, beyond what the plain proxy itself carries): new
  *   calls are refused with 503 and Retry-After too; requests inside dialogs keep flowing.
  *
@@ -23,6 +24,8 @@ export interface LoadSignal {
   lagMs(): number;
   /** The share of time the event loop has been busy lately, 0 to 1. */
   busyShare(): number;
+  /** Forgets what was measured so far (the start-up's own work is not load). */
+  measureFromNow?(): void;
   stop(): void;
 }
 
@@ -70,6 +73,15 @@ export class LoadShedder {
     return this.level() === 'normal';
   }
 
+  /**
+   * Whether a REST request may run now: only the lag counts. A loop busy all the time but not
+   * late is keeping up with its HTTP clients (their backlog waits on their own connections, not
+   * in front of the calls' datagrams), and refusing them then would only turn full use into 503s.
+   */
+  admitsRestWork(): boolean {
+    return this.signal.lagMs() < this.limits.shedLagMs;
+  }
+
   /** Whether a new call may enter at all; in-dialog requests never ask. */
   admitsCall(): boolean {
     return this.level() !== 'refusing';
@@ -90,6 +102,11 @@ export class LoadShedder {
     } finally {
       this.selections -= 1;
     }
+  }
+
+  /** Called once the server is ready: the time it spent starting up blocked the loop, and was not load. */
+  measureFromNow(): void {
+    this.signal.measureFromNow?.();
   }
 
   stop(): void {
@@ -127,6 +144,13 @@ export class EventLoopLoad implements LoadSignal {
 
   lagMs(): number {
     return this.recentLagMs;
+  }
+
+  measureFromNow(): void {
+    this.histogram.reset();
+    this.lastUtilization = performance.eventLoopUtilization();
+    this.recentLagMs = 0;
+    this.recentBusy = 0;
   }
 
   busyShare(): number {

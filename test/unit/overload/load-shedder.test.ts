@@ -50,6 +50,15 @@ describe('load shedder', () => {
     expect(shedder.admitsCall()).toBe(true);
   });
 
+  it('admits REST requests while the loop is busy but not late, and sheds them once it lags', () => {
+    const load = { ms: 0, busy: 1 };
+    const { shedder } = shedderAt(load);
+    expect(shedder.admitsCmrWork()).toBe(false);
+    expect(shedder.admitsRestWork()).toBe(true);
+    load.ms = 40;
+    expect(shedder.admitsRestWork()).toBe(false);
+  });
+
   it('refuses new calls from the refusing lag on', () => {
     const { shedder } = shedderAt({ ms: 400 });
     expect(shedder.level()).toBe('refusing');
