@@ -184,7 +184,8 @@ describe('the portal for the SP', () => {
     await watcher.close();
   });
 
-  it('counts the calls presenting now in the bar', async () => {
+  // The bar reads the count every 5 s: five changes are waited for.
+  it('counts the calls presenting now in the bar', { timeout: 60_000 }, async () => {
     const count = sp.getByTestId('presenting-now');
     await count.filter({ hasText: 'Calls presenting now: 0' }).waitFor();
     const annotation = await portal.ctx.services.calls.callStarted({ callId: 'sp-count-1@192.0.2.1', fromTag: 'sc1', caller: ALICE, called: BOB });
