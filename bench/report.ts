@@ -101,6 +101,14 @@ export function goalsOf(results: BenchResults): Goal[] {
       met: growth.memory.bytesPerSession <= GOALS.sessionBytes,
     });
   }
+  if (overload) {
+    const c = overload.copies;
+    goals.push({
+      goal: 'overload: no copy applied without a charge or charged twice (copy calls at the highest factor, test CHF)',
+      figure: `${c.problems.length} discrepancies (${c.charged} charged, ${c.paidEntries} applied, ${c.calls.asked} copy calls offered)`,
+      met: c.problems.length === 0,
+    });
+  }
   for (const step of overload?.steps ?? []) {
     goals.push({
       goal: `overload: at ${step.factor}× the sustained rate, completed calls ≥ ${OVERLOAD_GOAL_SHARE * 100} % of the null proxy's`,
@@ -208,13 +216,23 @@ function parserRows(parser: ParserFigures): Row[] {
 
 function overloadRows(overload: OverloadFigures): Row[] {
   const completed = (r: LoadResult) => `${r.successful}/${r.asked} completed (${r.asked === 0 ? 0 : round((100 * r.successful) / r.asked, 1)} %), ${r.failed} failed, ${r.retransmissions} retransmissions`;
-  return overload.steps.map((step): Row => [
-    'overload',
-    `${step.factor}× the sustained ${overload.baseCps}/s (${overload.baseFrom}): ${step.targetCps}/s offered (selections shed)`,
-    `${completed(step.cmr)} (${step.cmr.selections['shed'] ?? 0} shed)`,
-    `null proxy: ${completed(step.nullProxy)}`,
-    step.ratio === null ? '–' : `${round(step.ratio * 100, 1)} % of the null proxy`,
-  ]);
+  const c = overload.copies;
+  return [
+    ...overload.steps.map((step): Row => [
+      'overload',
+      `${step.factor}× the sustained ${overload.baseCps}/s (${overload.baseFrom}): ${step.targetCps}/s offered (selections shed)`,
+      `${completed(step.cmr)} (${step.cmr.selections['shed'] ?? 0} shed)`,
+      `null proxy: ${completed(step.nullProxy)}`,
+      step.ratio === null ? '–' : `${round(step.ratio * 100, 1)} % of the null proxy`,
+    ]),
+    [
+      'overload',
+      `copy calls at ${c.targetCps}/s, charged online (test CHF): calls, copies by result, charges`,
+      `${completed(c.calls)}; copies ${Object.entries(c.copies).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+      `${c.charged} charged at the CHF, ${c.paidEntries} entries applied, ${c.grantedRecords} granted records`,
+      `${c.problems.length} discrepancies`,
+    ],
+  ];
 }
 
 function loadCell(result: LoadResult): string {

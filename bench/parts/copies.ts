@@ -99,7 +99,8 @@ async function callPresenting(services: Services, caller: Identity): Promise<voi
 }
 
 /** Calls by `who` (one each) at `rate`, each copying once with INFO. */
-async function copyCalls(harness: SipHarness, rate: number, who: Identity[]): Promise<LoadResult> {
+/** sipp calls that each copy what they hear with a cmr-copy INFO once answered, one per caller of `who`. */
+export async function copyCalls(harness: SipHarness, rate: number, who: Identity[]): Promise<LoadResult> {
   const calledPort = await freePort(CALLED_IP);
   return runLoadStep({
     rate,

@@ -5,19 +5,27 @@
  * nothing shed), in the same run, alternating which goes first. The figure is the share of the
  * offered calls each completes; the goal is CMR completing at least 90 % of what the null proxy
  * completes at each rate. The sustained rate is the calls part's, when it ran in this run, else
- * `--overload-base`.
+ * `--overload-base`. Then copy calls (each copying once answered) are offered at the highest
+ * factor, charged online against the HTTP/2 test CHF, and the CHF's ledger is reconciled with
+ * what was applied: under overload a copy may be refused (503) but never applied without a
+ * charge, nor charged twice.
  */
 import { passThroughCopy } from '../../src/copy/pass-through-copy.js';
 import { unannotatedCalls } from '../../src/calls/unannotated-calls.js';
 import { EventLoopLoad } from '../../src/overload/load-shedder.js';
+import type { Identity } from '../../src/domain/identity.js';
+import { reconcile } from '../../test/support/charge-reconciliation.js';
 import { startSipHarness } from '../../test/support/sip/harness.js';
+import { TestChf } from '../../test/support/test-chf.js';
+import { callers } from '../bench-data.js';
+import { copyCalls } from './copies.js';
 import { BENCH_CALLED, seedCalledParty, seedCatalogFor } from '../bench-data.js';
 import type { BenchOptions } from '../options.js';
 import { benchEnv, type Progress } from '../run.js';
 import type { LoadResult } from '../sipp-load.js';
 import { round } from '../stats.js';
 import { cmrStep, frontStep, LIBRARY_SIZE, stepSummary, type CmrStep, type FrontStep } from './calls.js';
-import { untilQuiet } from './load-figures.js';
+import { copyCounts, delta, untilQuiet } from './load-figures.js';
 
 /** Multiples of the sustained rate offered. */
 export const OVERLOAD_FACTORS = [2, 3] as const;
@@ -33,17 +41,36 @@ export interface OverloadStep {
   ratio: number | null;
 }
 
+/** Copy calls offered at the highest factor, and the reconciliation of their charges. */
+export interface OverloadCopies {
+  targetCps: number;
+  calls: LoadResult;
+  /** `cmr_copies_total` during the step, by channel/result. */
+  copies: Record<string, number>;
+  /** Events the test CHF charged, library entries paid for, granted charge records. */
+  charged: number;
+  paidEntries: number;
+  grantedRecords: number;
+  /** Copies applied without a charge, charged twice, or charged and not applied (none: []). */
+  problems: string[];
+}
+
 export interface OverloadFigures {
   /** The sustained rate the factors multiply, and where it came from. */
   baseCps: number;
   baseFrom: 'calls part' | 'option';
   steps: OverloadStep[];
+  copies: OverloadCopies;
 }
+
+/** Balance each copying caller gets at the test CHF: far more than one copy. */
+const BALANCE = 1_000_000;
 
 export async function benchOverload(options: BenchOptions, progress: Progress, sustainedCps: number | null): Promise<OverloadFigures> {
   const baseCps = sustainedCps ?? options.overloadBaseCps;
   // The product's own shedding, on the event loop's real lag (test contexts otherwise see none).
-  const cmr = await startSipHarness({ env: benchEnv(options), services: { loadSignal: new EventLoopLoad() } });
+  const chf = await TestChf.start();
+  const cmr = await startSipHarness({ env: benchEnv(options, { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url }), services: { loadSignal: new EventLoopLoad() } });
   const nullProxy = await startSipHarness({ env: benchEnv(options), ports: () => ({ calls: unannotatedCalls, copy: passThroughCopy }) });
   try {
     await seedCatalogFor(cmr.ctx.services, LIBRARY_SIZE);
@@ -62,11 +89,28 @@ export async function benchOverload(options: BenchOptions, progress: Progress, s
       }
       steps.push({ factor, targetCps: rate, cmr: results.cmr!, nullProxy: results.nullProxy!, ratio: completedRatio(results.cmr!, results.nullProxy!) });
     }
-    return { baseCps, baseFrom: sustainedCps === null ? 'option' : 'calls part', steps };
+    const copies = await overloadCopies(cmr, chf, baseCps * Math.max(...OVERLOAD_FACTORS), options.stepSec);
+    progress(`overload copies ${copies.targetCps}/s: ${stepSummary(copies.calls)}, copies ${JSON.stringify(copies.copies)}, ${copies.charged} charged, ${copies.paidEntries} applied, ${copies.problems.length} discrepancies`);
+    return { baseCps, baseFrom: sustainedCps === null ? 'option' : 'calls part', steps, copies };
   } finally {
     await cmr.close(); // stops its load signal too
     await nullProxy.close();
+    await chf.stop();
   }
+}
+
+async function overloadCopies(cmr: Awaited<ReturnType<typeof startSipHarness>>, chf: TestChf, rate: number, stepSec: number): Promise<OverloadCopies> {
+  const { services } = cmr.ctx;
+  const who: Identity[] = callers(700, rate * stepSec);
+  for (const uid of who) chf.setBalance(uid, BALANCE);
+  const before = await copyCounts(services.metrics);
+  const calls = await copyCalls(cmr, rate, who);
+  await untilQuiet([services.metrics]);
+  // Whatever was left to the recoverer (a CHF answer not seen in time) is settled before counting.
+  while ((await services.recoverer.runOnce()) > 0);
+  const copies = delta(before, await copyCounts(services.metrics));
+  const { charged, paidEntries, grantedRecords, problems } = await reconcile(services, chf, who);
+  return { targetCps: rate, calls, copies, charged, paidEntries, grantedRecords, problems };
 }
 
 function completedRatio(cmr: LoadResult, nullProxy: LoadResult): number | null {

@@ -149,7 +149,9 @@ describe('npm run bench -- --smoke', () => {
       expect(step.targetCps).toBe(overload.baseCps * step.factor);
       for (const variant of [step.cmr, step.nullProxy]) expect(variant.asked).toBeGreaterThan(0);
     }
-    expect(figures.goals!.filter((g) => g.goal.startsWith('overload:'))).toHaveLength(2);
+    expect(overload.copies.calls.asked).toBeGreaterThan(0);
+    expect(overload.copies.problems).toEqual([]);
+    expect(figures.goals!.filter((g) => g.goal.startsWith('overload:'))).toHaveLength(3);
   });
 });
 
