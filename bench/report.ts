@@ -177,6 +177,13 @@ function managementRows(figures: ManagementFigures): Row[] {
   return [
     ['management', measure, cell(figures.service), `same JWT check, one Redis GET, same schema: ${cell(figures.fair)}`, `${figures.fairRatio}×`],
     ['management', measure, cell(figures.service), `bare route, same answer bytes: ${cell(figures.bare)}`, `${figures.ratio}×`],
+    [
+      'management',
+      `${measure}, answers kept under the data version vs read on every request (CMR_SELECT_CACHED_USERS=0)`,
+      cell(figures.service),
+      `read every request: ${cell(figures.readEveryRequest)}`,
+      `${round(figures.service.perSec / figures.readEveryRequest.perSec, 2)}×`,
+    ],
   ];
 }
 

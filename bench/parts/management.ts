@@ -5,8 +5,10 @@
  *   check of the same token, one Redis GET of the same answer (stored as its JSON) and the same
  *   schema serialisation (`ServiceInfo`);
  * - the *bare* route: prepared bytes, the ceiling of Fastify on this machine.
- * autocannon loads them in turn (service, fair, bare, bare, fair, service), so drift on a shared
- * machine weighs on all alike. The ratios are what the real route (its plugins, rate limit, reads
+ * Beside them, the same service route on a second server of the same namespace that keeps no
+ * answers (`CMR_SELECT_CACHED_USERS=0`: reads and parses everything on every request), the
+ * before of keeping them. autocannon loads them in turn (service, every-read, fair, bare, and back
+ * in reverse), so drift on a shared machine weighs on all alike. The ratios are what the real route (its plugins, rate limit, reads
  * and parsing) keeps of each anchor's rate.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -33,6 +35,8 @@ export interface RouteFigures {
 export interface ManagementFigures {
   answerBytes: number;
   service: RouteFigures;
+  /** The service route on a server that keeps no answers between requests. */
+  readEveryRequest: RouteFigures;
   /** JWT check, one Redis GET, the same schema serialisation. */
   fair: RouteFigures;
   bare: RouteFigures;
@@ -42,7 +46,7 @@ export interface ManagementFigures {
   ratio: number;
 }
 
-const ROUTES = ['service', 'fair', 'bare', 'bare', 'fair', 'service'] as const;
+const ROUTES = ['service', 'readEveryRequest', 'fair', 'bare', 'bare', 'fair', 'readEveryRequest', 'service'] as const;
 type Route = (typeof ROUTES)[number];
 
 /** The fair anchor: what any route serving this answer must do, and nothing else. */
@@ -61,6 +65,7 @@ function fairRoute(app: FastifyInstance, read: () => Promise<string | null>): vo
 
 export async function benchManagement(options: BenchOptions, progress: Progress): Promise<ManagementFigures> {
   const ctx = await createTestContext({ env: benchEnv(options) });
+  const everyRead = await createTestContext({ env: benchEnv(options, { CMR_SELECT_CACHED_USERS: '0', CMR_REDIS_NAMESPACE: ctx.config.redis.namespace }) });
   const anchors = Fastify();
   try {
     await seedCatalogFor(ctx.services, LIBRARY_SIZE);
@@ -78,22 +83,26 @@ export async function benchManagement(options: BenchOptions, progress: Progress)
     if (fairCheck.body !== answer) throw new Error('the fair route does not send the service answer');
 
     const serviceUrl = `${await ctx.app.listen({ host: '127.0.0.1', port: 0 })}${path}`;
+    const everyReadUrl = `${await everyRead.app.listen({ host: '127.0.0.1', port: 0 })}${path}`;
     const anchorsUrl = await anchors.listen({ host: '127.0.0.1', port: 0 });
     const urls: Record<Route, { url: string; headers: Record<string, string> }> = {
       service: { url: serviceUrl, headers },
+      readEveryRequest: { url: everyReadUrl, headers },
       fair: { url: `${anchorsUrl}/fair`, headers },
       bare: { url: `${anchorsUrl}/bare`, headers: {} },
     };
-    const runs: Record<Route, HttpLoadResult[]> = { service: [], fair: [], bare: [] };
+    const runs: Record<Route, HttpLoadResult[]> = { service: [], readEveryRequest: [], fair: [], bare: [] };
     for (const route of ROUTES) {
       const result = await httpLoad({ ...urls[route], connections: options.connections, duration: options.httpSec });
       runs[route].push(result);
       progress(`management ${route}: ${result.perSec}/s, p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} ms, ${result.failed} failed`);
     }
     const [service, fair, bare] = [summary(runs.service), summary(runs.fair), summary(runs.bare)];
-    return { answerBytes: Buffer.byteLength(answer), service, fair, bare, fairRatio: round(service.perSec / fair.perSec, 3), ratio: round(service.perSec / bare.perSec, 3) };
+    return { answerBytes: Buffer.byteLength(answer), service, readEveryRequest: summary(runs.readEveryRequest), fair, bare, fairRatio: round(service.perSec / fair.perSec, 3), ratio: round(service.perSec / bare.perSec, 3) };
   } finally {
     await anchors.close();
+    await everyRead.app.close();
+    await everyRead.services.close();
     await ctx.close();
   }
 }

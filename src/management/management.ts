@@ -74,7 +74,7 @@ export function createManagement(parts: ManagementParts, options: ManagementOpti
     catalogBoxes,
     gifts: new GiftService({ actions, catalog, users, index, activities: parts.activities }),
     preferences: new PreferencesService({ actions, users, catalogBoxes: parts.catalogBoxes }),
-    serviceInfo: new ServiceInfoReader(redis, keys, now),
+    serviceInfo: new ServiceInfoReader(redis, keys, now, { keptUsers: config.sip.selectCachedUsers }),
     expiryIndex: index,
     sweeper,
     stop: () => sweeper.stop(),

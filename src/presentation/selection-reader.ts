@@ -8,10 +8,8 @@
  * A party whose data changed since this instance read it costs one more round trip.
  *
  * A party's data is kept in the process (parsed, a bounded number of users) under its
- * `dataVersion`, which every write to preferences, library or boxes moves on in the same script or
- * transaction; so a call never selects from data older than the last write it could see. As a
- * guard against a write made around the stores (by hand), nothing is kept longer than
- * `PARTY_MAX_AGE_MS`.
+ * `dataVersion` (see `kept-by-version.ts`); so a call never selects from data older than the last
+ * write it could see.
  *
  * The catalog is read from Redis on every call rather than cached in the process: a withdrawn
  * resource must stop being presented at once on every instance, and one HMGET costs less than
@@ -20,6 +18,7 @@
 import type { Identity } from '../domain/identity.js';
 import type { Box, LibraryEntry, Resource } from '../domain/types.js';
 import type { Keys } from '../store/keys.js';
+import { KeptByVersion } from '../store/kept-by-version.js';
 import { pipelined, type RedisCommand } from '../store/pipelines.js';
 import { storeCall, type RedisClient } from '../store/redis.js';
 import { parsePreferences } from '../store/user-store.js';
@@ -37,24 +36,16 @@ export interface SelectionReaderOptions {
   cachedParties: number;
 }
 
-/** The longest a party's data is kept, whatever its version says. */
-const PARTY_MAX_AGE_MS = 10_000;
-
-interface KeptParty {
-  version: string | null;
-  data: OwnerData;
-  readAt: number;
-}
-
 export class SelectionReader {
-  /** Insertion-ordered: the first entry is the least recently used. */
-  private readonly kept = new Map<Identity, KeptParty>();
+  private readonly kept: KeptByVersion<OwnerData>;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
-    private readonly options: SelectionReaderOptions = { cachedParties: 0 },
-  ) {}
+    options: SelectionReaderOptions = { cachedParties: 0 },
+  ) {
+    this.kept = new KeptByVersion(options.cachedParties);
+  }
 
   /**
    * Each party's data, in the order asked. `advance` moves each counter on (a call); `peek`
@@ -63,7 +54,7 @@ export class SelectionReader {
   parties<T extends readonly Identity[]>(uids: T, rotation: Rotation): Promise<{ [K in keyof T]: PartySnapshot }> {
     return storeCall(async () => {
       const distinct = [...new Set(uids)];
-      const kept = distinct.map((uid) => this.keptParty(uid));
+      const kept = distinct.map((uid) => this.kept.get(uid));
       const first = await pipelined(
         this.redis,
         distinct.map((uid, i): RedisCommand[] => {
@@ -76,7 +67,7 @@ export class SelectionReader {
         const [, ...replies] = first[i]!;
         const known = kept[i];
         if (!known) return this.keep(uid, replies);
-        return known.version === (replies[0] as string | null) ? known.data : null;
+        return known.version === (replies[0] as string | null) ? known.value : null;
       });
       const changed = distinct.filter((_, i) => data[i] === null);
       if (changed.length > 0) {
@@ -107,21 +98,8 @@ export class SelectionReader {
       library: (library as string[]).map((raw) => JSON.parse(raw) as LibraryEntry),
       boxes: (boxes as string[]).map((raw) => JSON.parse(raw) as Box),
     };
-    if (this.options.cachedParties > 0) {
-      this.kept.delete(uid);
-      this.kept.set(uid, { version: version as string | null, data, readAt: Date.now() });
-      if (this.kept.size > this.options.cachedParties) this.kept.delete(this.kept.keys().next().value!);
-    }
+    this.kept.set(uid, version as string | null, data);
     return data;
-  }
-
-  private keptParty(uid: Identity): KeptParty | undefined {
-    const kept = this.kept.get(uid);
-    if (!kept) return undefined;
-    this.kept.delete(uid);
-    if (Date.now() - kept.readAt > PARTY_MAX_AGE_MS) return undefined;
-    this.kept.set(uid, kept);
-    return kept;
   }
 
   /** The catalog resources and boxes named by `needs` (absent ones left out), in one round trip. */

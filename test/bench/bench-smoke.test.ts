@@ -108,8 +108,9 @@ describe('npm run bench -- --smoke', () => {
 
   it('loads the service route and both anchors, the fair and the bare route', () => {
     const management = figures.management!;
-    expect(management).toMatchObject({ service: { failed: 0 }, fair: { failed: 0 }, bare: { failed: 0 } });
+    expect(management).toMatchObject({ service: { failed: 0 }, readEveryRequest: { failed: 0 }, fair: { failed: 0 }, bare: { failed: 0 } });
     expect(management.service.perSec).toBeGreaterThan(0);
+    expect(management.readEveryRequest.perSec).toBeGreaterThan(0);
     expect(management.fair.perSec).toBeGreaterThan(0);
     expect(management.bare.perSec).toBeGreaterThan(0);
     expect(management.ratio).toBeGreaterThan(0);
