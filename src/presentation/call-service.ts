@@ -163,8 +163,11 @@ export class CallService implements CallEvents {
   }
 
   private async selectForCall(start: CallStart, at: Date): Promise<CallAnnotation> {
-    const [called, caller] = await this.parts.reader.parties([start.called, start.caller] as const, 'advance');
-    const catalog = await this.parts.reader.catalog([catalogNeeds(called, start.caller, at), catalogNeeds(caller, start.called, at)]);
+    const { parties, catalog } = await this.parts.reader.forCall([start.called, start.caller], ([called, caller]) => [
+      catalogNeeds(called!, start.caller, at),
+      catalogNeeds(caller!, start.called, at),
+    ]);
+    const [called, caller] = parties as [PartySnapshot, PartySnapshot];
     return {
       toCaller: this.present(called, caller, catalog, at).presented,
       toCalled: this.present(caller, called, catalog, at).presented,

@@ -128,7 +128,7 @@ describe('callStarted', () => {
     expect(await ctx.services.calls.findCall(start.callId)).toMatchObject({ state: 'early', caller, called });
   });
 
-  it('reads in two pipelined round trips and writes the session in a third', async () => {
+  it('reads in two pipelined round trips and writes the session in a third; in one, with the parties kept', async () => {
     const [caller, called] = [newUser(), newUser()];
     await seedUser(ctx.services, called, { preferences: { default: { resourceId: 'r1' } }, library: [entry('r1')] });
     await seedUser(ctx.services, caller, { preferences: { default: { resourceId: 'r2' } }, library: [entry('r2')] });
@@ -155,14 +155,25 @@ describe('callStarted', () => {
       expect(commandsOf(start)).toBe(2 * 5 + 1 + 1 + 2 * 3 + 2);
 
       // The next call between them finds both parties' data kept at the same version: it reads
-      // only the rotation and the version of each.
+      // only the rotation and the version of each, with the catalog its candidates name in the
+      // same round trip.
       pipelines.mockClear();
       commands.mockClear();
       const next = callBetween(caller, called);
       expect(ids((await ctx.services.calls.callStarted(next)).toCaller)).toEqual(['r1']);
       await ctx.services.calls.drain();
-      expect(pipelines).toHaveBeenCalledTimes(3);
+      expect(pipelines).toHaveBeenCalledTimes(2);
       expect(commandsOf(next)).toBe(2 * 2 + 1 + 1 + 2 * 3 + 2);
+
+      // A party's version moved: its data is read again, and the catalog after it (the early
+      // read named what the old data's candidates needed).
+      await ctx.services.users.putPreferences(called, { ...(await ctx.services.users.preferences(called)), default: { resourceId: 'r3' } });
+      await seedUser(ctx.services, called, { library: [entry('r3')] });
+      pipelines.mockClear();
+      const changed = callBetween(caller, called);
+      expect(ids((await ctx.services.calls.callStarted(changed)).toCaller)).toEqual(['r3']);
+      await ctx.services.calls.drain();
+      expect(pipelines).toHaveBeenCalledTimes(4);
     } finally {
       pipelines.mockRestore();
       commands.mockRestore();
@@ -199,6 +210,16 @@ describe("the parties' data kept between calls", () => {
     await redis.hdel(keys.user(called).library, 'e-r1');
     expect(await presentedTo(caller, called)).toEqual(['r1']);
     await redis.incr(keys.user(called).dataVersion);
+    expect(await presentedTo(caller, called)).toEqual([]);
+  });
+
+  it('never keeps the catalog: a resource withdrawn stops being presented at the next call', async () => {
+    const [caller, called] = [newUser(), newUser()];
+    await ctx.services.catalog.create(resource('r-withdrawn-soon'));
+    await seedUser(ctx.services, called, { preferences: { default: { resourceId: 'r-withdrawn-soon' } }, library: [entry('r-withdrawn-soon')] });
+    expect(await presentedTo(caller, called)).toEqual(['r-withdrawn-soon']);
+    expect(await presentedTo(caller, called)).toEqual(['r-withdrawn-soon']);
+    await ctx.services.catalog.withdraw('r-withdrawn-soon');
     expect(await presentedTo(caller, called)).toEqual([]);
   });
 });
