@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import type { RuleConditions } from '../../../src/domain/types.js';
 import { conditionsMatch, localClock, orderedCandidates, specificity } from '../../../src/presentation/rules.js';
 import { ALICE, BOB, CAROL, preferences, rule } from '../../support/presentation-fixtures.js';
@@ -178,5 +180,22 @@ describe('candidate order', () => {
     expect(order(preferences({ rules: [rule('a', { resourceId: 'r1' })], default: { resourceId: 'r9' } }))).toEqual(['a', 'default']);
     expect(order(preferences({ default: { boxId: 'b1' } }))).toEqual(['default']);
     expect(order(preferences())).toEqual([]);
+  });
+});
+
+describe('the wall clock, read once per zone and minute', () => {
+  it('is what luxon reads for any instant, including the seconds around a minute or a DST change', () => {
+    const zones = ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham', 'Not/AZone'];
+    fc.assert(
+      fc.property(fc.integer({ min: Date.parse('2000-01-01T00:00:00Z'), max: Date.parse('2060-01-01T00:00:00Z') }), fc.constantFrom(...zones), (ms, zone) => {
+        const minute = ms - (ms % 60_000);
+        for (const at of [ms, minute, minute + 59_999, minute - 1, minute + 60_000]) {
+          const zoned = DateTime.fromMillis(at, { zone });
+          const local = zoned.isValid ? zoned : DateTime.fromMillis(at, { zone: 'utc' });
+          expect(localClock(new Date(at), zone)).toEqual({ minutes: local.hour * 60 + local.minute, weekday: local.weekday, date: local.toISODate() });
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
