@@ -81,8 +81,8 @@ export async function benchOverload(options: BenchOptions, progress: Progress, s
       const order = index % 2 === 0 ? (['cmr', 'null'] as const) : (['null', 'cmr'] as const);
       const results: Partial<{ cmr: CmrStep; nullProxy: FrontStep }> = {};
       for (const variant of order) {
-        if (variant === 'cmr') results.cmr = await cmrStep(cmr, rate, options.stepSec);
-        else results.nullProxy = await frontStep(nullProxy, rate, options.stepSec);
+        if (variant === 'cmr') results.cmr = await cmrStep(cmr.ctx.services, cmr.server, rate, options.stepSec);
+        else results.nullProxy = await frontStep(nullProxy.server, rate, options.stepSec);
         const step = variant === 'cmr' ? results.cmr! : results.nullProxy!;
         progress(`overload ${factor}× (${rate}/s) ${variant === 'cmr' ? 'cmr' : 'null proxy'}: ${stepSummary(step)}${variant === 'cmr' ? `, selections ${JSON.stringify(results.cmr!.selections)}` : ''}`);
         await untilQuiet([cmr.ctx.services.metrics, nullProxy.ctx.services.metrics]);
