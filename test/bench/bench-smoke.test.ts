@@ -47,7 +47,7 @@ describe('npm run bench -- --smoke', () => {
       throw new Error(`the smoke run wrote no latest.json (exit ${result.code}):\n${result.stderr}`);
     });
     figures = JSON.parse(written) as BenchResults;
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await rm(out, { recursive: true, force: true });
   });
