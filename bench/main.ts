@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   }
 
   // The server and the parts load only once the run can go.
-  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchMedia }, { benchParser }, { benchOverload }, { goalsOf, renderTable }] = await Promise.all([
+  const [{ benchCalls }, { benchCopies }, { benchManagement }, { benchGrowth }, { benchMedia }, { benchParser }, { benchOverload }, { benchDrachtio }, { goalsOf, renderTable }] = await Promise.all([
     import('./parts/calls.js'),
     import('./parts/copies.js'),
     import('./parts/management.js'),
@@ -41,6 +41,7 @@ async function main(): Promise<number> {
     import('./parts/media.js'),
     import('./parts/parser.js'),
     import('./parts/overload.js'),
+    import('./parts/drachtio.js'),
     import('./report.js'),
   ]);
   const startedAt = new Date();
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
   if (options.parts.includes('media')) results.media = await benchMedia(options, progress);
   if (options.parts.includes('parser')) results.parser = benchParser(options, progress);
   if (options.parts.includes('overload')) results.overload = await benchOverload(options, progress, results.calls?.cmr.targetCps ?? null);
+  if (options.parts.includes('drachtio')) results.drachtio = await benchDrachtio(options, progress);
   results.finishedAt = new Date().toISOString();
   results.machine.loadAverageAfter = machineFacts(prerequisites).loadAverage;
   results.goals = goalsOf(results);

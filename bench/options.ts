@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 
-export const PARTS = ['calls', 'copies', 'management', 'growth', 'media', 'parser', 'overload'] as const;
+export const PARTS = ['calls', 'copies', 'management', 'growth', 'media', 'parser', 'overload', 'drachtio'] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface BenchOptions {
@@ -17,7 +17,7 @@ export interface BenchOptions {
   parts: Part[];
   /** Where `<timestamp>.json` and `latest.json` go. */
   outDir: string;
-  /** Call rates tried, calls per second, each for `stepSec`. */
+  /** Call rates tried, calls per second, each for `stepSec` (the calls and drachtio parts). */
   callSteps: number[];
   /** The sustained rate the overload part multiplies when the calls part did not run, calls/s. */
   overloadBaseCps: number;
@@ -72,7 +72,8 @@ const SMOKE: typeof FULL = {
 
 const USAGE = `usage: npm run bench -- [options]
   --smoke                  a few seconds per part (CI); results go to a temporary directory unless --out
-  --parts calls,copies,…   only these of calls, copies, management, growth, media, parser, overload (BENCH_PARTS)
+  --parts calls,copies,…   only these of calls, copies, management, growth, media, parser, overload,
+                           drachtio (BENCH_PARTS)
   --out DIR                write <timestamp>.json and latest.json there (default bench/results)
   --steps 100,200,…        call rates, calls/s                  (BENCH_STEPS)
   --overload-base N        overload part: the sustained rate 2× and 3× are of, when the

@@ -45,14 +45,20 @@ export function delta(before: Record<string, number>, after: Record<string, numb
 const QUIET_MS = 500;
 const QUIET_LIMIT_MS = 30_000;
 
+/** A front whose SIP messages can be counted: the server's metrics, or an anchor's own count. */
+export type Front = Metrics | { readonly handled: number };
+
 /**
  * Waits until no front has handled a SIP message for half a second (at most half a minute): after an
  * overloaded step, the retransmissions still arriving must not weigh on the next one.
  */
-export async function untilQuiet(fronts: readonly Metrics[]): Promise<void> {
+export async function untilQuiet(fronts: readonly Front[]): Promise<void> {
   const handled = async () => {
     let total = 0;
-    for (const metrics of fronts) for (const value of (await metrics.sipMessages.get()).values) total += value.value;
+    for (const front of fronts) {
+      if ('handled' in front) total += front.handled;
+      else for (const value of (await front.sipMessages.get()).values) total += value.value;
+    }
     return total;
   };
   const deadline = Date.now() + QUIET_LIMIT_MS;

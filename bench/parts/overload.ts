@@ -24,7 +24,7 @@ import type { BenchOptions } from '../options.js';
 import { benchEnv, type Progress } from '../run.js';
 import type { LoadResult } from '../sipp-load.js';
 import { round } from '../stats.js';
-import { cmrStep, frontStep, LIBRARY_SIZE, stepSummary, type CmrStep, type FrontStep } from './calls.js';
+import { alternating, cmrStep, frontStep, LIBRARY_SIZE, stepSummary, type CmrStep, type FrontStep } from './calls.js';
 import { copyCounts, delta, untilQuiet } from './load-figures.js';
 
 /** Multiples of the sustained rate offered. */
@@ -78,11 +78,10 @@ export async function benchOverload(options: BenchOptions, progress: Progress, s
     const steps: OverloadStep[] = [];
     for (const [index, factor] of OVERLOAD_FACTORS.entries()) {
       const rate = baseCps * factor;
-      const order = index % 2 === 0 ? (['cmr', 'null'] as const) : (['null', 'cmr'] as const);
       const results: Partial<{ cmr: CmrStep; nullProxy: FrontStep }> = {};
-      for (const variant of order) {
-        if (variant === 'cmr') results.cmr = await cmrStep(cmr, rate, options.stepSec);
-        else results.nullProxy = await frontStep(nullProxy, rate, options.stepSec);
+      for (const variant of alternating(['cmr', 'null'] as const, index)) {
+        if (variant === 'cmr') results.cmr = await cmrStep(cmr.ctx.services, cmr.server, rate, options.stepSec);
+        else results.nullProxy = await frontStep(nullProxy.server, rate, options.stepSec);
         const step = variant === 'cmr' ? results.cmr! : results.nullProxy!;
         progress(`overload ${factor}× (${rate}/s) ${variant === 'cmr' ? 'cmr' : 'null proxy'}: ${stepSummary(step)}${variant === 'cmr' ? `, selections ${JSON.stringify(results.cmr!.selections)}` : ''}`);
         await untilQuiet([cmr.ctx.services.metrics, nullProxy.ctx.services.metrics]);

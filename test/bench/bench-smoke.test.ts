@@ -10,6 +10,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FrontStep } from '../../bench/parts/calls.js';
 import type { BenchResults } from '../../bench/report.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -46,7 +47,7 @@ describe('npm run bench -- --smoke', () => {
       throw new Error(`the smoke run wrote no latest.json (exit ${result.code}):\n${result.stderr}`);
     });
     figures = JSON.parse(written) as BenchResults;
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await rm(out, { recursive: true, force: true });
   });
@@ -74,20 +75,31 @@ describe('npm run bench -- --smoke', () => {
     expect(media.ratio).toEqual(expect.any(Number));
   });
 
-  it('places calls through the front with CMR and as a plain proxy, with no failed call', () => {
+  it('places calls through the front with CMR, as a plain proxy and through the null proxy on the sip package, with no failed call', () => {
     const calls = figures.calls!;
     expect(calls.steps.length).toBeGreaterThan(0);
     for (const step of calls.steps) {
-      for (const variant of [step.cmr, step.baseline]) {
-        expect(variant.asked).toBeGreaterThan(0);
-        expect(variant).toMatchObject({ calls: variant.asked, successful: variant.asked, failed: 0 });
-        expect(variant.responseTimes['1']).toMatchObject({ count: variant.calls, p50: expect.any(Number), p99: expect.any(Number) });
-        expect(variant.serverCpuMsPerCall).toBeGreaterThan(0);
-      }
+      for (const variant of [step.cmr, step.baseline, step.nullProxy]) expectCarried(variant);
       // Every call of the CMR front went through selection.
       expect(Object.values(step.cmr.selections).reduce((a, b) => a + b, 0)).toBe(step.cmr.calls);
       expect(step.addedMs.p99).toEqual(expect.any(Number));
     }
+    expect(calls.nullProxy.targetCps).toEqual(expect.any(Number));
+    expect(figures.goals!.filter((g) => g.goal.startsWith('calls:'))).toHaveLength(3);
+  });
+
+  it('places calls through the scripted drachtio-server to the drachtio front and to the null drachtio-srf B2BUA, with no failed call', () => {
+    const drachtio = figures.drachtio!;
+    expect(drachtio.steps.map((s) => s.targetCps)).toEqual(figures.options['callSteps']);
+    for (const step of drachtio.steps) {
+      for (const variant of [step.cmr, step.nullB2bua]) {
+        expectCarried(variant);
+        expect(variant.peerCpuMsPerCall).toBeGreaterThan(0);
+      }
+      expect(Object.values(step.cmr.selections).reduce((a, b) => a + b, 0)).toBe(step.cmr.calls);
+    }
+    expect(drachtio.nullB2bua.targetCps).toEqual(expect.any(Number));
+    expect(figures.goals!.filter((g) => g.goal.startsWith('drachtio:'))).toHaveLength(2);
   });
 
   it('copies over SIP INFO and REST with cdr and with the test CHF', () => {
@@ -155,6 +167,14 @@ describe('npm run bench -- --smoke', () => {
     expect(figures.goals!.filter((g) => g.goal.startsWith('overload:'))).toHaveLength(3);
   });
 });
+
+/** Every call asked for placed and completed, its INVITE→180 measured, and the front's CPU counted. */
+function expectCarried(step: FrontStep): void {
+  expect(step.asked).toBeGreaterThan(0);
+  expect(step).toMatchObject({ calls: step.asked, successful: step.asked, failed: 0 });
+  expect(step.responseTimes['1']).toMatchObject({ count: step.calls, p50: expect.any(Number), p99: expect.any(Number) });
+  expect(step.serverCpuMsPerCall).toBeGreaterThan(0);
+}
 
 describe('npm run bench without sipp', () => {
   it('installs nothing, names what is missing and exits non-zero', async () => {
