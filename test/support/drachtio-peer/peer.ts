@@ -490,6 +490,9 @@ export class DrachtioPeer implements LegStack {
 
   /** Speaks the wire protocol on a connection, whichever side opened it. */
   private attach(socket: net.Socket): Connection {
+    // drachtio-server sets TCP_NODELAY on every app connection, accepted or made (client.cpp
+    // `setTcpKeepAlive`): its frames go out at once, never held back by Nagle's algorithm.
+    socket.setNoDelay(true);
     let markClosed!: () => void;
     let settleAuthentication!: (accepted: boolean) => void;
     const authentication = new Promise<boolean>((resolve) => (settleAuthentication = resolve));
