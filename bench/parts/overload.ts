@@ -1,8 +1,8 @@
 /**
  * Part 7, overload: calls offered at 2× and 3× the front's sustained rate, through the embedded
- * front with CMR (and its load shedding on the event loop's real lag) and through a null
- * record-routing proxy on the same `sip` package (the same front with CMR switched off and
- * nothing shed), in the same run, alternating which goes first. The figure is the share of the
+ * front with CMR (and its load shedding on the event loop's real lag) and through the calls
+ * part's null anchor, a record-routing proxy on the bare `sip` package that sheds nothing, in
+ * the same run, alternating which goes first. The figure is the share of the
  * offered calls each completes; the goal is CMR completing at least 90 % of what the null proxy
  * completes at each rate. The sustained rate is the calls part's, when it ran in this run, else
  * `--overload-base`. Then copy calls (each copying once answered) are offered at the highest
@@ -10,12 +10,11 @@
  * what was applied: under overload a copy may be refused (503) but never applied without a
  * charge, nor charged twice.
  */
-import { passThroughCopy } from '../../src/copy/pass-through-copy.js';
-import { unannotatedCalls } from '../../src/calls/unannotated-calls.js';
 import { EventLoopLoad } from '../../src/overload/load-shedder.js';
 import type { Identity } from '../../src/domain/identity.js';
 import { reconcile } from '../../test/support/charge-reconciliation.js';
-import { startSipHarness } from '../../test/support/sip/harness.js';
+import { SERVER_IP, startSipHarness } from '../../test/support/sip/harness.js';
+import { NullSipProxy } from '../anchors/null-sip-proxy.js';
 import { TestChf } from '../../test/support/test-chf.js';
 import { callers } from '../bench-data.js';
 import { copyCalls } from './copies.js';
@@ -71,20 +70,22 @@ export async function benchOverload(options: BenchOptions, progress: Progress, s
   // The product's own shedding, on the event loop's real lag (test contexts otherwise see none).
   const chf = await TestChf.start();
   const cmr = await startSipHarness({ env: benchEnv(options, { CMR_CHARGING_MODE: 'nchf', CMR_CHF_URL: chf.url }), services: { loadSignal: new EventLoopLoad() } });
-  const nullProxy = await startSipHarness({ env: benchEnv(options), ports: () => ({ calls: unannotatedCalls, copy: passThroughCopy }) });
+  const nullProxy = await NullSipProxy.start(SERVER_IP);
   try {
     await seedCatalogFor(cmr.ctx.services, LIBRARY_SIZE);
     await seedCalledParty(cmr.ctx.services, BENCH_CALLED, LIBRARY_SIZE);
+    // As the server does once it listens: the start-up's and the seeding's work was not load.
+    cmr.ctx.services.load.measureFromNow();
     const steps: OverloadStep[] = [];
     for (const [index, factor] of OVERLOAD_FACTORS.entries()) {
       const rate = baseCps * factor;
       const results: Partial<{ cmr: CmrStep; nullProxy: FrontStep }> = {};
       for (const variant of alternating(['cmr', 'null'] as const, index)) {
         if (variant === 'cmr') results.cmr = await cmrStep(cmr.ctx.services, cmr.server, rate, options.stepSec);
-        else results.nullProxy = await frontStep(nullProxy.server, rate, options.stepSec);
+        else results.nullProxy = await frontStep(nullProxy, rate, options.stepSec);
         const step = variant === 'cmr' ? results.cmr! : results.nullProxy!;
         progress(`overload ${factor}× (${rate}/s) ${variant === 'cmr' ? 'cmr' : 'null proxy'}: ${stepSummary(step)}${variant === 'cmr' ? `, selections ${JSON.stringify(results.cmr!.selections)}` : ''}`);
-        await untilQuiet([cmr.ctx.services.metrics, nullProxy.ctx.services.metrics]);
+        await untilQuiet([cmr.ctx.services.metrics, nullProxy]);
       }
       steps.push({ factor, targetCps: rate, cmr: results.cmr!, nullProxy: results.nullProxy!, ratio: completedRatio(results.cmr!, results.nullProxy!) });
     }
@@ -93,7 +94,7 @@ export async function benchOverload(options: BenchOptions, progress: Progress, s
     return { baseCps, baseFrom: sustainedCps === null ? 'option' : 'calls part', steps, copies };
   } finally {
     await cmr.close(); // stops its load signal too
-    await nullProxy.close();
+    nullProxy.close();
     await chf.stop();
   }
 }
