@@ -19,12 +19,19 @@ interface Uri {
   params: Record<string, string | null>;
 }
 
+interface Via {
+  /** Filled in by the package on the way out. */
+  host?: string;
+  port?: number | string;
+  params: Record<string, string | null>;
+}
+
 interface Message {
   method?: string;
   uri: string;
   status?: number;
   headers: {
-    via: Array<{ params: Record<string, string | null> }>;
+    via: Via[];
     route?: Array<{ uri: string }>;
     'record-route'?: Array<{ uri: string; params: Record<string, string> }>;
     'max-forwards'?: string | number;
@@ -95,13 +102,16 @@ export class NullSipProxy {
       this.handled++;
       // A 100 is hop by hop; this proxy sent its own.
       if (response.status === 100) return;
+      // The package's own answer to a transaction that timed out comes without this proxy's Via:
+      // only a response that came through this proxy has a hop left to go back to.
+      if (!this.isThisProxy(response.headers.via[0])) return;
       response.headers.via.shift();
       this.stack.send(response);
     });
   }
 
-  private isThisProxy(uri: string): boolean {
-    const parsed = sip.parseUri(uri);
-    return parsed.host === this.ip && Number(parsed.port) === this.port;
+  private isThisProxy(hop: string | Via | undefined): boolean {
+    const address = typeof hop === 'string' ? sip.parseUri(hop) : hop;
+    return address !== undefined && address.host === this.ip && Number(address.port) === this.port;
   }
 }
