@@ -102,11 +102,12 @@ export class NullSipProxy {
       this.handled++;
       // A 100 is hop by hop; this proxy sent its own.
       if (response.status === 100) return;
-      // The package's own answer to a transaction that timed out comes without this proxy's Via:
-      // only a response that came through this proxy has a hop left to go back to.
-      if (!this.isThisProxy(response.headers.via[0])) return;
-      response.headers.via.shift();
-      this.stack.send(response);
+      // Back to the hop below this proxy's Via. The package's own answers (a timeout, a failed
+      // connection) are made from the request and share its Via list: taken off in a copy, and
+      // one without a hop below goes nowhere.
+      const [top, ...below] = response.headers.via;
+      if (!this.isThisProxy(top) || below.length === 0) return;
+      this.stack.send({ ...response, headers: { ...response.headers, via: below } });
     });
   }
 
