@@ -44,7 +44,11 @@ export interface PerCopy {
 
 export interface CopyModeFigures {
   sip: { steps: SipCopyStep[]; sustained: Sustained };
-  rest: HttpLoadResult;
+  /**
+   * With the CPU time of the server's thread per REST copy: the load generator runs in a worker
+   * thread and is not counted; the test CHF (`nchf`) runs in the server's thread and is.
+   */
+  rest: HttpLoadResult & { serverCpuMsPerCopy: number };
   perCopy: PerCopy;
 }
 
@@ -181,14 +185,17 @@ async function restCopyCost(harness: SipHarness, address: string, who: Identity[
 }
 
 /** Each of `who` has a live call to the called party, then copies from it over REST once. */
-async function restCopies(harness: SipHarness, address: string, who: Identity[], connections: number): Promise<HttpLoadResult> {
+async function restCopies(harness: SipHarness, address: string, who: Identity[], connections: number): Promise<CopyModeFigures['rest']> {
   const { services } = harness.ctx;
   await callsPresenting(services, who);
   const restCopies = async () => Object.entries(await copyCounts(services.metrics)).reduce((sum, [key, count]) => (key.startsWith('rest/') ? sum + count : sum), 0);
-  return httpLoad({
+  const cpu = process.threadCpuUsage();
+  const result = await httpLoad({
     url: address,
     connections,
     completions: restCopies,
     requests: who.map((uid) => copyRequest(harness, uid)),
   });
+  const used = process.threadCpuUsage(cpu);
+  return { ...result, serverCpuMsPerCopy: result.ok > 0 ? round((used.user + used.system) / 1000 / result.ok, 3) : 0 };
 }

@@ -103,6 +103,7 @@ describe('npm run bench -- --smoke', () => {
       expect(rest.ok).toBeGreaterThan(0);
       expect(rest.ok + rest.failed).toBe(rest.requests);
       expect(rest.latencyMs.p99).toEqual(expect.any(Number));
+      expect(rest.serverCpuMsPerCopy).toBeGreaterThan(0);
       expect(perCopy.copies).toBeGreaterThan(0);
       // At least the lock, the intent and the settlement, each its own round trip.
       expect(perCopy.roundTrips).toBeGreaterThanOrEqual(3);
