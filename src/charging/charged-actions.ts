@@ -30,7 +30,7 @@
  * answer was never seen is charged again as a retransmission of the same invocation, so the CHF
  * answers from its record and never charges twice; then it is applied or dropped.
  */
-import { monotonicFactory } from 'ulid';
+import { monotonicUlids } from '../domain/ids.js';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { ActivityKind, ActivityRecord, ActivityResult, Channel, ChargeRecord } from '../domain/types.js';
@@ -126,7 +126,7 @@ const GRANTED_RETRY_AFTER_SEC = 2;
 /** How soon the recoverer takes over an intent its request could not settle. */
 const HAND_OVER_DELAY_MS = 1000;
 const TAKE_BACK_MAX_DELAY_MS = 5000;
-const newId = monotonicFactory();
+const newId = monotonicUlids();
 
 export class ChargedActions {
   private readonly appliers: ReadonlyMap<string, Applier<unknown>>;
