@@ -94,7 +94,8 @@ return 'ok'
 
 /**
  * KEYS: 1 intents, 2 outbox, 3 activity stream, 4 charge index, 5 charges, 6 idempotency record,
- * 7… keys named by the plan. ARGV: plan (JSON), per-user activity maxlen.
+ * 7… keys named by the plan. ARGV: plan (JSON), per-user activity maxlen, channel to publish
+ * once settled ('' for none).
  * Checks first (intent still pending, key types, every write's expected version), then writes
  * everything: Redis does not roll a script back, so nothing may fail once writing has begun.
  */
@@ -133,6 +134,7 @@ if plan.intent then redis.call('HDEL', KEYS[1], plan.intent) end
 for _, u in ipairs(plan.unlock) do
   if redis.call('GET', KEYS[u[1]]) == u[2] then redis.call('DEL', KEYS[u[1]]) end
 end
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], '1') end
 return {'ok', streamId}
 `);
 
@@ -279,7 +281,10 @@ export class ActionStore {
     if (settlement.intentId) plan['intent'] = settlement.intentId;
     if (settlement.charge) plan['charge'] = [settlement.charge.id, JSON.stringify(settlement.charge)];
     if (settlement.idempotency) plan['idem'] = [settlement.idempotency.record, settlement.idempotency.ttlSec];
-    const reply = (await storeCall(() => SETTLE.run(this.redis, keys, [JSON.stringify(plan), USER_ACTIVITY_MAXLEN]))) as [string, string?];
+    // Freed locks and a stored answer wake who waits for them, in the settling script itself.
+    const wakes = settlement.unlock.length > 0 || settlement.idempotency !== undefined;
+    const channel = wakes ? this.keys.settledChannel(settlement.user) : '';
+    const reply = (await storeCall(() => SETTLE.run(this.redis, keys, [JSON.stringify(plan), USER_ACTIVITY_MAXLEN, channel]))) as [string, string?];
     if (reply[0] === 'ok') return { status: 'ok', streamId: reply[1]! };
     if (reply[0] === 'corrupt') throw new Error(`key ${reply[1]} holds another type of data`);
     return { status: reply[0] === 'gone' ? 'gone' : 'stale' };

@@ -66,6 +66,11 @@ export interface ActionPlan<R> {
   charge: ChargeSpec | null;
   /** What to apply once granted; omitted when nothing changes. */
   command?: Command;
+  /**
+   * Tells indexes in other hash slots what the command will write, before anything is written
+   * (e.g. the sweeper's index of new library entries); sent with the action's own announcement.
+   */
+  announce?: () => Promise<void>;
   /** The answer returned to the caller, and to every repeat of the same idempotency key. */
   answer: R;
   /** The user the activity concerns, when not the acting user (a gift's receiver). */
@@ -120,6 +125,9 @@ export interface ChargedActionsParts {
 
 /** What one settlement carries besides its writes, built once the writes are known. */
 type SettlementRecords = Omit<Settlement, 'user' | 'intentId' | 'writes'>;
+
+/** A settlement's end: written here (with the outbox entry to relay), settled elsewhere, or always meeting concurrent changes. */
+type Settled = { status: 'ok'; outbox: OutboxEntry } | { status: Exclude<SettleResult['status'], 'ok'> };
 
 const MAX_APPLY_ATTEMPTS = 5;
 const GRANTED_RETRY_AFTER_SEC = 2;
@@ -285,7 +293,7 @@ export class ChargedActions {
       ...(ref ? { idempotency: ref } : {}),
     };
     const item = { user: request.user, id: chargeId };
-    await this.parts.pending.announce(item, Date.now() + this.leaseMs);
+    await Promise.all([this.parts.pending.announce(item, Date.now() + this.leaseMs), plan.announce?.()]);
     try {
       await this.store.begin(intent, this.leaseMs, ref ? { key: this.parts.idempotency.recordKey(ref), record: this.parts.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
     } catch (err) {
@@ -407,8 +415,8 @@ export class ChargedActions {
         unlock: this.unlocks(intent, workToken),
       };
     });
-    if (settled === 'stale') throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
-    await this.afterSettle(intent.user, intent.chargeId, settled === 'ok');
+    if (settled.status === 'stale') throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
+    await this.afterSettle(intent.user, settled);
   }
 
   /** Records a refused or failed charge: the activity (and a denied charge record); nothing applied. */
@@ -425,7 +433,7 @@ export class ChargedActions {
         ...this.idempotencyWrite(intent.idempotency, { ok: false, error: { code: error.code, detail: error.detail, extra: error.extra } }, ttlSec),
         unlock: this.unlocks(intent, workToken),
       }));
-      await this.afterSettle(intent.user, intent.chargeId, settled === 'ok');
+      await this.afterSettle(intent.user, settled);
     } catch (err) {
       // The intent stays: the recoverer asks the CHF again (same invocation) and settles it.
       this.parts.logger.warn({ event: 'settle-failed', chargeId: intent.chargeId, err: (err as Error).message }, 'refused charge not recorded yet');
@@ -434,7 +442,7 @@ export class ChargedActions {
 
   /** An action with no charging event: its writes, activity and answer in one settlement. */
   private async settleUncharged<R>(request: ActionRequest<R>, plan: ActionPlan<R>, id: string, now: Date, lockKeys: string[], ref: IdempotencyRef | null): Promise<R> {
-    await this.parts.pending.announce({ user: request.user, id }, Date.now() + this.leaseMs);
+    await Promise.all([this.parts.pending.announce({ user: request.user, id }, Date.now() + this.leaseMs), plan.announce?.()]);
     const activity: ActivityRecord = {
       id: `ev-${newId()}`,
       at: now.toISOString(),
@@ -452,15 +460,16 @@ export class ChargedActions {
       ...this.idempotencyWrite(ref ?? undefined, { ok: true, value: plan.answer }, ANSWER_TTL_SEC),
       unlock: lockKeys.map((key) => [key, id] as [string, string]),
     }));
-    if (settled === 'stale') throw new CmrError('conflict', 'the data changed repeatedly while the request was applied; try again');
-    await this.afterSettle(request.user, id, settled === 'ok');
+    if (settled.status === 'stale') throw new CmrError('conflict', 'the data changed repeatedly while the request was applied; try again');
+    await this.afterSettle(request.user, settled);
     return plan.answer;
   }
 
   /**
    * The one settle path of every action, charged or not: runs the command's applier on current data
    * and settles its writes with the records in one script; again on fresh data while a write meets
-   * a concurrent change ('stale' once the attempts are spent).
+   * a concurrent change ('stale' once the attempts are spent). Settled, it answers the outbox entry
+   * written, to relay.
    */
   private async settle(
     user: Identity,
@@ -469,23 +478,28 @@ export class ChargedActions {
     chargeId: string | null,
     at: string,
     records: (all: Write[]) => SettlementRecords,
-  ): Promise<SettleResult['status']> {
+  ): Promise<Settled> {
     for (let attempt = 1; attempt <= MAX_APPLY_ATTEMPTS; attempt++) {
       const all = command ? await this.writesOf(command, user, chargeId, at) : [];
-      const result = await this.store.settle({ user, ...(intentId ? { intentId } : {}), writes: all.filter((w) => !elsewhere(w, user)), ...records(all) });
-      if (result.status !== 'stale') return result.status;
+      const settlement = records(all);
+      const result = await this.store.settle({ user, ...(intentId ? { intentId } : {}), writes: all.filter((w) => !elsewhere(w, user)), ...settlement });
+      if (result.status === 'ok') return { status: 'ok', outbox: settlement.outbox };
+      if (result.status !== 'stale') return { status: result.status };
     }
-    return 'stale';
+    return { status: 'stale' };
   }
 
-  private async afterSettle(user: Identity, id: string, relay: boolean): Promise<void> {
-    await this.parts.notifications.publish(this.parts.keys.settledChannel(user));
-    if (!relay) return;
+  /** Relays what was settled here; a settlement that did not run (settled elsewhere) still wakes the waiters. */
+  private async afterSettle(user: Identity, settled: Settled): Promise<void> {
+    if (settled.status !== 'ok') {
+      await this.parts.notifications.publish(this.parts.keys.settledChannel(user));
+      return;
+    }
     try {
-      await this.parts.relay.relay({ user, id });
+      await this.parts.relay.relayEntry(settled.outbox);
     } catch (err) {
       // Relayed later by the recoverer: the outbox entry is durable.
-      this.parts.logger.warn({ event: 'relay-deferred', id, err: (err as Error).message }, 'outbox relay deferred');
+      this.parts.logger.warn({ event: 'relay-deferred', id: settled.outbox.id, err: (err as Error).message }, 'outbox relay deferred');
     }
   }
 
