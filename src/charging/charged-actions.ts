@@ -26,6 +26,10 @@
  *    SP's charge index and any other user concerned (a gift's receiver), at least once and
  *    deduplicated by event id; the recoverer relays whatever the request could not.
  *
+ * A charge this server records itself (`cdr`, and zero-priced events) is granted at once and
+ * leaves nothing to recover at the CHF: steps 2 to 4 are then one script, with no intent (see
+ * `chargeAndApply`).
+ *
  * After a crash the recoverer finds unsettled intents through the pending index. One whose CHF
  * answer was never seen is charged again as a retransmission of the same invocation, so the CHF
  * answers from its record and never charges twice; then it is applied or dropped.
@@ -180,7 +184,13 @@ export class ChargedActions {
       const now = this.now();
       plan = await request.prepare({ chargeId, now });
       if (!plan.charge) return { answer: await this.settleUncharged(request, plan, chargeId, now, lockKeys, ref), replayed: false };
-      intent = await this.begin(request, plan, plan.charge, chargeId, now, lockKeys, ref);
+      intent = await this.intentOf(request, plan, plan.charge, chargeId, now, lockKeys, ref);
+      await this.announce(request.user, chargeId, plan);
+      if (intent.mode === 'cdr') {
+        await this.chargeAndApply(intent);
+        return { answer: plan.answer, replayed: false };
+      }
+      await this.begin(intent, ref);
     } catch (err) {
       if (lockKeys.length > 0) {
         await this.store.release(lockKeys, chargeId).catch(() => undefined);
@@ -251,7 +261,13 @@ export class ChargedActions {
 
   // ── 2. intent ────────────────────────────────────────────────────────────
 
-  private async begin<R>(
+  /** Tells the pending index (and the plan's other indexes) of the action, before anything of it is written. */
+  private async announce(user: Identity, id: string, plan: ActionPlan<unknown>): Promise<void> {
+    await Promise.all([this.parts.pending.announce({ user, id }, Date.now() + this.leaseMs), plan.announce?.()]);
+  }
+
+  /** The action as its intent, written or not (see `begin` and `chargeAndApply`). */
+  private async intentOf<R>(
     request: ActionRequest<R>,
     plan: ActionPlan<R>,
     charge: ChargeSpec,
@@ -292,8 +308,12 @@ export class ChargedActions {
       locks: lockKeys,
       ...(ref ? { idempotency: ref } : {}),
     };
-    const item = { user: request.user, id: chargeId };
-    await Promise.all([this.parts.pending.announce(item, Date.now() + this.leaseMs), plan.announce?.()]);
+    return intent;
+  }
+
+  /** Writes the intent of a charge the CHF is asked for, announced already. */
+  private async begin(intent: Intent, ref: IdempotencyRef | null): Promise<void> {
+    const { chargeId } = intent;
     try {
       await this.store.begin(intent, this.leaseMs, ref ? { key: this.parts.idempotency.recordKey(ref), record: this.parts.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
     } catch (err) {
@@ -302,7 +322,6 @@ export class ChargedActions {
       this.takeBack(intent);
       throw isRedisFailure(err) || err instanceof CmrError ? err : new CmrError('dependency-unavailable', 'the action could not be started', { retryAfterSec: 1 });
     }
-    return intent;
   }
 
   /**
@@ -404,19 +423,50 @@ export class ChargedActions {
   // ── 4. apply ─────────────────────────────────────────────────────────────
 
   private async apply(intent: Intent, workToken: string): Promise<void> {
-    const settled = await this.settle(intent.user, intent.chargeId, intent.command, intent.chargeId, intent.createdAt, (all) => {
-      const charge = this.chargeRecord(intent, 'granted');
-      const activity = this.activityRecord(intent, 'success', charge);
-      return {
-        charge,
-        activity,
-        outbox: this.outboxEntry(intent, activity, charge, all),
-        ...this.idempotencyWrite(intent.idempotency, { ok: true, value: intent.answer }, ANSWER_TTL_SEC),
-        unlock: this.unlocks(intent, workToken),
-      };
-    });
+    const settled = await this.settle(intent.user, intent.chargeId, intent.command, intent.chargeId, intent.createdAt, (all) => ({
+      ...this.grantedRecords(intent, all),
+      unlock: this.unlocks(intent, workToken),
+    }));
     if (settled.status === 'stale') throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
     await this.afterSettle(intent.user, settled);
+  }
+
+  /**
+   * A charge recorded here (`cdr`) is granted at once and keeps no state elsewhere, so it needs no
+   * intent to survive on: the charge record, the effect, the activity, the outbox entry and the
+   * answer are written by one script, all or nothing, and only while this request still holds its
+   * locks and its idempotency claim. A crash or a failed script leaves nothing charged.
+   */
+  private async chargeAndApply(intent: Intent): Promise<void> {
+    const outcome = await this.charge(intent, false);
+    if (outcome.status !== 'granted') throw new CmrError('dependency-unavailable', 'the charge could not be recorded; nothing was applied', { retryAfterSec: 1 });
+    intent.state = 'granted';
+    const settled = await this.settle(intent.user, undefined, intent.command, intent.chargeId, intent.createdAt, (all) => ({
+      ...this.grantedRecords(intent, all),
+      unlock: intent.locks.map((key) => [key, intent.chargeId] as [string, string]),
+      held: intent.idempotency ? { claimToken: intent.chargeId } : {},
+    }));
+    if (settled.status !== 'ok') {
+      // Nothing was written: the announcement names no work.
+      await this.parts.pending.done({ user: intent.user, id: intent.chargeId }).catch(() => undefined);
+      throw new CmrError(
+        'conflict',
+        settled.status === 'lost' ? 'another request took over the same items; try again' : 'the data changed repeatedly while the request was applied; try again',
+      );
+    }
+    await this.afterSettle(intent.user, settled);
+  }
+
+  /** What a granted charge settles besides its writes and unlocks: the charge and activity records, the outbox entry, the answer. */
+  private grantedRecords(intent: Intent, all: Write[]): Omit<SettlementRecords, 'unlock'> {
+    const charge = this.chargeRecord(intent, 'granted');
+    const activity = this.activityRecord(intent, 'success', charge);
+    return {
+      charge,
+      activity,
+      outbox: this.outboxEntry(intent, activity, charge, all),
+      ...this.idempotencyWrite(intent.idempotency, { ok: true, value: intent.answer }, ANSWER_TTL_SEC),
+    };
   }
 
   /** Records a refused or failed charge: the activity (and a denied charge record); nothing applied. */
@@ -442,7 +492,7 @@ export class ChargedActions {
 
   /** An action with no charging event: its writes, activity and answer in one settlement. */
   private async settleUncharged<R>(request: ActionRequest<R>, plan: ActionPlan<R>, id: string, now: Date, lockKeys: string[], ref: IdempotencyRef | null): Promise<R> {
-    await Promise.all([this.parts.pending.announce({ user: request.user, id }, Date.now() + this.leaseMs), plan.announce?.()]);
+    await this.announce(request.user, id, plan);
     const activity: ActivityRecord = {
       id: `ev-${newId()}`,
       at: now.toISOString(),
