@@ -105,7 +105,7 @@ describe('npm run bench -- --smoke', () => {
       expect(rest.latencyMs.p99).toEqual(expect.any(Number));
       expect(rest.serverCpuMsPerCopy).toBeGreaterThan(0);
       expect(perCopy.copies).toBeGreaterThan(0);
-      // At least the lock, the intent and the settlement, each its own round trip.
+      // At least the call lookup, the lock and the settlement, each its own round trip.
       expect(perCopy.roundTrips).toBeGreaterThanOrEqual(3);
       expect(perCopy.commands).toBeGreaterThanOrEqual(perCopy.roundTrips);
     }
