@@ -215,8 +215,9 @@ function copyRows(copies: CopyFigures): Row[] {
     const info = step.responseTimes['2'];
     return `${step.achievedCps ?? '–'}/s, ${step.failed} failed, ${ms(info?.p50)}/${ms(info?.p99)} ms`;
   };
-  const restCell = (rest: CopyModeFigures['rest']) => `${rest.perSec}/s, ${rest.latencyMs.p50}/${rest.latencyMs.p99} ms${rest.failed ? `, ${rest.failed} failed` : ''}`;
+  const restCell = (rest: CopyModeFigures['rest']) => `${rest.perSec}/s, ${rest.latencyMs.p50}/${rest.latencyMs.p99} ms, ${rest.serverCpuMsPerCopy} ms CPU${rest.failed ? `, ${rest.failed} failed` : ''}`;
   const ratio = (a: number | null, b: number | null) => (a && b ? `nchf ${round(b / a, 2)}×` : '');
+  const costCell = (c: CopyModeFigures['perCopy']) => `${c.roundTrips}, ${c.commands} commands, ${c.bytesOut} B out, ${c.bytesIn} B in`;
   return [
     ...cdr.sip.steps.map((step, i): Row => [
       'copies',
@@ -226,7 +227,8 @@ function copyRows(copies: CopyFigures): Row[] {
       '',
     ]),
     ['copies', 'SIP INFO copies/s sustained with zero failures', `cdr: ${sustained(cdr.sip.sustained)}`, `nchf: ${sustained(nchf.sip.sustained)}`, ratio(cdr.sip.sustained.targetCps, nchf.sip.sustained.targetCps)],
-    ['copies', 'REST online copies/s, p50/p99', `cdr: ${restCell(cdr.rest)}`, `nchf: ${restCell(nchf.rest)}`, ratio(cdr.rest.perSec, nchf.rest.perSec)],
+    ['copies', 'REST online copies/s, p50/p99, server CPU per copy', `cdr: ${restCell(cdr.rest)}`, `nchf: ${restCell(nchf.rest)}`, ratio(cdr.rest.perSec, nchf.rest.perSec)],
+    ['cost', 'Redis round trips per REST online copy (request to answer)', `cdr: ${costCell(cdr.perCopy)}`, `nchf: ${costCell(nchf.perCopy)}`, ''],
   ];
 }
 

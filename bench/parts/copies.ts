@@ -4,18 +4,22 @@
  *   INFO once answered (the server answers it), stepped like the calls; each call by another
  *   caller, so every copy is new and charged;
  * - over REST: `POST /v1/users/{uid}/copies` online copies with autocannon, each request by
- *   another user with a live call to the called party (set up through the call service first).
+ *   another user with a live call to the called party (set up through the call service first);
+ *   before them, the Redis cost of one such copy: a few copies one after another, counted on the
+ *   service's own connection (`RedisTraffic`) with the background work (recoverer, sweeper) paused.
  */
 import path from 'node:path';
 import { ulid } from 'ulid';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Services } from '../../src/wiring.js';
+import { RedisTraffic } from '../redis-traffic.js';
+import { round } from '../stats.js';
 import { CALLED_IP, CALLER_IP, startSipHarness, type SipHarness } from '../../test/support/sip/harness.js';
 import { SCENARIOS } from '../../test/support/sip/sipp.js';
 import { freePort } from '../../test/support/sip/sockets.js';
 import { TestChf } from '../../test/support/test-chf.js';
 import { BENCH_CALLED, callers, CLIENT, seedCalledParty, seedCatalogFor } from '../bench-data.js';
-import { httpLoad, type HttpLoadResult } from '../http-load.js';
+import { httpLoad, type HttpLoadResult, type PlannedRequest } from '../http-load.js';
 import { BENCH_DIR, type BenchOptions } from '../options.js';
 import { benchEnv, type Progress } from '../run.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
@@ -29,9 +33,23 @@ export interface SipCopyStep extends LoadResult {
   copies: Record<string, number>;
 }
 
+/** Averages over `copies` REST online copies made one after another, each new and charged. */
+export interface PerCopy {
+  copies: number;
+  roundTrips: number;
+  commands: number;
+  bytesOut: number;
+  bytesIn: number;
+}
+
 export interface CopyModeFigures {
   sip: { steps: SipCopyStep[]; sustained: Sustained };
-  rest: HttpLoadResult;
+  /**
+   * With the CPU time of the server's thread per REST copy: the load generator runs in a worker
+   * thread and is not counted; the test CHF (`nchf`) runs in the server's thread and is.
+   */
+  rest: HttpLoadResult & { serverCpuMsPerCopy: number };
+  perCopy: PerCopy;
 }
 
 export type CopyFigures = Record<ChargingMode, CopyModeFigures>;
@@ -41,6 +59,8 @@ const BALANCE = 1_000_000;
 /** Live calls set up at once before the REST copies, and attempts for each to present something. */
 const SETUP_CONCURRENCY = 8;
 const SETUP_ATTEMPTS = 5;
+/** REST copies counted for the cost of one: every copy takes the same path, so a few suffice. */
+const COST_COPIES = 20;
 
 export async function benchCopies(options: BenchOptions, progress: Progress): Promise<CopyFigures> {
   const cdr = await copiesWith('cdr', null, options, progress);
@@ -76,9 +96,12 @@ async function copiesWith(mode: ChargingMode, chf: TestChf | null, options: Benc
       await untilQuiet([harness.ctx.services.metrics]);
     }
 
-    const rest = await restCopies(harness, newCallers(options.restCopies), options.connections);
+    const address = await harness.ctx.app.listen({ host: '127.0.0.1', port: 0 });
+    const perCopy = await restCopyCost(harness, address, newCallers(COST_COPIES));
+    progress(`copies ${mode} REST: ${perCopy.roundTrips} Redis round trips per copy, ${perCopy.commands} commands`);
+    const rest = await restCopies(harness, address, newCallers(options.restCopies), options.connections);
     progress(`copies ${mode} REST: ${rest.ok}/${rest.requests} ok, ${rest.perSec}/s, p50 ${rest.latencyMs.p50} p99 ${rest.latencyMs.p99} ms`);
-    return { sip: { steps, sustained: sustainedRate(steps) }, rest };
+    return { sip: { steps, sustained: sustainedRate(steps) }, rest, perCopy };
   } finally {
     await harness.close();
   }
@@ -117,23 +140,62 @@ export async function copyCalls(harness: SipHarness, rate: number, who: Identity
   });
 }
 
-/** Each of `who` has a live call to the called party, then copies from it over REST once. */
-async function restCopies(harness: SipHarness, who: Identity[], connections: number): Promise<HttpLoadResult> {
-  const { services, app } = harness.ctx;
+const COPY_BODY = JSON.stringify({ mode: 'online', peer: BENCH_CALLED, client: CLIENT });
+
+function copyRequest(harness: SipHarness, uid: Identity): PlannedRequest {
+  return {
+    method: 'POST',
+    path: `/v1/users/${encodeURIComponent(uid)}/copies`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.ctx.token(uid)}` },
+    body: COPY_BODY,
+  };
+}
+
+/** Each of `who` gets a live call to the called party presenting something. */
+async function callsPresenting(services: Services, who: Identity[]): Promise<void> {
   for (let i = 0; i < who.length; i += SETUP_CONCURRENCY) await Promise.all(who.slice(i, i + SETUP_CONCURRENCY).map((caller) => callPresenting(services, caller)));
   await services.calls.drain();
-  const address = await app.listen({ host: '127.0.0.1', port: 0 });
-  const body = JSON.stringify({ mode: 'online', peer: BENCH_CALLED, client: CLIENT });
+}
+
+/**
+ * The Redis traffic of one REST online copy, from the request to its answer (the outbox relayed):
+ * `who` copy one after another, counted on the service's connection with the recoverer and the
+ * sweeper paused, so nothing else is counted.
+ */
+async function restCopyCost(harness: SipHarness, address: string, who: Identity[]): Promise<PerCopy> {
+  const { services } = harness.ctx;
+  await callsPresenting(services, who);
+  await Promise.all([services.recoverer.stop(), services.management.sweeper.stop()]);
+  const traffic = new RedisTraffic(services.redis);
+  try {
+    const start = traffic.snapshot();
+    for (const uid of who) {
+      const { method, path: route, headers, body } = copyRequest(harness, uid);
+      const response = await fetch(`${address}${route}`, { method, headers, body: body ?? null });
+      if (response.status !== 201) throw new Error(`REST copy by ${uid} answered ${response.status}: ${await response.text()}`);
+    }
+    const total = traffic.since(start);
+    const per = (n: number) => round(n / who.length, 2);
+    return { copies: who.length, roundTrips: per(total.roundTrips), commands: per(total.commands), bytesOut: round(total.bytesOut / who.length), bytesIn: round(total.bytesIn / who.length) };
+  } finally {
+    traffic.stop();
+    services.recoverer.start();
+    services.management.sweeper.start();
+  }
+}
+
+/** Each of `who` has a live call to the called party, then copies from it over REST once. */
+async function restCopies(harness: SipHarness, address: string, who: Identity[], connections: number): Promise<CopyModeFigures['rest']> {
+  const { services } = harness.ctx;
+  await callsPresenting(services, who);
   const restCopies = async () => Object.entries(await copyCounts(services.metrics)).reduce((sum, [key, count]) => (key.startsWith('rest/') ? sum + count : sum), 0);
-  return httpLoad({
+  const cpu = process.threadCpuUsage();
+  const result = await httpLoad({
     url: address,
     connections,
     completions: restCopies,
-    requests: who.map((uid) => ({
-      method: 'POST',
-      path: `/v1/users/${encodeURIComponent(uid)}/copies`,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${harness.ctx.token(uid)}` },
-      body,
-    })),
+    requests: who.map((uid) => copyRequest(harness, uid)),
   });
+  const used = process.threadCpuUsage(cpu);
+  return { ...result, serverCpuMsPerCopy: result.ok > 0 ? round((used.user + used.system) / 1000 / result.ok, 3) : 0 };
 }

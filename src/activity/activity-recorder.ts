@@ -4,7 +4,7 @@
  * history and, through the outbox, to the global feed; one without a user straight to the feed.
  * (A user's change of data is recorded by `ChargedActions.run`, atomically with the change.)
  */
-import { monotonicFactory } from 'ulid';
+import { monotonicUlids } from '../domain/ids.js';
 import type { ActionStore } from '../charging/action-store.js';
 import type { Identity } from '../domain/identity.js';
 import type { ActivityKind, ActivityRecord, ActivityResult, Channel } from '../domain/types.js';
@@ -23,7 +23,7 @@ export interface ActivityInput {
   detail?: Record<string, unknown>;
 }
 
-const newId = monotonicFactory();
+const newId = monotonicUlids();
 
 export class ActivityRecorder {
   constructor(

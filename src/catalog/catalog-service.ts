@@ -3,7 +3,7 @@
  * Withdrawing is how a resource leaves the catalog: it stays readable so the libraries that hold
  * it keep their history, and is never presented, subscribed or copied again.
  */
-import { ulid } from 'ulid';
+import { newUlid } from '../domain/ids.js';
 import { CmrError } from '../domain/errors.js';
 import type { CmrClient, Resource } from '../domain/types.js';
 import type { JsonHash } from '../store/json-hash.js';
@@ -48,7 +48,7 @@ export class CatalogService {
 
   async create(input: ResourceInput): Promise<Resource> {
     const at = this.now().toISOString();
-    const resource: Resource = { ...input, id: input.id ?? `r-${ulid()}`, status: input.status ?? 'available', createdAt: at, updatedAt: at };
+    const resource: Resource = { ...input, id: input.id ?? `r-${newUlid()}`, status: input.status ?? 'available', createdAt: at, updatedAt: at };
     if (!(await this.resources.create(resource))) {
       throw new CmrError('conflict', `resource ${resource.id} already exists`);
     }

@@ -71,9 +71,14 @@ export interface Settlement {
   idempotency?: { key: string; record: string; ttlSec: number };
   /** Locks to release: [redis key, token]. */
   unlock: Array<[string, string]>;
+  /**
+   * For a settlement with no intent before it: nothing is written (`lost`) unless every lock in
+   * `unlock` is still held by its token, and the idempotency record still claimed by `claimToken`.
+   */
+  held?: { claimToken?: string };
 }
 
-export type SettleResult = { status: 'ok'; streamId: string } | { status: 'gone' } | { status: 'stale' };
+export type SettleResult = { status: 'ok'; streamId: string } | { status: 'gone' } | { status: 'stale' } | { status: 'lost' };
 
 const BEGIN = new LuaScript(`
 if ARGV[4] ~= '' then
@@ -94,13 +99,26 @@ return 'ok'
 
 /**
  * KEYS: 1 intents, 2 outbox, 3 activity stream, 4 charge index, 5 charges, 6 idempotency record,
- * 7… keys named by the plan. ARGV: plan (JSON), per-user activity maxlen.
- * Checks first (intent still pending, key types, every write's expected version), then writes
+ * 7… keys named by the plan. ARGV: plan (JSON), per-user activity maxlen, channel to publish
+ * once settled ('' for none).
+ * Checks first (intent still pending, or locks and claim still held; key types, every write's
+ * expected version), then writes
  * everything: Redis does not roll a script back, so nothing may fail once writing has begun.
  */
 const SETTLE = new LuaScript(`
 local plan = cjson.decode(ARGV[1])
 if plan.intent and redis.call('HEXISTS', KEYS[1], plan.intent) == 0 then return {'gone'} end
+if plan.held then
+  if plan.held.claim then
+    local raw = redis.call('GET', KEYS[6])
+    if not raw then return {'lost'} end
+    local rec = cjson.decode(raw)
+    if rec.state ~= 'in-flight' or rec.token ~= plan.held.claim then return {'lost'} end
+  end
+  for _, u in ipairs(plan.unlock) do
+    if redis.call('GET', KEYS[u[1]]) ~= u[2] then return {'lost'} end
+  end
+end
 for _, w in ipairs(plan.writes) do
   local t = redis.call('TYPE', KEYS[w.k]).ok
   if t ~= 'none' and t ~= (w.field and 'hash' or 'string') then return {'corrupt', KEYS[w.k]} end
@@ -133,6 +151,7 @@ if plan.intent then redis.call('HDEL', KEYS[1], plan.intent) end
 for _, u in ipairs(plan.unlock) do
   if redis.call('GET', KEYS[u[1]]) == u[2] then redis.call('DEL', KEYS[u[1]]) end
 end
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], '1') end
 return {'ok', streamId}
 `);
 
@@ -277,12 +296,16 @@ export class ActionStore {
     };
     if (wire.length > 0) plan['version'] = index(userKeys.dataVersion);
     if (settlement.intentId) plan['intent'] = settlement.intentId;
+    if (settlement.held) plan['held'] = settlement.held.claimToken ? { claim: settlement.held.claimToken } : {};
     if (settlement.charge) plan['charge'] = [settlement.charge.id, JSON.stringify(settlement.charge)];
     if (settlement.idempotency) plan['idem'] = [settlement.idempotency.record, settlement.idempotency.ttlSec];
-    const reply = (await storeCall(() => SETTLE.run(this.redis, keys, [JSON.stringify(plan), USER_ACTIVITY_MAXLEN]))) as [string, string?];
+    // Freed locks and a stored answer wake who waits for them, in the settling script itself.
+    const wakes = settlement.unlock.length > 0 || settlement.idempotency !== undefined;
+    const channel = wakes ? this.keys.settledChannel(settlement.user) : '';
+    const reply = (await storeCall(() => SETTLE.run(this.redis, keys, [JSON.stringify(plan), USER_ACTIVITY_MAXLEN, channel]))) as [string, string?];
     if (reply[0] === 'ok') return { status: 'ok', streamId: reply[1]! };
     if (reply[0] === 'corrupt') throw new Error(`key ${reply[1]} holds another type of data`);
-    return { status: reply[0] === 'gone' ? 'gone' : 'stale' };
+    return { status: reply[0] === 'gone' || reply[0] === 'lost' ? reply[0] : 'stale' };
   }
 
   private targetOf(user: Identity, write: Write): { key: string; field?: string } {

@@ -26,11 +26,15 @@
  *    SP's charge index and any other user concerned (a gift's receiver), at least once and
  *    deduplicated by event id; the recoverer relays whatever the request could not.
  *
+ * A charge this server records itself (`cdr`, and zero-priced events) is granted at once and
+ * leaves nothing to recover at the CHF: steps 2 to 4 are then one script, with no intent (see
+ * `chargeAndApply`).
+ *
  * After a crash the recoverer finds unsettled intents through the pending index. One whose CHF
  * answer was never seen is charged again as a retransmission of the same invocation, so the CHF
  * answers from its record and never charges twice; then it is applied or dropped.
  */
-import { monotonicFactory } from 'ulid';
+import { monotonicUlids } from '../domain/ids.js';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { ActivityKind, ActivityRecord, ActivityResult, Channel, ChargeRecord } from '../domain/types.js';
@@ -66,6 +70,11 @@ export interface ActionPlan<R> {
   charge: ChargeSpec | null;
   /** What to apply once granted; omitted when nothing changes. */
   command?: Command;
+  /**
+   * Tells indexes in other hash slots what the command will write, before anything is written
+   * (e.g. the sweeper's index of new library entries); sent with the action's own announcement.
+   */
+  announce?: () => Promise<void>;
   /** The answer returned to the caller, and to every repeat of the same idempotency key. */
   answer: R;
   /** The user the activity concerns, when not the acting user (a gift's receiver). */
@@ -121,12 +130,15 @@ export interface ChargedActionsParts {
 /** What one settlement carries besides its writes, built once the writes are known. */
 type SettlementRecords = Omit<Settlement, 'user' | 'intentId' | 'writes'>;
 
+/** A settlement's end: written here (with the outbox entry to relay), settled elsewhere, or always meeting concurrent changes. */
+type Settled = { status: 'ok'; outbox: OutboxEntry } | { status: Exclude<SettleResult['status'], 'ok'> };
+
 const MAX_APPLY_ATTEMPTS = 5;
 const GRANTED_RETRY_AFTER_SEC = 2;
 /** How soon the recoverer takes over an intent its request could not settle. */
 const HAND_OVER_DELAY_MS = 1000;
 const TAKE_BACK_MAX_DELAY_MS = 5000;
-const newId = monotonicFactory();
+const newId = monotonicUlids();
 
 export class ChargedActions {
   private readonly appliers: ReadonlyMap<string, Applier<unknown>>;
@@ -172,7 +184,13 @@ export class ChargedActions {
       const now = this.now();
       plan = await request.prepare({ chargeId, now });
       if (!plan.charge) return { answer: await this.settleUncharged(request, plan, chargeId, now, lockKeys, ref), replayed: false };
-      intent = await this.begin(request, plan, plan.charge, chargeId, now, lockKeys, ref);
+      intent = await this.intentOf(request, plan, plan.charge, chargeId, now, lockKeys, ref);
+      await this.announce(request.user, chargeId, plan);
+      if (intent.mode === 'cdr') {
+        await this.chargeAndApply(intent);
+        return { answer: plan.answer, replayed: false };
+      }
+      await this.begin(intent, ref);
     } catch (err) {
       if (lockKeys.length > 0) {
         await this.store.release(lockKeys, chargeId).catch(() => undefined);
@@ -243,7 +261,13 @@ export class ChargedActions {
 
   // ── 2. intent ────────────────────────────────────────────────────────────
 
-  private async begin<R>(
+  /** Tells the pending index (and the plan's other indexes) of the action, before anything of it is written. */
+  private async announce(user: Identity, id: string, plan: ActionPlan<unknown>): Promise<void> {
+    await Promise.all([this.parts.pending.announce({ user, id }, Date.now() + this.leaseMs), plan.announce?.()]);
+  }
+
+  /** The action as its intent, written or not (see `begin` and `chargeAndApply`). */
+  private async intentOf<R>(
     request: ActionRequest<R>,
     plan: ActionPlan<R>,
     charge: ChargeSpec,
@@ -284,8 +308,12 @@ export class ChargedActions {
       locks: lockKeys,
       ...(ref ? { idempotency: ref } : {}),
     };
-    const item = { user: request.user, id: chargeId };
-    await this.parts.pending.announce(item, Date.now() + this.leaseMs);
+    return intent;
+  }
+
+  /** Writes the intent of a charge the CHF is asked for, announced already. */
+  private async begin(intent: Intent, ref: IdempotencyRef | null): Promise<void> {
+    const { chargeId } = intent;
     try {
       await this.store.begin(intent, this.leaseMs, ref ? { key: this.parts.idempotency.recordKey(ref), record: this.parts.idempotency.inFlightRecord(ref, chargeId, this.leaseMs, chargeId) } : null);
     } catch (err) {
@@ -294,7 +322,6 @@ export class ChargedActions {
       this.takeBack(intent);
       throw isRedisFailure(err) || err instanceof CmrError ? err : new CmrError('dependency-unavailable', 'the action could not be started', { retryAfterSec: 1 });
     }
-    return intent;
   }
 
   /**
@@ -396,19 +423,50 @@ export class ChargedActions {
   // ── 4. apply ─────────────────────────────────────────────────────────────
 
   private async apply(intent: Intent, workToken: string): Promise<void> {
-    const settled = await this.settle(intent.user, intent.chargeId, intent.command, intent.chargeId, intent.createdAt, (all) => {
-      const charge = this.chargeRecord(intent, 'granted');
-      const activity = this.activityRecord(intent, 'success', charge);
-      return {
-        charge,
-        activity,
-        outbox: this.outboxEntry(intent, activity, charge, all),
-        ...this.idempotencyWrite(intent.idempotency, { ok: true, value: intent.answer }, ANSWER_TTL_SEC),
-        unlock: this.unlocks(intent, workToken),
-      };
-    });
-    if (settled === 'stale') throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
-    await this.afterSettle(intent.user, intent.chargeId, settled === 'ok');
+    const settled = await this.settle(intent.user, intent.chargeId, intent.command, intent.chargeId, intent.createdAt, (all) => ({
+      ...this.grantedRecords(intent, all),
+      unlock: this.unlocks(intent, workToken),
+    }));
+    if (settled.status === 'stale') throw new Error(`charge ${intent.chargeId}: its writes kept meeting concurrent changes`);
+    await this.afterSettle(intent.user, settled);
+  }
+
+  /**
+   * A charge recorded here (`cdr`) is granted at once and keeps no state elsewhere, so it needs no
+   * intent to survive on: the charge record, the effect, the activity, the outbox entry and the
+   * answer are written by one script, all or nothing, and only while this request still holds its
+   * locks and its idempotency claim. A crash or a failed script leaves nothing charged.
+   */
+  private async chargeAndApply(intent: Intent): Promise<void> {
+    const outcome = await this.charge(intent, false);
+    if (outcome.status !== 'granted') throw new CmrError('dependency-unavailable', 'the charge could not be recorded; nothing was applied', { retryAfterSec: 1 });
+    intent.state = 'granted';
+    const settled = await this.settle(intent.user, undefined, intent.command, intent.chargeId, intent.createdAt, (all) => ({
+      ...this.grantedRecords(intent, all),
+      unlock: intent.locks.map((key) => [key, intent.chargeId] as [string, string]),
+      held: intent.idempotency ? { claimToken: intent.chargeId } : {},
+    }));
+    if (settled.status !== 'ok') {
+      // Nothing was written: the announcement names no work.
+      await this.parts.pending.done({ user: intent.user, id: intent.chargeId }).catch(() => undefined);
+      throw new CmrError(
+        'conflict',
+        settled.status === 'lost' ? 'another request took over the same items; try again' : 'the data changed repeatedly while the request was applied; try again',
+      );
+    }
+    await this.afterSettle(intent.user, settled);
+  }
+
+  /** What a granted charge settles besides its writes and unlocks: the charge and activity records, the outbox entry, the answer. */
+  private grantedRecords(intent: Intent, all: Write[]): Omit<SettlementRecords, 'unlock'> {
+    const charge = this.chargeRecord(intent, 'granted');
+    const activity = this.activityRecord(intent, 'success', charge);
+    return {
+      charge,
+      activity,
+      outbox: this.outboxEntry(intent, activity, charge, all),
+      ...this.idempotencyWrite(intent.idempotency, { ok: true, value: intent.answer }, ANSWER_TTL_SEC),
+    };
   }
 
   /** Records a refused or failed charge: the activity (and a denied charge record); nothing applied. */
@@ -425,7 +483,7 @@ export class ChargedActions {
         ...this.idempotencyWrite(intent.idempotency, { ok: false, error: { code: error.code, detail: error.detail, extra: error.extra } }, ttlSec),
         unlock: this.unlocks(intent, workToken),
       }));
-      await this.afterSettle(intent.user, intent.chargeId, settled === 'ok');
+      await this.afterSettle(intent.user, settled);
     } catch (err) {
       // The intent stays: the recoverer asks the CHF again (same invocation) and settles it.
       this.parts.logger.warn({ event: 'settle-failed', chargeId: intent.chargeId, err: (err as Error).message }, 'refused charge not recorded yet');
@@ -434,7 +492,7 @@ export class ChargedActions {
 
   /** An action with no charging event: its writes, activity and answer in one settlement. */
   private async settleUncharged<R>(request: ActionRequest<R>, plan: ActionPlan<R>, id: string, now: Date, lockKeys: string[], ref: IdempotencyRef | null): Promise<R> {
-    await this.parts.pending.announce({ user: request.user, id }, Date.now() + this.leaseMs);
+    await this.announce(request.user, id, plan);
     const activity: ActivityRecord = {
       id: `ev-${newId()}`,
       at: now.toISOString(),
@@ -452,15 +510,16 @@ export class ChargedActions {
       ...this.idempotencyWrite(ref ?? undefined, { ok: true, value: plan.answer }, ANSWER_TTL_SEC),
       unlock: lockKeys.map((key) => [key, id] as [string, string]),
     }));
-    if (settled === 'stale') throw new CmrError('conflict', 'the data changed repeatedly while the request was applied; try again');
-    await this.afterSettle(request.user, id, settled === 'ok');
+    if (settled.status === 'stale') throw new CmrError('conflict', 'the data changed repeatedly while the request was applied; try again');
+    await this.afterSettle(request.user, settled);
     return plan.answer;
   }
 
   /**
    * The one settle path of every action, charged or not: runs the command's applier on current data
    * and settles its writes with the records in one script; again on fresh data while a write meets
-   * a concurrent change ('stale' once the attempts are spent).
+   * a concurrent change ('stale' once the attempts are spent). Settled, it answers the outbox entry
+   * written, to relay.
    */
   private async settle(
     user: Identity,
@@ -469,23 +528,28 @@ export class ChargedActions {
     chargeId: string | null,
     at: string,
     records: (all: Write[]) => SettlementRecords,
-  ): Promise<SettleResult['status']> {
+  ): Promise<Settled> {
     for (let attempt = 1; attempt <= MAX_APPLY_ATTEMPTS; attempt++) {
       const all = command ? await this.writesOf(command, user, chargeId, at) : [];
-      const result = await this.store.settle({ user, ...(intentId ? { intentId } : {}), writes: all.filter((w) => !elsewhere(w, user)), ...records(all) });
-      if (result.status !== 'stale') return result.status;
+      const settlement = records(all);
+      const result = await this.store.settle({ user, ...(intentId ? { intentId } : {}), writes: all.filter((w) => !elsewhere(w, user)), ...settlement });
+      if (result.status === 'ok') return { status: 'ok', outbox: settlement.outbox };
+      if (result.status !== 'stale') return { status: result.status };
     }
-    return 'stale';
+    return { status: 'stale' };
   }
 
-  private async afterSettle(user: Identity, id: string, relay: boolean): Promise<void> {
-    await this.parts.notifications.publish(this.parts.keys.settledChannel(user));
-    if (!relay) return;
+  /** Relays what was settled here; a settlement that did not run (settled elsewhere) still wakes the waiters. */
+  private async afterSettle(user: Identity, settled: Settled): Promise<void> {
+    if (settled.status !== 'ok') {
+      await this.parts.notifications.publish(this.parts.keys.settledChannel(user));
+      return;
+    }
     try {
-      await this.parts.relay.relay({ user, id });
+      await this.parts.relay.relayEntry(settled.outbox);
     } catch (err) {
       // Relayed later by the recoverer: the outbox entry is durable.
-      this.parts.logger.warn({ event: 'relay-deferred', id, err: (err as Error).message }, 'outbox relay deferred');
+      this.parts.logger.warn({ event: 'relay-deferred', id: settled.outbox.id, err: (err as Error).message }, 'outbox relay deferred');
     }
   }
 

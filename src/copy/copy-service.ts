@@ -27,11 +27,12 @@
 import type { ActionOutcome, ActionPlan, Actor, ChargedActions, ChargeSpec } from '../charging/charged-actions.js';
 import { CmrError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
-import type { Channel, PresentingSession } from '../domain/types.js';
+import type { Channel, CmrClient, LibraryEntry, Privacy, Resource } from '../domain/types.js';
 import type { CatalogService, ClientRegistry } from '../catalog/catalog-service.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CallService } from '../presentation/call-service.js';
+import type { StoredSession } from '../presentation/session-store.js';
 import type { UserStore } from '../store/user-store.js';
 import type { CopyResult } from './copy-outcomes.js';
 import { activeHoldings, checkClient, checkCopyable, checkPrivacy, copiedEntries, copyPrice, entryView } from './copy-policy.js';
@@ -77,7 +78,7 @@ export interface OfflineCopy extends CopyRequestBase {
 export type CopyRequest = OnlineCopy | OfflineCopy;
 
 export interface CopyServiceParts {
-  calls: Pick<CallService, 'getCall' | 'findLiveCallBetween'>;
+  calls: Pick<CallService, 'storedCall' | 'storedCallBetween'>;
   catalog: CatalogService;
   clients: ClientRegistry;
   users: UserStore;
@@ -104,6 +105,17 @@ interface CopySpec {
   resourceIds: string[];
   call: { calling: Identity; called: Identity; callId: string } | null;
   detail: Record<string, unknown>;
+}
+
+/** What a copy is checked against (see `read`). */
+interface CopyData {
+  /** The registered client (online copies); null when not registered or not asked. */
+  client: CmrClient | null;
+  /** The owner's. */
+  privacy: Privacy;
+  ownerLibrary: LibraryEntry[];
+  requestorLibrary: LibraryEntry[];
+  resources: Map<string, Resource>;
 }
 
 export class CopyService {
@@ -152,54 +164,65 @@ export class CopyService {
     if ('peer' in request.call && request.call.peer === request.requestor) {
       throw new CmrError('bad-request', 'peer must be the other party of the call, not the requestor');
     }
-    const session = await this.findCall(request.call, request.requestor);
-    if (session) line['callId'] = session.callId;
+    const call = await this.findCall(request.call, request.requestor);
+    if (call) line['callId'] = call.callId;
     // Locks are named before the request is checked: the ids asked, else everything presented.
-    const lockIds = request.resourceIds ?? (session ? (sideOf(session, request.requestor)?.presented ?? []) : []);
+    const lockIds = request.resourceIds ?? (call ? (sideOf(call, request.requestor)?.presented ?? []) : []);
     return this.parts.chargedActions.run<CopyResult>({
       user: request.requestor,
       actor: request.actor,
       channel: request.channel,
       ...(request.idempotency ? { idempotency: request.idempotency } : {}),
       exclusive: lockIds.map(locks.resource),
-      prepare: async ({ chargeId, now }) => this.plan(await this.checkOnline(request, session), chargeId, now),
+      prepare: async ({ chargeId, now }) => {
+        const { spec, data } = await this.checkOnline(request, call);
+        return this.plan(spec, data, chargeId, now);
+      },
     });
   }
 
-  private findCall(call: CallRef, requestor: Identity): Promise<PresentingSession | null> {
-    return 'peer' in call ? this.parts.calls.findLiveCallBetween(requestor, call.peer) : this.parts.calls.getCall(call.callId, call.dialogFromTag ?? undefined);
+  private findCall(call: CallRef, requestor: Identity): Promise<StoredSession | null> {
+    return 'peer' in call ? this.parts.calls.storedCallBetween(requestor, call.peer) : this.parts.calls.storedCall(call.callId, call.dialogFromTag ?? undefined);
   }
 
   /** Steps 1–3 of an online copy up to the owner's data: the call, the client, the requestor, what is presented. */
-  private async checkOnline(request: OnlineCopy, session: PresentingSession | null): Promise<CopySpec> {
-    if (!session) {
+  private async checkOnline(request: OnlineCopy, call: StoredSession | null): Promise<{ spec: CopySpec; data: CopyData }> {
+    if (!call) {
       throw new CmrError('not-found', 'peer' in request.call ? `no live or recent call with ${request.call.peer}` : 'no live or recent call for this dialog');
     }
     // A copy request in the call's signalling is one of its dialog: once the call is over (BYE,
     // CANCEL, failure) there is no dialog left to send it in (RFC 3261 §12.2.2). The grace period
     // is for copies through the REST API, which name the peer instead.
-    if (!('peer' in request.call) && session.state === 'ended') {
+    if (!('peer' in request.call) && call.state === 'ended') {
       throw new CmrError('dialog-gone', 'the call is over: a copy request must be sent within the call');
     }
-    checkClient(request.client, await this.parts.clients.find(request.client.id));
-    const side = sideOf(session, request.requestor);
-    if (!side) throw new CmrError('forbidden', 'the requestor is neither the caller nor the called party of this call');
+    const side = sideOf(call, request.requestor);
+    if (!side) {
+      // The client is checked first, whoever asks.
+      checkClient(request.client, await this.parts.clients.find(request.client.id));
+      throw new CmrError('forbidden', 'the requestor is neither the caller nor the called party of this call');
+    }
+    const data = await this.read({ requestor: request.requestor, owner: side.owner, resourceIds: side.presented, clientId: request.client.id });
+    checkClient(request.client, data.client);
     const parties = request.parties;
-    if (parties && (parties.caller !== session.caller || parties.called !== session.called)) {
+    if (parties && (parties.caller !== call.caller || parties.called !== call.called)) {
       throw new CmrError('forbidden', 'the caller and called party in the request are not those of this call');
     }
-    if (side.presented.length === 0) throw new CmrError('not-found', 'nothing is presented to the requestor in this call');
-    const resourceIds = request.resourceIds ?? side.presented;
-    const outside = resourceIds.find((id) => !side.presented.includes(id));
+    // What the call presents that the catalog still knows (as the call's lookup shows it).
+    const presented = side.presented.filter((id) => data.resources.has(id));
+    if (presented.length === 0) throw new CmrError('not-found', 'nothing is presented to the requestor in this call');
+    const resourceIds = request.resourceIds ?? presented;
+    const outside = resourceIds.find((id) => !presented.includes(id));
     if (outside !== undefined) throw new CmrError('not-found', `resource ${outside} is not presented to the requestor in this call`);
-    return {
+    const spec: CopySpec = {
       kind: 'copy-online',
       requestor: request.requestor,
       owner: side.owner,
       resourceIds,
-      call: { calling: session.caller, called: session.called, callId: session.callId },
-      detail: { callId: session.callId, client: request.client.id },
+      call: { calling: call.caller, called: call.called, callId: call.callId },
+      detail: { callId: call.callId, client: request.client.id },
     };
+    return { spec, data };
   }
 
   // ── offline ──────────────────────────────────────────────────────────────
@@ -207,35 +230,44 @@ export class CopyService {
   private async offline(request: OfflineCopy): Promise<ActionOutcome<CopyResult>> {
     if (request.from === request.requestor) throw new CmrError('bad-request', 'from must be another user');
     const resourceIds = [...new Set(request.resourceIds)];
+    const spec: CopySpec = { kind: 'copy-offline', requestor: request.requestor, owner: request.from, resourceIds, call: null, detail: {} };
     return this.parts.chargedActions.run<CopyResult>({
       user: request.requestor,
       actor: request.actor,
       channel: request.channel,
       ...(request.idempotency ? { idempotency: request.idempotency } : {}),
       exclusive: resourceIds.map(locks.resource),
-      prepare: ({ chargeId, now }) =>
-        this.plan({ kind: 'copy-offline', requestor: request.requestor, owner: request.from, resourceIds, call: null, detail: {} }, chargeId, now),
+      prepare: async ({ chargeId, now }) => this.plan(spec, await this.read({ requestor: request.requestor, owner: request.from, resourceIds, clientId: null }), chargeId, now),
     });
   }
 
   // ── both ─────────────────────────────────────────────────────────────────
 
-  /** Steps 3–6 under the resource locks: privacy, the owner's holdings, the catalog, the requestor's holdings, the charge and the entries. */
-  private async plan(spec: CopySpec, chargeId: string, now: Date): Promise<ActionPlan<CopyResult>> {
-    const { users, catalog } = this.parts;
-    const [preferences, ownerLibrary, requestorLibrary, resources] = await Promise.all([
-      users.preferences(spec.owner),
-      users.library(spec.owner).all(),
-      users.library(spec.requestor).all(),
-      catalog.getMany(spec.resourceIds),
+  /**
+   * Everything a copy is checked against, read under the resource locks at once (one round trip):
+   * none of it depends on the rest.
+   */
+  private async read(what: { requestor: Identity; owner: Identity; resourceIds: string[]; clientId: string | null }): Promise<CopyData> {
+    const { users, catalog, clients } = this.parts;
+    const [client, preferences, ownerLibrary, requestorLibrary, resources] = await Promise.all([
+      what.clientId === null ? null : clients.find(what.clientId),
+      users.preferences(what.owner),
+      users.library(what.owner).all(),
+      users.library(what.requestor).all(),
+      catalog.getMany(what.resourceIds),
     ]);
-    checkPrivacy(preferences.privacy, spec.requestor);
-    const ownerHolds = activeHoldings(ownerLibrary, now);
+    return { client, privacy: preferences.privacy, ownerLibrary, requestorLibrary, resources };
+  }
+
+  /** Steps 3–6 under the resource locks: privacy, the owner's holdings, the catalog, the requestor's holdings, the charge and the entries. */
+  private plan(spec: CopySpec, data: CopyData, chargeId: string, now: Date): ActionPlan<CopyResult> {
+    checkPrivacy(data.privacy, spec.requestor);
+    const ownerHolds = activeHoldings(data.ownerLibrary, now);
     for (const id of spec.resourceIds) {
       if (!ownerHolds.has(id)) throw new CmrError('not-found', `${spec.owner} holds no active entry for resource ${id}`);
     }
-    const asked = spec.resourceIds.map((id) => checkCopyable(id, resources.get(id)));
-    const held = activeHoldings(requestorLibrary, now);
+    const asked = spec.resourceIds.map((id) => checkCopyable(id, data.resources.get(id)));
+    const held = activeHoldings(data.requestorLibrary, now);
     const toCopy = asked.filter((r) => !held.has(r.id));
     const detail = { ...spec.detail, from: spec.owner, alreadyHeld: asked.filter((r) => held.has(r.id)).map((r) => r.id) };
 
@@ -249,12 +281,13 @@ export class CopyService {
     }
     const price = copyPrice(toCopy);
     const entries = copiedEntries(toCopy, { origin: spec.kind, from: spec.owner, chargeId, now });
-    await this.parts.expiryIndex.track(spec.requestor, ...entries);
     const charge: ChargeSpec = { ...price, resourceIds: toCopy.map((r) => r.id), ...(spec.call ?? {}) };
     return {
       kind: spec.kind,
       charge,
       command: { type: 'library.add', args: { entries } },
+      // The sweeper's index learns of the entries before they are written.
+      announce: () => this.parts.expiryIndex.track(spec.requestor, ...entries),
       answer: { result: 'copied', entries: entries.map(entryView), charge: { id: chargeId, ...price } },
       detail: { ...detail, resourceIds: charge.resourceIds, entryIds: entries.map((e) => e.id), result: 'copied' },
     };
@@ -262,9 +295,8 @@ export class CopyService {
 }
 
 /** The requestor's side of the call: the other party and what it presents to the requestor; null when not a party. */
-function sideOf(session: PresentingSession, requestor: Identity): CallSide | null {
-  const ids = (list: PresentingSession['toCaller']) => list.map((r) => r.resourceId);
-  if (requestor === session.caller) return { owner: session.called, presented: ids(session.toCaller) };
-  if (requestor === session.called) return { owner: session.caller, presented: ids(session.toCalled) };
+function sideOf(call: StoredSession, requestor: Identity): CallSide | null {
+  if (requestor === call.caller) return { owner: call.called, presented: call.toCaller };
+  if (requestor === call.called) return { owner: call.caller, presented: call.toCalled };
   return null;
 }

@@ -16,7 +16,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
-import { ulid } from 'ulid';
+import { newUlid } from '../domain/ids.js';
 import type { Services } from '../wiring.js';
 import { authPlugin, type Access } from './plugins/auth.js';
 import { frameworkProblem, MAX_PATH_PARAM_LENGTH, problemPlugin, sendProblem } from './plugins/problem.js';
@@ -64,7 +64,7 @@ export async function buildApp(services: Services, extraRoutes: RouteModule[] = 
     bodyLimit: config.http.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : newUlid();
     },
     return503OnClosing: true,
     routerOptions: { maxParamLength: MAX_PATH_PARAM_LENGTH },

@@ -3,7 +3,7 @@
  * play mode. Only the SP changes them (recorded in the activity feed like other catalog changes);
  * users read them and subscribe to them (`BoxService.subscribe`).
  */
-import { ulid } from 'ulid';
+import { newUlid } from '../domain/ids.js';
 import type { ActivityRecorder } from '../activity/activity-recorder.js';
 import type { CatalogService } from '../catalog/catalog-service.js';
 import { CmrError } from '../domain/errors.js';
@@ -40,7 +40,7 @@ export class CatalogBoxService {
   async create(input: CatalogBoxFields & { id?: string }, actor: ActivityRecord['actor']): Promise<Box> {
     await this.checkResources(input.resourceIds);
     const at = this.now().toISOString();
-    const box: Box = { ...fieldsOf(input), id: input.id ?? `b-${ulid()}`, createdAt: at, updatedAt: at };
+    const box: Box = { ...fieldsOf(input), id: input.id ?? `b-${newUlid()}`, createdAt: at, updatedAt: at };
     if (!(await this.boxes.create(box))) throw new CmrError('conflict', `box ${box.id} already exists`);
     await this.noted(actor, 'create', box.id);
     return box;

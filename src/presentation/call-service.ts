@@ -115,11 +115,7 @@ export class CallService implements CallEvents {
    * is given and names another dialog. Rejects with `StoreUnavailableError` when Redis fails.
    */
   async getCall(callId: string, fromTag?: string): Promise<PresentingSession | null> {
-    await this.queue.settled(callId);
-    const stored = await this.parts.sessions.get(callId);
-    if (!stored || (fromTag !== undefined && stored.fromTag !== fromTag)) return null;
-    const [session] = await this.withContent([stored]);
-    return session ?? null;
+    return this.withContentOf(await this.storedCall(callId, fromTag));
   }
 
   /**
@@ -127,11 +123,20 @@ export class CallService implements CallEvents {
    * side calling); null when none. Rejects with `StoreUnavailableError` when Redis fails.
    */
   async findLiveCallBetween(requestor: Identity, peer: Identity): Promise<PresentingSession | null> {
+    return this.withContentOf(await this.storedCallBetween(requestor, peer));
+  }
+
+  /** `getCall` as stored: the resource ids presented, without their content (a copy reads the catalog itself). */
+  async storedCall(callId: string, fromTag?: string): Promise<StoredSession | null> {
+    await this.queue.settled(callId);
+    const stored = await this.parts.sessions.get(callId);
+    return !stored || (fromTag !== undefined && stored.fromTag !== fromTag) ? null : stored;
+  }
+
+  /** `findLiveCallBetween` as stored: the resource ids presented, without their content. */
+  async storedCallBetween(requestor: Identity, peer: Identity): Promise<StoredSession | null> {
     const sessions = await this.parts.sessions.ofUser(requestor, this.options.now().getTime());
-    const between = sessions.find((s) => (s.caller === requestor && s.called === peer) || (s.caller === peer && s.called === requestor));
-    if (!between) return null;
-    const [session] = await this.withContent([between]);
-    return session ?? null;
+    return sessions.find((s) => (s.caller === requestor && s.called === peer) || (s.caller === peer && s.called === requestor)) ?? null;
   }
 
   /** The user's live calls (early or confirmed), most recent first, with what is presenting. */
@@ -196,6 +201,12 @@ export class CallService implements CallEvents {
   }
 
   /** Sessions with the content URIs of what they present, read from the catalog in one round trip. */
+  private async withContentOf(session: StoredSession | null): Promise<PresentingSession | null> {
+    if (!session) return null;
+    const [presenting] = await this.withContent([session]);
+    return presenting ?? null;
+  }
+
   private async withContent(sessions: StoredSession[]): Promise<PresentingSession[]> {
     if (sessions.length === 0) return [];
     const { resources } = await this.parts.reader.catalog([{ resourceIds: sessions.flatMap((s) => [...s.toCaller, ...s.toCalled]), boxIds: [] }]);

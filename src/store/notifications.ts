@@ -37,6 +37,10 @@ export class Notifications {
    */
   async waitFor<T>(channel: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
     const deadline = Date.now() + timeoutMs;
+    // Most waits end at the first check (a free lock): they need no subscription. The others
+    // check again once subscribed, so a publication between the two checks is not missed.
+    const first = await check();
+    if (first !== undefined || timeoutMs <= 0 || this.closed) return first;
     let wake: () => void = () => undefined;
     const listener = () => wake();
     await this.listen(channel, listener);

@@ -104,7 +104,7 @@ describe('npm run bench -- --smoke', () => {
 
   it('copies over SIP INFO and REST with cdr and with the test CHF', () => {
     for (const mode of ['cdr', 'nchf'] as const) {
-      const { sip, rest } = figures.copies![mode];
+      const { sip, rest, perCopy } = figures.copies![mode];
       const [step] = sip.steps;
       expect(step!.calls).toBeGreaterThan(0);
       expect(step!.copies['sip/copied']).toBeGreaterThan(0);
@@ -115,6 +115,11 @@ describe('npm run bench -- --smoke', () => {
       expect(rest.ok).toBeGreaterThan(0);
       expect(rest.ok + rest.failed).toBe(rest.requests);
       expect(rest.latencyMs.p99).toEqual(expect.any(Number));
+      expect(rest.serverCpuMsPerCopy).toBeGreaterThan(0);
+      expect(perCopy.copies).toBeGreaterThan(0);
+      // At least the call lookup, the lock and the settlement, each its own round trip.
+      expect(perCopy.roundTrips).toBeGreaterThanOrEqual(3);
+      expect(perCopy.commands).toBeGreaterThanOrEqual(perCopy.roundTrips);
     }
   });
 

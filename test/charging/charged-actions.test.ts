@@ -140,6 +140,60 @@ describe('a priced action', () => {
   });
 });
 
+describe('a charge recorded here (cdr: zero-priced events)', () => {
+  const heidi = 'tel:+15551230021' as Identity;
+  const ivan = 'tel:+15551230022' as Identity;
+
+  it('is charged, applied and recorded at once, leaving nothing to recover', async () => {
+    const { answer } = await ctx.services.chargedActions.run(subscribe(heidi, 'r-free', 0, { exclusive: ['resource:r-free'] }));
+    expect((await charges(heidi))[0]).toMatchObject({ id: answer.charge.id, outcome: 'granted', mode: 'cdr' });
+    expect(await library(heidi)).toHaveLength(1);
+    expect(await leftovers(heidi)).toEqual({ intents: 0, outbox: 0, pending: 0 });
+    expect(await redis().exists(userKeys(heidi).lock('action:resource:r-free'))).toBe(0);
+  });
+
+  it('writes nothing once another request took its lock over (409): never two charges for one item', async () => {
+    const lock = userKeys(ivan).lock('action:resource:r-taken');
+    const taken = subscribe(ivan, 'r-taken', 0, { exclusive: ['resource:r-taken'] });
+    const err = await failure(
+      ctx.services.chargedActions.run({
+        ...taken,
+        // As if this request's lease ran out while it prepared, and another took the lock.
+        prepare: async (context) => {
+          await redis().set(lock, 'another-request');
+          return taken.prepare(context);
+        },
+      }),
+    );
+    expect(err).toMatchObject({ code: 'conflict', status: 409 });
+    expect(await library(ivan)).toEqual([]);
+    expect(await charges(ivan)).toEqual([]);
+    expect(await redis().get(lock)).toBe('another-request');
+    expect(await leftovers(ivan)).toEqual({ intents: 0, outbox: 0, pending: 0 });
+  });
+
+  it('writes nothing once another request took its idempotency claim over (409)', async () => {
+    const ref = { user: ivan, key: 'claim-taken', fingerprint: 'f-1' };
+    const recordKey = ctx.services.idempotency.recordKey(ref);
+    const other = ctx.services.idempotency.inFlightRecord(ref, 'another-request', 60_000);
+    const taken = subscribe(ivan, 'r-claimed', 0, { idempotency: { key: ref.key, fingerprint: ref.fingerprint } });
+    const err = await failure(
+      ctx.services.chargedActions.run({
+        ...taken,
+        prepare: async (context) => {
+          await redis().set(recordKey, other);
+          return taken.prepare(context);
+        },
+      }),
+    );
+    expect(err).toMatchObject({ code: 'conflict', status: 409 });
+    expect(await library(ivan)).toEqual([]);
+    expect(await charges(ivan)).toEqual([]);
+    expect(await redis().get(recordKey)).toBe(other);
+    expect(await leftovers(ivan)).toEqual({ intents: 0, outbox: 0, pending: 0 });
+  });
+});
+
 describe('a charge the CHF made without its answer arriving', () => {
   it('answers 503, then the recoverer asks again as a retransmission and applies it once; a repeat gets the answer', async () => {
     const ida = 'tel:+15551230011' as Identity;

@@ -14,7 +14,7 @@ import type { TestContext } from '../support/context.js';
 import { createChfTestContext, type ChfTestContext } from '../support/chf-context.js';
 import { copyInfo, dtmfInfo, HANDSET, libraryOf, newUser, owning, seedCopyCatalog, setPrivacy, startCall } from '../support/copy-fixtures.js';
 import { eventually } from '../support/eventually.js';
-import { entry, seedUser } from '../support/presentation-fixtures.js';
+import { entry, resource, seedCatalog, seedUser } from '../support/presentation-fixtures.js';
 import type { TestChf } from '../support/test-chf.js';
 
 const GRACE_SEC = 2;
@@ -180,6 +180,23 @@ describe('the call, the requestor and the client', () => {
     await expectRefused(await handleInfo(copyInfo(session, { requestor: stranger })), 403, /neither the caller nor the called party/, stranger);
     await expectRefused(await handleInfo(copyInfo(session, { json: { called: newUser() } })), 403, /not those of this call/, caller);
     await expectRefused(await handleInfo(copyInfo(session, { requestor: null })), 403, /no usable identity/, caller);
+  });
+
+  it('checks the client first, also for a requestor who is neither party', async () => {
+    const { session } = await callPresenting();
+    const stranger = newUser();
+    const answer = await handleInfo(copyInfo(session, { requestor: stranger, json: { client: { id: 'retired-app', version: '3.0.0' } } }));
+    await expectRefused(answer, 403, /client retired-app is disabled/, stranger);
+  });
+
+  it('leaves out what the catalog no longer holds, as the call shows it: nothing presented then (404)', async () => {
+    await seedCatalog(ctx.services, [resource('r-vanishing')]);
+    const { caller, session } = await callPresenting(['r-vanishing']);
+    expect(session.toCaller.map((r) => r.resourceId)).toEqual(['r-vanishing']);
+    // Removed by hand: the catalog itself only ever withdraws.
+    await ctx.services.redis.hdel(ctx.services.keys.resources, 'r-vanishing');
+    await expectRefused(await handleInfo(copyInfo(session)), 404, /nothing is presented/, caller);
+    await expectRefused(await handleInfo(copyInfo(session, { json: { resourceIds: ['r-vanishing'] } })), 404, /nothing is presented/, caller);
   });
 
   it('refuses an unknown client, a disabled one and one below its minimum version (403); a version that is not semver is 400', async () => {
