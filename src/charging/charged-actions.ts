@@ -349,9 +349,20 @@ export class ChargedActions {
   // ── 3. charge ────────────────────────────────────────────────────────────
 
   private async charge(intent: Intent, retransmission: boolean): Promise<ChargeOutcome> {
+    const outcome = await this.askCharge(intent, retransmission);
+    this.noteCharge(intent, outcome.status, retransmission);
+    return outcome;
+  }
+
+  private askCharge(intent: Intent, retransmission: boolean): Promise<ChargeOutcome> {
     const port = intent.mode === 'nchf' ? this.parts.online : this.parts.offline;
-    const outcome = await port.charge(intent.request, { chargeId: intent.chargeId, ...intent.invocation, retransmission });
-    this.parts.metrics.charges.inc({ mode: port.mode, outcome: outcome.status });
+    return port.charge(intent.request, { chargeId: intent.chargeId, ...intent.invocation, retransmission });
+  }
+
+  /** The charge's outcome in the metrics and the log: once it is what the user was charged. */
+  private noteCharge(intent: Intent, outcome: ChargeOutcome['status'], retransmission: boolean): void {
+    const mode = intent.mode;
+    this.parts.metrics.charges.inc({ mode, outcome });
     this.parts.logger.info(
       {
         event: 'charge',
@@ -359,14 +370,13 @@ export class ChargedActions {
         user: intent.user,
         kind: intent.kind,
         amount: intent.request.amount,
-        mode: port.mode,
-        outcome: outcome.status,
+        mode,
+        outcome,
         retransmission,
         ...(intent.request.callId ? { callId: intent.request.callId } : {}),
       },
       'charging outcome',
     );
-    return outcome;
   }
 
   /** Acts on the charging outcome; on the live path throws the caller's 402/503. */
@@ -438,8 +448,11 @@ export class ChargedActions {
    * locks and its idempotency claim. A crash or a failed script leaves nothing charged.
    */
   private async chargeAndApply(intent: Intent): Promise<void> {
-    const outcome = await this.charge(intent, false);
-    if (outcome.status !== 'granted') throw new CmrError('dependency-unavailable', 'the charge could not be recorded; nothing was applied', { retryAfterSec: 1 });
+    const outcome = await this.askCharge(intent, false);
+    if (outcome.status !== 'granted') {
+      this.noteCharge(intent, outcome.status, false);
+      throw new CmrError('dependency-unavailable', 'the charge could not be recorded; nothing was applied', { retryAfterSec: 1 });
+    }
     intent.state = 'granted';
     const settled = await this.settle(intent.user, undefined, intent.command, intent.chargeId, intent.createdAt, (all) => ({
       ...this.grantedRecords(intent, all),
@@ -454,6 +467,8 @@ export class ChargedActions {
         settled.status === 'lost' ? 'another request took over the same items; try again' : 'the data changed repeatedly while the request was applied; try again',
       );
     }
+    // Counted once the script has written the charge record: a charge not written was never made.
+    this.noteCharge(intent, 'granted', false);
     await this.afterSettle(intent.user, settled);
   }
 

@@ -143,16 +143,23 @@ describe('a priced action', () => {
 describe('a charge recorded here (cdr: zero-priced events)', () => {
   const heidi = 'tel:+15551230021' as Identity;
   const ivan = 'tel:+15551230022' as Identity;
+  const grantedCdrCharges = async () => {
+    const metric = await ctx.services.metrics.registry.getSingleMetric('cmr_charges_total')!.get();
+    return metric.values.find((v) => v.labels['mode'] === 'cdr' && v.labels['outcome'] === 'granted')?.value ?? 0;
+  };
 
   it('is charged, applied and recorded at once, leaving nothing to recover', async () => {
+    const grantedBefore = await grantedCdrCharges();
     const { answer } = await ctx.services.chargedActions.run(subscribe(heidi, 'r-free', 0, { exclusive: ['resource:r-free'] }));
     expect((await charges(heidi))[0]).toMatchObject({ id: answer.charge.id, outcome: 'granted', mode: 'cdr' });
+    expect(await grantedCdrCharges()).toBe(grantedBefore + 1);
     expect(await library(heidi)).toHaveLength(1);
     expect(await leftovers(heidi)).toEqual({ intents: 0, outbox: 0, pending: 0 });
     expect(await redis().exists(userKeys(heidi).lock('action:resource:r-free'))).toBe(0);
   });
 
   it('writes nothing once another request took its lock over (409): never two charges for one item', async () => {
+    const grantedBefore = await grantedCdrCharges();
     const lock = userKeys(ivan).lock('action:resource:r-taken');
     const taken = subscribe(ivan, 'r-taken', 0, { exclusive: ['resource:r-taken'] });
     const err = await failure(
@@ -170,6 +177,8 @@ describe('a charge recorded here (cdr: zero-priced events)', () => {
     expect(await charges(ivan)).toEqual([]);
     expect(await redis().get(lock)).toBe('another-request');
     expect(await leftovers(ivan)).toEqual({ intents: 0, outbox: 0, pending: 0 });
+    // Nor counted: the charge record was never written.
+    expect(await grantedCdrCharges()).toBe(grantedBefore);
   });
 
   it('writes nothing once another request took its idempotency claim over (409)', async () => {
