@@ -76,7 +76,9 @@ describe('fail open', () => {
       expect((await services.calls.preview(BOB, ALICE)).presented.map((r) => r.resourceId)).toEqual(['r1']);
 
       // DEBUG SLEEP blocks the server; the call's reads queue behind it on the same connection.
-      const sleeping = services.redis.call('DEBUG', 'SLEEP', '1.5');
+      // Sent as a pipeline, which is written at once: a lone command waits for the auto-pipelining
+      // flush, and the call's own pipeline would reach Redis first.
+      const sleeping = services.redis.pipeline().call('DEBUG', 'SLEEP', '1.5').exec();
       const start = callFrom();
       expect(await services.calls.callStarted(start)).toEqual(EMPTY);
       await services.calls.callAnswered(start.callId);
