@@ -1,7 +1,8 @@
 /**
  * The scripted drachtio-server (`test/support/drachtio-peer`) run in a child process by the
- * project's tsx (`drachtio-peer-main.ts`), so that the app under measurement and the peer playing
- * drachtio-server and the SIP network do not share a process's CPU time.
+ * project's tsx (`drachtio-peer-main.ts`), so that the app under measurement and the scripted
+ * peer (playing drachtio-server's side of the wire protocol and the SIP network) do not share a
+ * process's CPU time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';

@@ -50,7 +50,7 @@ export const SETTINGS = {
   CMR_SELECT_BUDGET_MS: integer(1, 10_000, { default: 50, description: 'time allowed to select resources before the call proceeds unannotated' }),
   CMR_SELECT_CACHED_USERS: integer(0, 1_000_000, {
     default: 5000,
-    description: "how many users' data (preferences, library, boxes) an instance keeps between calls, parsed, and between service information reads, as the answer; checked against the user's data version on every use (`0`: read it all every time)",
+    description: "how many users' data (preferences, library, boxes) an instance keeps between calls, parsed, and between service information reads, as the answer (at most 1,000 of those); checked against the user's data version on every use (`0`: read it all every time)",
   }),
   CMR_SIP_TIMER_C_SEC: integer(1, 3600, { default: 181, description: 'embedded proxy: Timer C (RFC 3261 §16.8), how long a call may ring without a final response before the proxy cancels it' }),
   CMR_SIP_CANCEL_WAIT_MS: integer(100, 120_000, {

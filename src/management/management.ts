@@ -58,6 +58,9 @@ export interface ManagementParts {
 /** The commands management plans and charged actions apply (given to them at construction, so the recoverer knows them from the start). */
 export const managementAppliers: ApplierTable = { [PREFERENCES_EDIT]: preferencesEditApplier };
 
+/** At most this many users' service answers are kept per instance (answers of 50-entry libraries are some 10 KB as JSON). */
+const SERVICE_INFO_KEPT_MAX = 1000;
+
 export function createManagement(parts: ManagementParts, options: ManagementOptions = {}): ManagementServices {
   const { config, logger, metrics, redis, keys, now, catalog, users, chargedActions: actions } = parts;
   const index = new ExpiryIndex(redis, keys, config.library.renewAheadSec * 1000);
@@ -74,7 +77,8 @@ export function createManagement(parts: ManagementParts, options: ManagementOpti
     catalogBoxes,
     gifts: new GiftService({ actions, catalog, users, index, activities: parts.activities }),
     preferences: new PreferencesService({ actions, users, catalogBoxes: parts.catalogBoxes }),
-    serviceInfo: new ServiceInfoReader(redis, keys, now, { keptUsers: config.sip.selectCachedUsers }),
+    // An answer (parsed and as JSON) weighs more than a party's parsed data: fewer are kept.
+    serviceInfo: new ServiceInfoReader(redis, keys, now, { keptUsers: Math.min(config.sip.selectCachedUsers, SERVICE_INFO_KEPT_MAX) }),
     expiryIndex: index,
     sweeper,
     stop: () => sweeper.stop(),
