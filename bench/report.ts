@@ -213,7 +213,10 @@ function copyRows(copies: CopyFigures): Row[] {
   const infoCell = (step: SipCopyStep | undefined) => {
     if (!step) return '–';
     const info = step.responseTimes['2'];
-    return `${step.achievedCps ?? '–'}/s, ${step.failed} failed, ${ms(info?.p50)}/${ms(info?.p99)} ms`;
+    const failedOpen = Object.entries(step.selections ?? {}).filter(([result]) => result !== 'annotated').reduce((sum, [, n]) => sum + n, 0);
+    const why = failedOpen > 0 ? ` (${failedOpen} selections failed open or shed: nothing to copy)` : '';
+    const cpu = step.serverCpuMsPerCall === undefined ? '' : `, ${step.serverCpuMsPerCall} ms CPU`;
+    return `${step.achievedCps ?? '–'}/s, ${step.failed} failed${why}, ${ms(info?.p50)}/${ms(info?.p99)} ms${cpu}`;
   };
   const restCell = (rest: CopyModeFigures['rest']) => `${rest.perSec}/s, ${rest.latencyMs.p50}/${rest.latencyMs.p99} ms, ${rest.serverCpuMsPerCopy} ms CPU${rest.failed ? `, ${rest.failed} failed` : ''}`;
   const ratio = (a: number | null, b: number | null) => (a && b ? `nchf ${round(b / a, 2)}×` : '');
@@ -221,7 +224,7 @@ function copyRows(copies: CopyFigures): Row[] {
   return [
     ...cdr.sip.steps.map((step, i): Row => [
       'copies',
-      `SIP INFO, ${step.targetCps} copy calls/s: achieved, failed, INFO→200 p50/p99`,
+      `SIP INFO, ${step.targetCps} copy calls/s: achieved, failed, INFO→200 p50/p99, server CPU per copy call`,
       `cdr: ${infoCell(step)}`,
       `nchf: ${infoCell(nchf.sip.steps[i])}`,
       '',

@@ -23,14 +23,18 @@ import { httpLoad, type HttpLoadResult, type PlannedRequest } from '../http-load
 import { BENCH_DIR, type BenchOptions } from '../options.js';
 import { benchEnv, type Progress } from '../run.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
-import { LIBRARY_SIZE, number, stepSummary } from './calls.js';
-import { copyCounts, delta, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
+import { LIBRARY_SIZE, msPerCall, number, stepSummary } from './calls.js';
+import { copyCounts, delta, selectionCounts, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
 
 export type ChargingMode = 'cdr' | 'nchf';
 
 export interface SipCopyStep extends LoadResult {
   /** `cmr_copies_total` during the step, by channel/result. */
   copies: Record<string, number>;
+  /** `cmr_selections_total` during the step, by result: a selection that failed open or was shed leaves nothing to copy. */
+  selections: Record<string, number>;
+  /** This process's CPU time (where the front and the copies run) per copy call. */
+  serverCpuMsPerCall: number;
 }
 
 /** Averages over `copies` REST online copies made one after another, each new and charged. */
@@ -87,12 +91,17 @@ async function copiesWith(mode: ChargingMode, chf: TestChf | null, options: Benc
 
     const steps: SipCopyStep[] = [];
     for (const rate of options.copySteps) {
-      const before = await copyCounts(harness.ctx.services.metrics);
+      const { metrics } = harness.ctx.services;
+      const [copiesBefore, selectionsBefore] = [await copyCounts(metrics), await selectionCounts(metrics)];
+      const cpu = process.cpuUsage();
       const result = await copyCalls(harness, rate, newCallers(rate * options.stepSec));
-      const copies = delta(before, await copyCounts(harness.ctx.services.metrics));
-      steps.push({ ...result, copies });
+      const used = process.cpuUsage(cpu);
+      const serverCpuMsPerCall = msPerCall((used.user + used.system) / 1000, result);
+      const copies = delta(copiesBefore, await copyCounts(metrics));
+      const selections = delta(selectionsBefore, await selectionCounts(metrics));
+      steps.push({ ...result, copies, selections, serverCpuMsPerCall });
       const info = result.responseTimes['2'];
-      progress(`copies ${mode} SIP ${rate}/s: ${stepSummary(result)}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms`);
+      progress(`copies ${mode} SIP ${rate}/s: ${stepSummary({ ...result, serverCpuMsPerCall })}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms, copies ${JSON.stringify(copies)}, selections ${JSON.stringify(selections)}`);
       await untilQuiet([harness.ctx.services.metrics]);
     }
 

@@ -12,11 +12,12 @@
  * are absorbed by its server transaction), an ACK to a 2xx reaches `onAck`, a malformed message
  * is answered 400 when it can be answered and dropped otherwise, and no handler error escapes.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { sipWarning } from '../../src/calls/sip-warning.js';
+import { randomHex } from '../../src/domain/ids.js';
 import { keepBearerToken } from './bearer-token.js';
 import { serialize } from './message.js';
 import { readMessage, type Refusal, type WireHeader } from './reading.js';
@@ -257,7 +258,7 @@ export class SipStack {
     // enough to confuse the next hop. A random tail makes the branch on the wire unique; the
     // transaction stays filed under the package's part (see receiveResponse). The request is
     // first sent on the next tick, so it leaves with the full branch.
-    if (request.method !== 'CANCEL') request.headers.via[0]!.params['branch'] += `${BRANCH_TAIL}${randomBytes(6).toString('hex')}`;
+    if (request.method !== 'CANCEL') request.headers.via[0]!.params['branch'] += `${BRANCH_TAIL}${randomHex(6)}`;
   }
 
   private connectionTo(peer: Peer, onError: () => void): TransactionConnection {

@@ -8,8 +8,8 @@
  * port it was given in the 183. Every delete asks for no delete delay (rtpengine keeps a
  * deleted call 30 s by default, whatever the daemon was started with).
  */
-import { randomBytes } from 'node:crypto';
 import type { NgMessage } from 'rtpengine-client';
+import { randomHex } from '../domain/ids.js';
 import type { PresentedResource } from '../domain/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -127,7 +127,7 @@ export class RtpengineMedia implements MediaPort {
     } catch (err) {
       throw err instanceof ContentUnavailable ? new NoTone('content-unavailable', err.message) : err;
     }
-    const session: MediaSession = { fromTag: call.fromTag, farTag: `cmr-${randomBytes(6).toString('hex')}` };
+    const session: MediaSession = { fromTag: call.fromTag, farTag: `cmr-${randomHex(6)}` };
     const ids = { 'call-id': call.callId, 'from-tag': call.fromTag };
     this.sessions.set(call.callId, session);
     try {

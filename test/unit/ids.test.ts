@@ -1,6 +1,6 @@
 import { decodeTime, isValid } from 'ulid';
 import { describe, expect, it } from 'vitest';
-import { monotonicUlids, newUlid } from '../../src/domain/ids.js';
+import { monotonicUlids, newUlid, randomHex } from '../../src/domain/ids.js';
 
 describe('ids', () => {
   it('are ULIDs of now, each drawn anew across many refills of the random pool', () => {
@@ -20,5 +20,13 @@ describe('ids', () => {
     const ids = Array.from({ length: 2000 }, () => next());
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('random hex of the asked length, each drawn anew across many refills, mixed with the ids', () => {
+    // 6 bytes each, interleaved with ULIDs that draw single bytes: no draw may straddle a refill.
+    const hex = Array.from({ length: 3000 }, () => (newUlid(), randomHex(6)));
+    expect(hex.every((h) => /^[0-9a-f]{12}$/.test(h))).toBe(true);
+    expect(new Set(hex).size).toBe(hex.length);
+    for (let i = 0; i < 12; i++) expect(new Set(hex.map((h) => h[i])).size).toBe(16);
   });
 });
