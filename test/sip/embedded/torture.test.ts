@@ -7,7 +7,7 @@
  * transaction is read (valid) or discarded (invalid). Nothing is ever forwarded with its fault,
  * nothing is answered 500.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -422,7 +422,10 @@ class Client {
     }
     const probe = [
       `OPTIONS sip:${server.ip}:${server.port} SIP/2.0`,
-      `Via: SIP/2.0/UDP ${CALLER_IP};branch=z9hG4bK-probe-${Date.now()}`,
+      // A branch of its own on every probe: two probes within one millisecond would otherwise
+      // share one, and the server rightly answers the second as a retransmission of the first,
+      // to the first probe's socket.
+      `Via: SIP/2.0/UDP ${CALLER_IP};branch=z9hG4bK-probe-${randomUUID()}`,
       'Max-Forwards: 70',
       'From: <sip:probe@example.net>;tag=probe',
       `To: <sip:${server.ip}:${server.port}>`,
