@@ -186,7 +186,7 @@ function callRows(calls: CallFigures): Row[] {
 }
 
 function drachtioRows(drachtio: DrachtioFigures): Row[] {
-  const cell = (step: FrontStep & { peerCpuMsPerCall: number }) => `${cpuCell(step)} (its drachtio-server peer ${step.peerCpuMsPerCall} ms)`;
+  const cell = (step: FrontStep & { peerCpuMsPerCall: number }) => `${cpuCell(step)} (its scripted drachtio peer ${step.peerCpuMsPerCall} ms)`;
   return [
     ...drachtio.steps.map((step): Row => [
       'drachtio',
@@ -213,10 +213,10 @@ function copyRows(copies: CopyFigures): Row[] {
   const infoCell = (step: SipCopyStep | undefined) => {
     if (!step) return '–';
     const info = step.responseTimes['2'];
-    const failedOpen = Object.entries(step.selections ?? {}).filter(([result]) => result !== 'annotated').reduce((sum, [, n]) => sum + n, 0);
-    const why = failedOpen > 0 ? ` (${failedOpen} selections failed open or shed: nothing to copy)` : '';
-    const cpu = step.serverCpuMsPerCall === undefined ? '' : `, ${step.serverCpuMsPerCall} ms CPU`;
-    return `${step.achievedCps ?? '–'}/s, ${step.failed} failed${why}, ${ms(info?.p50)}/${ms(info?.p99)} ms${cpu}`;
+    // A call whose selection presented nothing (empty, failed open, shed) has nothing to copy: its copy is a 404.
+    const presentedNothing = Object.entries(step.selections).filter(([result]) => result !== 'annotated').reduce((sum, [, n]) => sum + n, 0);
+    const why = presentedNothing > 0 ? ` (${presentedNothing} calls presented nothing to copy)` : '';
+    return `${step.achievedCps ?? '–'}/s, ${step.failed} failed${why}, ${ms(info?.p50)}/${ms(info?.p99)} ms, ${step.serverCpuMsPerCall} ms CPU`;
   };
   const restCell = (rest: CopyModeFigures['rest']) => `${rest.perSec}/s, ${rest.latencyMs.p50}/${rest.latencyMs.p99} ms, ${rest.serverCpuMsPerCopy} ms CPU${rest.failed ? `, ${rest.failed} failed` : ''}`;
   const ratio = (a: number | null, b: number | null) => (a && b ? `nchf ${round(b / a, 2)}×` : '');

@@ -1,6 +1,6 @@
 /**
- * The tests' scripted drachtio-server (`test/support/drachtio-peer`, a model of its wire protocol,
- * not the server itself) for the drachtio part, in a process of its own so that its CPU is
+ * The tests' scripted drachtio peer (`test/support/drachtio-peer`, a model of drachtio's wire
+ * protocol written for the tests) for the drachtio part, in a process of its own so that its CPU is
  * not counted as the app's (see `peer-process.ts`, which starts it). It plays the SIP network
  * over real UDP and TCP (`sip: true`) and prints `{ "port", "sipHost", "sipPort" }` as one JSON
  * line once listening. Then each `cpu` line on stdin is answered with the process's CPU time so

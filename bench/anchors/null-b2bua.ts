@@ -1,7 +1,7 @@
 /**
  * The null anchor of the drachtio front: the least B2BUA on unmodified drachtio-srf, connected
- * inbound, as the front is, to the tests' scripted drachtio-server (`test/support/drachtio-peer`;
- * the bench runs no real drachtio-server). Every INVITE becomes a B leg to its Request-URI with
+ * inbound, as the front is, to the tests' scripted drachtio peer (`test/support/drachtio-peer`,
+ * the model the tests use). Every INVITE becomes a B leg to its Request-URI with
  * `createB2BUA`'s defaults (provisional responses passed on, the answer's SDP relayed), and a BYE
  * on either leg ends the other (drachtio-srf leaves that to the app). Nothing else.
  */
@@ -10,7 +10,7 @@ import Srf from 'drachtio-srf';
 export class NullB2bua {
   private constructor(private readonly srf: Srf) {}
 
-  /** Connected and routing INVITEs through the scripted drachtio-server listening at `port`. */
+  /** Connected and routing INVITEs through the scripted drachtio peer listening at `port`. */
   static async start(server: { port: number; secret: string }): Promise<NullB2bua> {
     const srf = new Srf();
     srf.invite((req, res) => {

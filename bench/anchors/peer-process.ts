@@ -1,7 +1,7 @@
 /**
- * The scripted drachtio-server (`test/support/drachtio-peer`) run in a child process by the
+ * The tests' scripted drachtio peer (`test/support/drachtio-peer`) run in a child process by the
  * project's tsx (`drachtio-peer-main.ts`), so that the app under measurement and the scripted
- * peer (playing drachtio-server's side of the wire protocol and the SIP network) do not share a
+ * peer (playing the server's side of drachtio's wire protocol and the SIP network) do not share a
  * process's CPU time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -26,7 +26,7 @@ export const LIBRARY_SIZE = 50;
 /** The rate at which the issue sets the latency goal. */
 export const LATENCY_GOAL_CPS = 200;
 
-/** Where the sipp callers send: the front, or the drachtio-server in front of the app. */
+/** Where the sipp callers send: the front, or the scripted drachtio peer in front of the app. */
 export interface SipTarget {
   ip: string;
   port: number;
@@ -132,8 +132,13 @@ export async function cmrStep(services: Services, target: SipTarget, rate: numbe
 
 /** One step through a front: sipp's figures and the CPU time of this process (where the front runs) per call. */
 export async function frontStep(target: SipTarget, rate: number, seconds: number): Promise<FrontStep> {
+  return withServerCpu(() => placeCalls(target, rate, seconds));
+}
+
+/** A load step's figures and the CPU time this process (where the front runs) spent per call during it. */
+export async function withServerCpu<R extends LoadResult>(step: () => Promise<R>): Promise<R & { serverCpuMsPerCall: number }> {
   const cpu = process.cpuUsage();
-  const result = await placeCalls(target, rate, seconds);
+  const result = await step();
   const used = process.cpuUsage(cpu);
   return { ...result, serverCpuMsPerCall: msPerCall((used.user + used.system) / 1000, result) };
 }

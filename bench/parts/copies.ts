@@ -23,7 +23,7 @@ import { httpLoad, type HttpLoadResult, type PlannedRequest } from '../http-load
 import { BENCH_DIR, type BenchOptions } from '../options.js';
 import { benchEnv, type Progress } from '../run.js';
 import { runLoadStep, type LoadResult } from '../sipp-load.js';
-import { LIBRARY_SIZE, msPerCall, number, stepSummary } from './calls.js';
+import { LIBRARY_SIZE, number, stepSummary, withServerCpu } from './calls.js';
 import { copyCounts, delta, selectionCounts, sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
 
 export type ChargingMode = 'cdr' | 'nchf';
@@ -31,7 +31,7 @@ export type ChargingMode = 'cdr' | 'nchf';
 export interface SipCopyStep extends LoadResult {
   /** `cmr_copies_total` during the step, by channel/result. */
   copies: Record<string, number>;
-  /** `cmr_selections_total` during the step, by result: a selection that failed open or was shed leaves nothing to copy. */
+  /** `cmr_selections_total` during the step, by result: a call that presented nothing has nothing to copy. */
   selections: Record<string, number>;
   /** This process's CPU time (where the front and the copies run) per copy call. */
   serverCpuMsPerCall: number;
@@ -93,15 +93,12 @@ async function copiesWith(mode: ChargingMode, chf: TestChf | null, options: Benc
     for (const rate of options.copySteps) {
       const { metrics } = harness.ctx.services;
       const [copiesBefore, selectionsBefore] = [await copyCounts(metrics), await selectionCounts(metrics)];
-      const cpu = process.cpuUsage();
-      const result = await copyCalls(harness, rate, newCallers(rate * options.stepSec));
-      const used = process.cpuUsage(cpu);
-      const serverCpuMsPerCall = msPerCall((used.user + used.system) / 1000, result);
+      const result = await withServerCpu(() => copyCalls(harness, rate, newCallers(rate * options.stepSec)));
       const copies = delta(copiesBefore, await copyCounts(metrics));
       const selections = delta(selectionsBefore, await selectionCounts(metrics));
-      steps.push({ ...result, copies, selections, serverCpuMsPerCall });
+      steps.push({ ...result, copies, selections });
       const info = result.responseTimes['2'];
-      progress(`copies ${mode} SIP ${rate}/s: ${stepSummary({ ...result, serverCpuMsPerCall })}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms, copies ${JSON.stringify(copies)}, selections ${JSON.stringify(selections)}`);
+      progress(`copies ${mode} SIP ${rate}/s: ${stepSummary(result)}, INFO→200 p50 ${info?.p50 ?? '-'} p99 ${info?.p99 ?? '-'} ms, copies ${JSON.stringify(copies)}, selections ${JSON.stringify(selections)}`);
       await untilQuiet([harness.ctx.services.metrics]);
     }
 

@@ -1,6 +1,6 @@
 /**
- * Part 8, drachtio: sipp caller → the scripted drachtio-server (`test/support/drachtio-peer`,
- * playing drachtio-server and the SIP network over real UDP) → the app over drachtio's wire
+ * Part 8, drachtio: sipp caller → the tests' scripted drachtio peer (`test/support/drachtio-peer`,
+ * playing drachtio's server side and the SIP network over real UDP) → the app over drachtio's wire
  * protocol → the B leg back through the peer → sipp called UA, full INVITE/180/200/ACK/BYE
  * calls, stepped like the calls part. Two apps, each on a peer of its own: the drachtio front
  * with CMR (no rtpengine) and the null anchor, the least B2BUA on unmodified drachtio-srf
@@ -21,7 +21,7 @@ import { sustainedRate, untilQuiet, type Sustained } from './load-figures.js';
 
 const SECRET = 'bench-secret';
 
-/** A step's figures, and the CPU time of the app's drachtio-server peer per call. */
+/** A step's figures, and the CPU time of the app's scripted drachtio peer per call. */
 export type PeerStep<S extends FrontStep> = S & { peerCpuMsPerCall: number };
 
 export interface DrachtioStepFigures {

@@ -1,5 +1,5 @@
 /**
- * Part 5, media: calls through the drachtio front (the scripted drachtio-server of the tests)
+ * Part 5, media: calls through the drachtio front (the tests' scripted drachtio peer)
  * whose caller hears a ringback tone played by a real rtpengine, against the same calls through
  * the same kind of front without rtpengine (announcement only), in the same run, alternating
  * which goes first. Calls are placed one after the other (INVITE → 183 or 180 → 200 → ACK →

@@ -29,6 +29,7 @@ function pooledRandom(): number {
 
 /** `bytes` random bytes as lowercase hex (`randomBytes(bytes).toString('hex')` at a twentieth of its cost). */
 export function randomHex(bytes: number): string {
+  if (bytes > pool.length) throw new RangeError(`randomHex draws at most ${pool.length} bytes`);
   const at = take(bytes);
   return Buffer.from(pool.buffer, at, bytes).toString('hex');
 }

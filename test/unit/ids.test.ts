@@ -28,5 +28,6 @@ describe('ids', () => {
     expect(hex.every((h) => /^[0-9a-f]{12}$/.test(h))).toBe(true);
     expect(new Set(hex).size).toBe(hex.length);
     for (let i = 0; i < 12; i++) expect(new Set(hex.map((h) => h[i])).size).toBe(16);
+    expect(() => randomHex(5000)).toThrow(RangeError);
   });
 });
